@@ -1,0 +1,217 @@
+/*
+ * softmaxreg.h -- the whole public API of libsoftmaxreg.
+ *
+ * libsoftmaxreg fits softmax(Ax) to a target b: given A (n x d) and b (n),
+ * it evaluates and minimizes
+ *
+ *     L(x) = 1/2 ||softmax(Ax) - b||^2  +  1/2 ||diag(w) A x||^2  +  1/2 lambda ||x||^2
+ *
+ * where the row weights w (the papers' regularizer) and the ridge lambda are
+ * optional.  The formulas are in docs/math.md.
+ *
+ * Conventions
+ *  - Every public name starts with smr_ / SMR_.
+ *  - Functions return an int status: SMR_OK (0) or one of the smr_error codes
+ *    below; smr_strerror() gives a sentence for each.
+ *  - On any error, every output argument is left untouched (exceptions are
+ *    stated at the function).
+ *  - The library never copies A, never aborts and never prints.
+ *  - Dimensions are 64-bit (int64_t).  Anything handed to BLAS/LAPACK, whose
+ *    integer is 32-bit in Debian's OpenBLAS, is range-checked first
+ *    (SMR_ERR_TOO_LARGE).
+ *  - Thread safety: functions hold no global state; concurrent calls on
+ *    distinct outputs are safe.  BLAS threading follows OpenBLAS
+ *    (OPENBLAS_NUM_THREADS) unless a solver option says otherwise.
+ */
+#ifndef SOFTMAXREG_H
+#define SOFTMAXREG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(SMR_STATIC_DEFINE) || !defined(__GNUC__)
+#define SMR_API
+#else
+#define SMR_API __attribute__((visibility("default")))
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define SMR_VERSION_MAJOR 0
+#define SMR_VERSION_MINOR 1
+#define SMR_VERSION_PATCH 0
+#define SMR_VERSION_STRING "0.1.0"
+/* MAJOR*10000 + MINOR*100 + PATCH, for compile-time comparisons. */
+#define SMR_VERSION_NUMBER \
+    (SMR_VERSION_MAJOR * 10000 + SMR_VERSION_MINOR * 100 + SMR_VERSION_PATCH)
+
+/* Version of the library actually linked, as "MAJOR.MINOR.PATCH".  The
+ * returned string is static; do not free it. */
+SMR_API const char *smr_version(void);
+/* Same as SMR_VERSION_NUMBER, but of the linked library. */
+SMR_API int smr_version_number(void);
+
+/* ------------------------------------------------------------------------ */
+/* Error codes                                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef enum smr_error {
+    SMR_OK = 0,
+    SMR_ERR_NULL_POINTER = 1,  /* a required pointer argument is NULL        */
+    SMR_ERR_BAD_SIZE = 2,      /* n or d is zero or negative                 */
+    SMR_ERR_BAD_LAYOUT = 3,    /* layout is neither SMR_ROW_MAJOR nor _COL_  */
+    SMR_ERR_BAD_LD = 4,        /* a leading dimension is too small           */
+    SMR_ERR_TOO_LARGE = 5,     /* a size exceeds the BLAS integer / memory   */
+    SMR_ERR_BAD_LAMBDA = 6,    /* lambda is negative, NaN or infinite        */
+    SMR_ERR_NONFINITE_A = 7,   /* A holds a NaN or an infinity               */
+    SMR_ERR_NONFINITE_B = 8,   /* b holds a NaN or an infinity               */
+    SMR_ERR_NONFINITE_W = 9,   /* w holds a NaN or an infinity               */
+    SMR_ERR_NONFINITE_X = 10,  /* x (or another input vector) is non-finite  */
+    SMR_ERR_OVERFLOW = 11,     /* finite inputs, but a result overflowed     */
+    SMR_ERR_NO_MEMORY = 12,    /* an allocation failed                       */
+    SMR_ERR_NOT_POSDEF = 13,   /* matrix is not (numerically) positive def.  */
+    SMR_ERR_LAPACK = 14,       /* LAPACK reported an unexpected failure      */
+    SMR_ERR_BAD_OPTION = 15,   /* a solver option is out of its valid range  */
+    SMR_ERR_BAD_ARGUMENT = 16, /* another argument is out of its valid range */
+    SMR_ERR_COUNT_             /* number of codes; not an error itself       */
+} smr_error;
+
+/* A sentence describing an error code (or a solve status, see
+ * smr_status_string).  Never NULL; unknown codes give "unknown error code".
+ * The string is static. */
+SMR_API const char *smr_strerror(int code);
+
+/* ------------------------------------------------------------------------ */
+/* The problem                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Storage order of A, as in BLAS.  The zero value is row-major, so a
+ * zero-initialised smr_problem describes a row-major A. */
+typedef enum smr_layout {
+    SMR_ROW_MAJOR = 0, /* A[i*lda + j]; lda >= d */
+    SMR_COL_MAJOR = 1  /* A[i + j*lda]; lda >= n */
+} smr_layout;
+
+/* A softmax-regression problem.  It only *refers* to the caller's memory:
+ * nothing is copied, and the caller keeps ownership of A, b and w, which
+ * must stay valid and unchanged while a function uses the problem.
+ *
+ * Fill it with a designated initializer, e.g.
+ *     smr_problem p = { .n = n, .d = d, .A = A, .b = b };
+ * Fields left out get zero, which means: row-major, tightly packed, no
+ * row weights, no ridge.
+ */
+typedef struct smr_problem {
+    int64_t n;         /* rows of A, length of b and w.  Range 1..INT32_MAX. */
+    int64_t d;         /* columns of A, length of x.     Range 1..INT32_MAX. */
+    const double *A;   /* n x d matrix, finite entries.  Required.           */
+    smr_layout layout; /* SMR_ROW_MAJOR (default) or SMR_COL_MAJOR.          */
+    int64_t lda;       /* leading dimension; 0 means tightly packed (d for
+                          row-major, n for column-major).  Otherwise
+                          >= d (row-major) or >= n (column-major), and
+                          <= INT32_MAX.                                      */
+    const double *b;   /* target, n finite entries.  Required.  Usually a
+                          point of the probability simplex, but any finite
+                          vector is accepted.                                */
+    const double *w;   /* optional row weights, n finite entries; NULL means
+                          w = 0 (no regularizer 1/2 ||diag(w)Ax||^2).        */
+    double lambda;     /* ridge weight, finite and >= 0.  Default 0.         */
+} smr_problem;
+
+/* Check a problem completely: pointers, sizes, leading dimension, lambda,
+ * and that every entry of A, b and w is finite.  Returns SMR_OK or the code
+ * of the first fault found, in the order listed above.  Cost: one read of
+ * A, b and w.
+ *
+ * The evaluation functions below check everything except the entries of A
+ * up front (that would double the cost of a loss evaluation); a non-finite
+ * entry of A is detected from the non-finite result it produces, which
+ * triggers a scan of A that names the cause (SMR_ERR_NONFINITE_A rather than
+ * SMR_ERR_OVERFLOW).  Call smr_problem_check() once if you want the check
+ * eagerly; the solvers do. */
+SMR_API int smr_problem_check(const smr_problem *prob);
+
+/* ------------------------------------------------------------------------ */
+/* Objective: loss, gradient, Hessian                                        */
+/* ------------------------------------------------------------------------ */
+/*
+ * All of these take the problem and a point x (d finite entries, caller's
+ * memory, not modified).  They allocate O(n + d) work memory internally
+ * (O(block * d) more for the Hessian) and free it before returning.
+ * Inputs are checked first; on any error the outputs are not written.
+ *
+ * Errors: SMR_ERR_NULL_POINTER, SMR_ERR_BAD_SIZE, SMR_ERR_BAD_LAYOUT,
+ * SMR_ERR_BAD_LD, SMR_ERR_TOO_LARGE, SMR_ERR_BAD_LAMBDA,
+ * SMR_ERR_NONFINITE_{A,B,W,X}, SMR_ERR_OVERFLOW (finite inputs, but e.g.
+ * |Ax| or the regularizer exceeds the double range), SMR_ERR_NO_MEMORY.
+ *
+ * The softmax is evaluated with the max shift, so logits of any finite
+ * size (|Ax| of 1e4, 1e300) give finite, accurate values.
+ */
+
+/* *loss = L(x).  One pass over A. */
+SMR_API int smr_loss(const smr_problem *prob, const double *x, double *loss);
+
+/* grad[0..d-1] = gradient of L at x:
+ *     A^T (f o c - <f,c> f)  +  A^T (w o w o Ax)  +  lambda x,
+ * f = softmax(Ax), c = f - b.  grad must not alias x.  Two passes over A. */
+SMR_API int smr_gradient(const smr_problem *prob, const double *x,
+                         double *grad);
+
+/* Both at once; cheaper than two calls (the logits are shared).
+ * Either output may be NULL if not wanted, but not both. */
+SMR_API int smr_loss_gradient(const smr_problem *prob, const double *x,
+                              double *loss, double *grad);
+
+/* The dense d x d Hessian into caller memory H, both triangles filled
+ * (symmetric, so its layout does not matter), leading dimension ldh >= d
+ * (0 means d):
+ *     H = A^T diag(delta + w o w) A - p q^T - q p^T + kappa p p^T + lambda I
+ * (docs/math.md).  Assembled with level-3 BLAS (dsyrk on row blocks of A
+ * scaled by sqrt|delta + w o w|, the negative entries subtracted) plus one
+ * dsyr2; A is never copied whole.  Cost O(n d^2).
+ * Entries of A are checked up front here (cost O(nd), small against the
+ * product), so a non-finite A leaves H untouched.  On SMR_ERR_OVERFLOW
+ * (finite data whose Hessian exceeds the double range) H is unspecified.
+ * H must not alias any input. */
+SMR_API int smr_hessian(const smr_problem *prob, const double *x, double *H,
+                        int64_t ldh);
+
+/* hv = H(x) s, the Hessian-vector product, without forming H: two passes
+ * over A, O(nd).  s must be finite (SMR_ERR_NONFINITE_X otherwise); hv must
+ * not alias x or s. */
+SMR_API int smr_hessian_vector(const smr_problem *prob, const double *x,
+                               const double *s, double *hv);
+
+/* The (shifted) Newton step: solves (H(x) + mu I) step = -grad(x) by
+ * Cholesky (LAPACK dpotrf/dpotrs).  mu >= 0 and finite
+ * (SMR_ERR_BAD_ARGUMENT otherwise).  Returns SMR_ERR_NOT_POSDEF, with step
+ * untouched, when H + mu I is not numerically positive definite (then raise
+ * mu, or use a solver, which does this for you).  Allocates a d x d work
+ * matrix. */
+SMR_API int smr_newton_step(const smr_problem *prob, const double *x,
+                            double mu, double *step);
+
+/* Solve the symmetric positive definite system M X = B in place by Cholesky
+ * (dpotrf then dpotrs).  M is d x d (both triangles or the upper one;
+ * only the upper triangle is read), leading dimension ldm >= d; it is
+ * overwritten by its Cholesky factor on success and is unspecified after
+ * SMR_ERR_NOT_POSDEF.  B holds nrhs column vectors of length d, stored one
+ * after another (leading dimension d); on success it is overwritten by X.
+ * Errors: SMR_ERR_NULL_POINTER, SMR_ERR_BAD_SIZE, SMR_ERR_BAD_LD,
+ * SMR_ERR_TOO_LARGE, SMR_ERR_NONFINITE_X (non-finite entry in M or B),
+ * SMR_ERR_NOT_POSDEF, SMR_ERR_LAPACK. */
+SMR_API int smr_cholesky_solve(int64_t d, double *M, int64_t ldm,
+                               int64_t nrhs, double *B);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOFTMAXREG_H */

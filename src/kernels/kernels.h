@@ -1,0 +1,73 @@
+/*
+ * kernels.h -- the vector-kernel layer (internal).
+ *
+ * Stable softmax, the reductions it needs, finiteness scans, and thin,
+ * range-checked wrappers over CBLAS and LAPACKE.  Nothing here knows about
+ * the objective or the solvers.  Matrices are described BLAS-style by
+ * smr_mat and are never copied.
+ */
+#ifndef SMR_KERNELS_H
+#define SMR_KERNELS_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+/* A borrowed dense matrix: n x d, row- or column-major, leading dim ld. */
+typedef struct smr_mat {
+    int64_t n, d, ld;
+    bool row_major;
+    const double *a;
+} smr_mat;
+
+/* Largest value a BLAS/LAPACK integer argument may take here (32-bit). */
+#define SMR_BLAS_INT_MAX INT32_MAX
+
+/* ---- reductions and elementwise kernels (softmax.c, reduce.c) ---- */
+
+/* true iff all n entries v[0], v[inc], ... are finite. */
+bool smr_k_all_finite(int64_t n, const double *v);
+/* true iff every entry of the n x d matrix is finite (padding not read). */
+bool smr_k_mat_all_finite(const smr_mat *m);
+/* max_i v[i]; n >= 1. */
+double smr_k_max(int64_t n, const double *v);
+/* sum_i v[i] and sum_i v[i]^2, pairwise summation for accuracy. */
+double smr_k_sum(int64_t n, const double *v);
+double smr_k_sumsq(int64_t n, const double *v);
+/* <u, v> via BLAS ddot (n must fit the BLAS integer). */
+double smr_k_dot(int64_t n, const double *u, const double *v);
+
+/* Numerically stable softmax:  m = max z, u = exp(z - m), f = u / sum(u).
+ * f may alias z.  Finite for any finite z (the largest entry gives
+ * exp(0) = 1, so the normaliser is in [1, n]).  Returns the normaliser
+ * sum(u) (>= 1).  z must be finite. */
+double smr_k_softmax(int64_t n, const double *z, double *f);
+
+/* ---- BLAS wrappers (blas.c); all matrices of the "multi-vector" kind
+ * (X, Z, F, C) are column-major with the given leading dimension. ---- */
+
+/* Z (n x k) = A X,   X is d x k.   k == 1 uses dgemv. */
+void smr_k_mul(const smr_mat *A, int64_t k, const double *X, int64_t ldx,
+               double *Z, int64_t ldz);
+/* C (d x k) = A^T F, F is n x k.   k == 1 uses dgemv. */
+void smr_k_mul_t(const smr_mat *A, int64_t k, const double *F, int64_t ldf,
+                 double *C, int64_t ldc);
+/* Upper triangle of column-major H (d x d, ldh) += alpha * B^T B, where B
+ * is an m x d row block stored row-major (ldb >= d) when row_major, else
+ * column-major (ldb >= m).  dsyrk. */
+void smr_k_syrk_rows(int64_t d, int64_t m, double alpha, const double *B,
+                     int64_t ldb, bool row_major, double *H, int64_t ldh);
+/* Upper triangle of H += alpha (x y^T + y x^T).  dsyr2. */
+void smr_k_syr2(int64_t d, double alpha, const double *x, const double *y,
+                double *H, int64_t ldh);
+/* Copy the upper triangle of column-major H into the lower one. */
+void smr_k_symmetrize(int64_t d, double *H, int64_t ldh);
+
+/* ---- LAPACK (lapack.c) ---- */
+
+/* Cholesky solve of M X = B in place (upper triangle of column-major M).
+ * Returns 0, or k > 0 when the leading minor of order k is not positive
+ * definite, or < 0 for an argument error reported by LAPACK. */
+int smr_k_cholesky_solve(int64_t d, double *M, int64_t ldm, int64_t nrhs,
+                         double *B, int64_t ldb);
+
+#endif

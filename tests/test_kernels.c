@@ -1,0 +1,118 @@
+/* test_kernels.c -- the vector-kernel layer: stable softmax, reductions,
+ * finiteness scans, against long-double references. */
+#include "testutil.h"
+#include "kernels/kernels.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+static void ref_softmax(int64_t n, const double *z, long double *f)
+{
+    long double m = z[0], s = 0;
+    for (int64_t i = 1; i < n; ++i)
+        m = z[i] > m ? z[i] : m;
+    for (int64_t i = 0; i < n; ++i)
+        s += (f[i] = expl((long double)z[i] - m));
+    for (int64_t i = 0; i < n; ++i)
+        f[i] /= s;
+}
+
+static void test_softmax_extreme(void **state)
+{
+    (void)state;
+    const double scales[] = {1.0, 1e3, 1e4, 1e8, 1e150, 1e300};
+    tu_rng r;
+    tu_seed(&r, 11);
+    for (size_t k = 0; k < sizeof scales / sizeof *scales; ++k)
+        for (int64_t n = 1; n <= 1000; n = n * 3 + 1) {
+            double *z = malloc((size_t)n * sizeof(double));
+            double *f = malloc((size_t)n * sizeof(double));
+            long double *fr = malloc((size_t)n * sizeof(long double));
+            for (int64_t i = 0; i < n; ++i)
+                z[i] = scales[k] * (2 * tu_uniform(&r) - 1);
+            if (n > 2)
+                z[1] = z[0]; /* ties */
+            double alpha = smr_k_softmax(n, z, f);
+            ref_softmax(n, z, fr);
+            TU_CHECK(alpha >= 1.0 && alpha <= (double)n, "alpha %g", alpha);
+            double sum = 0;
+            for (int64_t i = 0; i < n; ++i) {
+                TU_CHECK(isfinite(f[i]) && f[i] >= 0, "f[%lld] = %g", (long long)i, f[i]);
+                /* exp is conditioned by its argument: rounding z_i - m
+                 * (exact in the reference) costs |z_i - m| ulps */
+                double cond = 4.0 + fabs(z[i] - smr_k_max(n, z));
+                TU_NEAR(f[i], (double)fr[i], cond * DBL_EPSILON * (double)fr[i] + 1e-300);
+                sum += f[i];
+            }
+            TU_NEAR(sum, 1.0, 1e-13);
+            /* in place */
+            smr_k_softmax(n, z, z);
+            for (int64_t i = 0; i < n; ++i)
+                assert_true(z[i] == f[i]);
+            free(z);
+            free(f);
+            free(fr);
+        }
+}
+
+static void test_sums(void **state)
+{
+    (void)state;
+    tu_rng r;
+    tu_seed(&r, 12);
+    int64_t n = 100003;
+    double *v = malloc((size_t)n * sizeof(double));
+    long double s = 0, s2 = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        v[i] = tu_uniform(&r) * 1e-3 + 1.0;
+        s += v[i];
+        s2 += (long double)v[i] * v[i];
+    }
+    TU_NEAR(smr_k_sum(n, v), (double)s, 1e-14 * (double)s);
+    TU_NEAR(smr_k_sumsq(n, v), (double)s2, 1e-14 * (double)s2);
+    double mx = v[0];
+    for (int64_t i = 1; i < n; ++i)
+        mx = v[i] > mx ? v[i] : mx;
+    assert_true(smr_k_max(n, v) == mx);
+    v[n / 2] = 5.0;
+    assert_true(smr_k_max(n, v) == 5.0);
+    free(v);
+}
+
+static void test_all_finite(void **state)
+{
+    (void)state;
+    const double bad[] = {NAN, INFINITY, -INFINITY};
+    double v[37];
+    for (int64_t n = 1; n <= 37; ++n)
+        for (int64_t pos = 0; pos < n; ++pos)
+            for (int k = 0; k < 3; ++k) {
+                for (int64_t i = 0; i < n; ++i)
+                    v[i] = DBL_MAX * (i % 2 ? -1 : 1);
+                assert_true(smr_k_all_finite(n, v));
+                v[pos] = bad[k];
+                assert_false(smr_k_all_finite(n, v));
+            }
+    /* matrix scan reads the n x d block, never the padding */
+    double a[5 * 4];
+    for (int k = 0; k < 20; ++k)
+        a[k] = (k % 5 < 3) ? 1.0 : NAN; /* col-major 3 x 4, ld 5 */
+    smr_mat m = {.n = 3, .d = 4, .ld = 5, .row_major = false, .a = a};
+    assert_true(smr_k_mat_all_finite(&m));
+    a[5 * 3 + 2] = INFINITY;
+    assert_false(smr_k_mat_all_finite(&m));
+    smr_mat rm = {.n = 4, .d = 3, .ld = 5, .row_major = true, .a = a};
+    a[5 * 3 + 2] = 1.0;
+    assert_true(smr_k_mat_all_finite(&rm));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_softmax_extreme),
+        cmocka_unit_test(test_sums),
+        cmocka_unit_test(test_all_finite),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
