@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -82,9 +83,9 @@ typedef enum smr_error {
     SMR_ERR_COUNT_             /* number of codes; not an error itself       */
 } smr_error;
 
-/* A sentence describing an error code (or a solve status, see
- * smr_status_string).  Never NULL; unknown codes give "unknown error code".
- * The string is static. */
+/* A sentence describing an error code.  Never NULL; unknown codes give
+ * "unknown error code".  The string is static.  (How a solve *ended* is a
+ * separate enum, smr_status, with smr_status_string.) */
 SMR_API const char *smr_strerror(int code);
 
 /* ------------------------------------------------------------------------ */
@@ -209,6 +210,192 @@ SMR_API int smr_newton_step(const smr_problem *prob, const double *x,
  * SMR_ERR_NOT_POSDEF, SMR_ERR_LAPACK. */
 SMR_API int smr_cholesky_solve(int64_t d, double *M, int64_t ldm,
                                int64_t nrhs, double *B);
+
+
+/* ------------------------------------------------------------------------ */
+/* Solvers                                                                   */
+/* ------------------------------------------------------------------------ */
+/*
+ * One driver, smr_solve(), runs any method.  Two channels: its return value
+ * is an smr_error for *usage* errors (bad problem, bad option, no memory),
+ * checked before anything is allocated; how the solve *ended* is the
+ * smr_status in the result.  docs/solvers.md describes every method.
+ */
+
+typedef enum smr_method {
+    SMR_METHOD_AUTO = 0,  /* Newton when d <= SMR_AUTO_NEWTON_MAX_D, else GD */
+    SMR_METHOD_GD = 1,    /* gradient descent: fixed, Armijo or BB steps     */
+    SMR_METHOD_NEWTON = 2,/* Newton, Cholesky, Armijo, Levenberg shift       */
+    SMR_METHOD_SPSA = 3,  /* zeroth-order SPSA (MeZO form), loss values only */
+    SMR_METHOD_COUNT_
+} smr_method;
+
+/* auto picks Newton up to this d: a Newton iteration costs O(n d^2 + d^3)
+ * and d^2 doubles of memory, and beyond this d gradient descent with
+ * Barzilai-Borwein steps is usually faster to the same tolerance. */
+#define SMR_AUTO_NEWTON_MAX_D 512
+
+/* Name of a method ("auto", "gd", "newton", "spsa"), or NULL if unknown. */
+SMR_API const char *smr_method_name(smr_method m);
+
+/* Step-size rule of gradient descent. */
+typedef enum smr_gd_step {
+    SMR_GD_BB = 0,     /* Barzilai-Borwein (alternating BB1/BB2), clamped, with
+                          a non-monotone Armijo safeguard (default)          */
+    SMR_GD_ARMIJO = 1, /* Armijo backtracking from twice the last step       */
+    SMR_GD_FIXED = 2   /* x <- x - gd_step_size * g, no line search          */
+} smr_gd_step;
+
+/* Distribution of the SPSA directions. */
+typedef enum smr_direction {
+    SMR_DIR_GAUSSIAN = 0,   /* z ~ N(0, I_d) (default)        */
+    SMR_DIR_RADEMACHER = 1  /* z_j = +1 or -1, equally likely  */
+} smr_direction;
+
+/* How a solve ended.  The first four mean converged (smr_status_converged). */
+typedef enum smr_status {
+    SMR_STATUS_NONE = 0,        /* not run                                   */
+    SMR_STATUS_GTOL = 1,        /* |g| <= max(gtol_abs, gtol_rel |g0|)       */
+    SMR_STATUS_FTOL = 2,        /* relative loss change <= ftol              */
+    SMR_STATUS_XTOL = 3,        /* relative step <= xtol                     */
+    SMR_STATUS_ROUNDOFF = 4,    /* no decrease is measurable in double: the
+                                   predicted decrease is below the rounding
+                                   error of the loss (at the minimizer)      */
+    SMR_STATUS_MAX_ITER = 5,    /* iteration limit reached                   */
+    SMR_STATUS_MAX_TIME = 6,    /* time limit reached                        */
+    SMR_STATUS_NONFINITE = 7,   /* a non-finite loss or gradient was met
+                                   (fixed step) and could not be avoided     */
+    SMR_STATUS_LINE_SEARCH = 8, /* the line search found no decrease         */
+    SMR_STATUS_NOT_POSDEF = 9,  /* the shifted Hessian stayed indefinite up
+                                   to the largest shift                      */
+    SMR_STATUS_CALLBACK = 10,   /* the progress callback asked to stop       */
+    SMR_STATUS_DIVERGED = 11,   /* fixed step: the loss rose for 10
+                                   iterations in a row                       */
+    SMR_STATUS_COUNT_
+} smr_status;
+
+SMR_API const char *smr_status_string(smr_status s); /* sentence, static     */
+SMR_API const char *smr_status_name(smr_status s);   /* "gtol", "max_iter".. */
+SMR_API int smr_status_converged(smr_status s);      /* 1 for GTOL..ROUNDOFF */
+
+/* One iteration's record, given to the callback and stored in the history.
+ * Iteration 0 is the starting point. */
+typedef struct smr_iter_info {
+    int64_t iter;        /* iterations completed                             */
+    double loss;         /* L at the current iterate                         */
+    double grad_norm;    /* |grad L| (2-norm); NaN where not computed (SPSA
+                            between gradient checks)                          */
+    double step;         /* |x_k - x_{k-1}| (2-norm); 0 at iteration 0        */
+    int64_t loss_evals;  /* cumulative counts so far                         */
+    int64_t grad_evals;
+    int64_t hess_evals;
+    double elapsed;      /* seconds since the solve started                  */
+} smr_iter_info;
+
+/* Progress callback: return 0 to go on, anything else to stop at once
+ * (status SMR_STATUS_CALLBACK; the value itself is not reported).  x is the
+ * current iterate, d entries, read-only and valid during the call only. */
+typedef int (*smr_callback)(const smr_iter_info *info, const double *x,
+                            void *user);
+
+/* Solver options.  Always start from smr_options_init(); every field is
+ * checked by smr_solve() before anything is allocated
+ * (SMR_ERR_BAD_OPTION). */
+typedef struct smr_options {
+    smr_method method;     /* default SMR_METHOD_AUTO                        */
+    int64_t max_iter;      /* > 0; default 1000 (Newton needs ~10-50; GD and
+                              SPSA more: raise it for them)                  */
+    double max_time;       /* seconds, > 0 or 0 for none; default 0          */
+    /* Convergence tests, checked after every iteration in this order.  The
+     * gradient test is scale-aware by default: softmax-regression gradients
+     * are tiny (|g(0)| ~ 1e-6 for n in the thousands), so an absolute
+     * tolerance alone would stop at the start. */
+    double gtol_abs;       /* >= 0; default 0 (off)                          */
+    double gtol_rel;       /* in [0, 1); default 1e-9: |g| <= gtol_rel |g0|  */
+    double ftol;           /* >= 0; |L_k - L_{k-1}| <= ftol max(|L_k|,
+                              |L_{k-1}|); default 0 (off)                    */
+    double xtol;           /* >= 0; |x_k - x_{k-1}| <= xtol (xtol + |x_k|);
+                              default 0 (off)                                */
+    uint64_t seed;         /* randomness (SPSA); default 0                   */
+    int threads;           /* BLAS threads for the solve; 0 (default) leaves
+                              OpenBLAS as configured (OPENBLAS_NUM_THREADS);
+                              > 0 sets it for the solve and restores it after.
+                              The library starts no threads of its own.      */
+    FILE *verbose;         /* NULL (default) or a stream that receives a
+                              header and one line per iteration              */
+    smr_callback callback; /* NULL (default) or called after every iteration
+                              (and once for iteration 0)                     */
+    void *callback_data;   /* passed to callback as user                     */
+    smr_iter_info *history;/* NULL or caller memory for history_len records;
+                              record k is iteration k (0 = start); later
+                              iterations are not recorded                    */
+    int64_t history_len;   /* >= 0; 0 with history NULL                      */
+
+    /* Line search (GD Armijo/BB and Newton) */
+    double armijo_c1;      /* in (0, 0.5); default 1e-4                      */
+    int max_backtracks;    /* >= 1; default 60 halvings                      */
+
+    /* Gradient descent */
+    smr_gd_step gd_step;   /* default SMR_GD_BB                              */
+    double gd_step_size;   /* fixed step (SMR_GD_FIXED, required > 0); the
+                              first trial step of the others when > 0;
+                              default 0 (automatic: one unit of |x| move)    */
+
+    /* Newton */
+    double newton_mu0;     /* >= 0; initial Levenberg shift; default 0       */
+
+    /* SPSA (docs/solvers.md) */
+    int spsa_k;            /* perturbations per step, 1..1024; default 8     */
+    double spsa_eps;       /* > 0 perturbation size in units of x, or 0
+                              (default): 1e-4 / rms row norm of A             */
+    double spsa_lr;        /* > 0: multiplier of the automatic step
+                              k / (tr H + (k + 1) lambda_max H), estimated
+                              from the loss values; default 1                */
+    smr_direction spsa_dir;/* default SMR_DIR_GAUSSIAN                       */
+    int64_t spsa_check_every; /* >= 0: compute the true gradient every this
+                              many steps for the gradient test (counted in
+                              grad_evals); 0 = never (pure zeroth order:
+                              stops on limits, ftol or callback); default 25 */
+} smr_options;
+
+/* Fill opt with the defaults documented above. */
+SMR_API void smr_options_init(smr_options *opt);
+
+/* Check every field; returns SMR_OK or SMR_ERR_BAD_OPTION.  If field is not
+ * NULL, *field receives the name of the first bad field (static string). */
+SMR_API int smr_options_check(const smr_options *opt, const char **field);
+
+/* How a solve ended, with exact counts. */
+typedef struct smr_result {
+    smr_status status;     /* see smr_status                                 */
+    int converged;         /* smr_status_converged(status)                   */
+    smr_method method;     /* the method that ran (auto resolved)            */
+    int64_t iterations;
+    double loss;           /* L at the returned x                            */
+    double grad_norm;      /* |grad L| at the returned x (always computed)   */
+    double initial_loss, initial_grad_norm;
+    int64_t loss_evals;    /* every loss value computed (a loss+gradient
+                              evaluation counts one loss and one gradient;
+                              an SPSA step with k directions counts 2k + 1)  */
+    int64_t grad_evals;
+    int64_t hess_evals;    /* dense Hessians formed                          */
+    double seconds;        /* wall-clock time of the solve                   */
+    const char *message;   /* smr_status_string(status)                      */
+} smr_result;
+
+/* Minimize L from the start x.  prob is checked completely
+ * (smr_problem_check), opt (NULL = defaults) field by field, all memory is
+ * allocated before the first iteration and freed at the end.
+ *
+ * x: in, the start (d finite entries); out, the best valid iterate found
+ * (the one with the lowest loss), whatever the status.  res receives the
+ * outcome; it may not be NULL.
+ *
+ * Returns SMR_OK when the solve ran (then read res->status), or an error
+ * code, with x and res untouched: the problem errors of smr_loss,
+ * SMR_ERR_BAD_OPTION, SMR_ERR_NO_MEMORY. */
+SMR_API int smr_solve(const smr_problem *prob, const smr_options *opt,
+                      double *x, smr_result *res);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,7 @@
 # but only those that are missing.  Needs root (or sudo) only when something
 # is missing.  Extra package names may be given as arguments.
 set -euo pipefail
-pkgs=(cmake make gcc pkg-config libopenblas-dev liblapacke-dev libcmocka-dev "$@")
+pkgs=(cmake make gcc pkg-config libopenblas-dev liblapacke-dev libcmocka-dev librandom123-dev "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -62,6 +62,20 @@ void smr_k_syr2(int64_t d, double alpha, const double *x, const double *y,
 /* Copy the upper triangle of column-major H into the lower one. */
 void smr_k_symmetrize(int64_t d, double *H, int64_t ldh);
 
+/* ---- randomness (random.c) ---- */
+
+/* Direction j of iteration iter under seed: d standard normals, or d signs
+ * +-1 when rademacher.  A pure function of its arguments (Philox4x64). */
+void smr_k_direction(uint64_t seed, uint64_t iter, uint64_t j, int rademacher,
+                     int64_t d, double *out);
+
+/* ---- environment (system.c) ---- */
+
+/* Seconds on a monotonic clock. */
+double smr_k_now(void);
+/* Set the BLAS thread count when threads > 0; returns the previous one. */
+int smr_k_set_threads(int threads);
+
 /* ---- LAPACK (lapack.c) ---- */
 
 /* Cholesky solve of M X = B in place (upper triangle of column-major M).

@@ -14,27 +14,41 @@
 
 #include <math.h>
 
-/* f, c, <f,c> and L from ws->z (already finite). */
+double smr_obj_loss_logits(const smr_problem *p, const double *z, double xsq,
+                           double *f)
+{
+    int64_t n = p->n;
+    if (!smr_k_all_finite(n, z))
+        return NAN;
+    smr_k_softmax(n, z, f);
+    /* 1/2 sum (f - b)^2 and 1/2 sum (w z)^2, pairwise in blocks so that
+     * no n-length scratch is needed */
+    double sc = 0.0, sw = 0.0, blk[128];
+    for (int64_t i0 = 0; i0 < n; i0 += 128) {
+        int64_t m = n - i0 < 128 ? n - i0 : 128;
+        for (int64_t i = 0; i < m; ++i)
+            blk[i] = f[i0 + i] - p->b[i0 + i];
+        sc += smr_k_sumsq(m, blk);
+        if (p->w) {
+            for (int64_t i = 0; i < m; ++i)
+                blk[i] = p->w[i0 + i] * z[i0 + i];
+            sw += smr_k_sumsq(m, blk);
+        }
+    }
+    return 0.5 * sc + 0.5 * sw + 0.5 * p->lambda * xsq;
+}
+
+/* f, <f,c> and L from ws->z (already finite). */
 int smr_obj_forward_from_z(const smr_problem *p, const double *x, smr_ws *ws)
 {
     int64_t n = p->n;
-    const double *b = p->b;
-    double *c = ws->nk; /* scratch column 0 */
-    smr_k_softmax(n, ws->z, ws->f);
+    double xsq = p->lambda > 0.0 ? smr_k_sumsq(p->d, x) : 0.0;
+    ws->loss = smr_obj_loss_logits(p, ws->z, xsq, ws->f);
+    double fc = 0.0;
     for (int64_t i = 0; i < n; ++i)
-        c[i] = ws->f[i] - b[i];
-    ws->fc = smr_k_dot(n, ws->f, c);
-    double loss = 0.5 * smr_k_sumsq(n, c);
-    if (p->w) {
-        double *wz = ws->nk + n; /* scratch column 1 */
-        for (int64_t i = 0; i < n; ++i)
-            wz[i] = p->w[i] * ws->z[i];
-        loss += 0.5 * smr_k_sumsq(n, wz);
-    }
-    if (p->lambda > 0.0)
-        loss += 0.5 * p->lambda * smr_k_sumsq(p->d, x);
-    ws->loss = loss;
-    return isfinite(loss) ? SMR_OK : SMR_ERR_OVERFLOW;
+        fc += ws->f[i] * (ws->f[i] - p->b[i]);
+    ws->fc = fc;
+    return isfinite(ws->loss) ? SMR_OK : SMR_ERR_OVERFLOW;
 }
 
 int smr_obj_forward(const smr_problem *p, const double *x, smr_ws *ws)

@@ -47,6 +47,13 @@ int smr_obj_forward(const smr_problem *prob, const double *x, smr_ws *ws);
 /* The part of the forward pass after z: f, <f,c>, loss from ws->z (finite). */
 int smr_obj_forward_from_z(const smr_problem *prob, const double *x,
                            smr_ws *ws);
+/* Loss from given logits z (n) with the ridge term's |x|^2 given as xsq:
+ *   1/2 |softmax(z) - b|^2 + 1/2 |w o z|^2 + 1/2 lambda xsq.
+ * f (n) receives softmax(z).  No pass over A: this is how SPSA evaluates
+ * perturbed losses from Ax and AZ.  Non-finite z or result: returns NaN/Inf
+ * (callers test isfinite). */
+double smr_obj_loss_logits(const smr_problem *prob, const double *z,
+                           double xsq, double *f);
 /* Gradient at the point of the last forward pass into g (d).  One pass. */
 int smr_obj_gradient(const smr_problem *prob, const double *x, smr_ws *ws,
                      double *g);

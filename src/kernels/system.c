@@ -1,0 +1,25 @@
+/*
+ * system.c -- the two things the library asks of its environment: a
+ * monotonic clock, and the BLAS thread count (OpenBLAS's own setter; the
+ * library starts no threads itself, so OpenBLAS's are the only ones).
+ */
+#define _POSIX_C_SOURCE 199309L
+#include "kernels.h"
+
+#include <cblas.h>
+#include <time.h>
+
+double smr_k_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int smr_k_set_threads(int threads)
+{
+    int old = openblas_get_num_threads();
+    if (threads > 0)
+        openblas_set_num_threads(threads);
+    return old;
+}

@@ -1,0 +1,81 @@
+/*
+ * linesearch.c -- evaluations counted for the result, and the Armijo
+ * backtracking line search shared by gradient descent and Newton.
+ *
+ *     accept t if  L(x + t p) <= Lref + c1 t g.p,   else t <- t / 2
+ *
+ * A trial point whose loss overflows is treated as a step too long.  When no
+ * step is accepted, the search tells apart "nothing more to gain in double
+ * precision" -- the predicted decrease t0 |g.p| is within a few hundred ulps
+ * of L, so no decrease can be measured -- from a genuine failure.
+ */
+#include "solver.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+double smr_norm2(int64_t n, const double *v) { return sqrt(smr_k_sumsq(n, v)); }
+
+int smr_sv_loss(smr_solver *sv, const double *y, double *loss)
+{
+    sv->loss_evals++;
+    int rc = smr_obj_forward(sv->prob, y, &sv->ws);
+    *loss = sv->ws.loss;
+    return rc;
+}
+
+int smr_sv_grad(smr_solver *sv, const double *y, double *g)
+{
+    sv->grad_evals++;
+    return smr_obj_gradient(sv->prob, y, &sv->ws, g);
+}
+
+void smr_sv_accept(smr_solver *sv, double loss, double step)
+{
+    double *t = sv->x;
+    sv->x = sv->xt;
+    sv->xt = t;
+    t = sv->g;
+    sv->g = sv->gt;
+    sv->gt = t;
+    sv->loss = loss;
+    sv->step = step;
+    sv->have_grad = true;
+}
+
+smr_status smr_line_search(smr_solver *sv, const double *p, double gp,
+                           double lref, double *t, double *lt)
+{
+    int64_t d = sv->d;
+    double c1 = sv->opt.armijo_c1, step = *t;
+    if (!(gp < 0.0))
+        return SMR_STATUS_LINE_SEARCH; /* not a descent direction */
+    for (int k = 0; k < sv->opt.max_backtracks; ++k, step *= 0.5) {
+        for (int64_t j = 0; j < d; ++j)
+            sv->xt[j] = sv->x[j] + step * p[j];
+        double l;
+        int rc = smr_sv_loss(sv, sv->xt, &l);
+        if (rc == SMR_ERR_OVERFLOW)
+            continue;
+        if (rc != SMR_OK)
+            return SMR_STATUS_NONFINITE;
+        /* Armijo, and a strict decrease: where c1 t g.p is below the
+         * rounding of L an equal loss would otherwise pass and the method
+         * would step along a flat plateau forever */
+        if (l <= lref + c1 * step * gp && l < lref) {
+            if (smr_sv_grad(sv, sv->xt, sv->gt) != SMR_OK)
+                return SMR_STATUS_NONFINITE;
+            *t = step;
+            *lt = l;
+            return SMR_STATUS_NONE;
+        }
+        /* the decrease this step could give is below the loss's rounding */
+        if (step * fabs(gp) <= 256.0 * DBL_EPSILON * fabs(sv->loss) &&
+            l >= sv->loss - 256.0 * DBL_EPSILON * fabs(sv->loss))
+            return SMR_STATUS_ROUNDOFF;
+    }
+    return *t * fabs(gp) <= 1e3 * DBL_EPSILON * fabs(sv->loss)
+               ? SMR_STATUS_ROUNDOFF
+               : SMR_STATUS_LINE_SEARCH;
+}

@@ -1,0 +1,77 @@
+/*
+ * solver.h -- the solver layer (internal).
+ *
+ * The driver (driver.c) owns options, the stopping tests, timing, the
+ * callback, the history, the verbose stream and the best-iterate
+ * bookkeeping.  A method is a small table of functions (smr_method_ops)
+ * in a file of its own; adding a method is adding a file and a line in
+ * methods.c.  Data flow: driver -> method -> objective -> kernels.
+ */
+#ifndef SMR_SOLVER_H
+#define SMR_SOLVER_H
+
+#include "../objective/objective.h"
+
+typedef struct smr_solver smr_solver;
+
+typedef struct smr_method_ops {
+    const char *name;
+    bool needs_hessian_blocks; /* objective workspace with Hessian blocks */
+    /* Allocate the method's state (everything its iterations need). */
+    int (*init)(smr_solver *sv);
+    /* One iteration from sv->x (loss sv->loss, gradient sv->g when
+     * sv->have_grad).  On return with SMR_STATUS_NONE, sv->x holds the new
+     * iterate, sv->loss its loss, sv->g its gradient if sv->have_grad,
+     * sv->step the length of the move.  Any other status stops the solve
+     * with sv->x at the last valid iterate. */
+    smr_status (*iterate)(smr_solver *sv);
+    void (*free)(smr_solver *sv);
+} smr_method_ops;
+
+const smr_method_ops *smr_method_table(smr_method m);
+
+struct smr_solver {
+    const smr_problem *prob;
+    smr_options opt;       /* validated copy */
+    int64_t n, d;
+    smr_ws ws;             /* objective work memory */
+    double *x;             /* current iterate (d) */
+    double *g;             /* gradient at x (d), valid when have_grad */
+    double *xt, *gt;       /* trial point and its gradient (d each) */
+    double loss, gnorm, step;
+    double loss0, gnorm0;  /* at the start */
+    bool have_grad;
+    int64_t iter;
+    int64_t loss_evals, grad_evals, hess_evals;
+    void *state;           /* method's own */
+};
+
+/* Counted evaluations.  smr_sv_loss: loss at y (forward pass, leaves the
+ * forward state for y in sv->ws).  smr_sv_grad: gradient at the point of
+ * the last forward pass.  Both return an smr_error (SMR_ERR_OVERFLOW when
+ * the values are not finite). */
+int smr_sv_loss(smr_solver *sv, const double *y, double *loss);
+int smr_sv_grad(smr_solver *sv, const double *y, double *g);
+
+/* Armijo backtracking along direction p from sv->x (loss sv->loss, slope
+ * gp = g.p < 0), starting at step t0:  L(x + t p) <= Lref + c1 t gp, where
+ * Lref >= sv->loss (non-monotone variants pass a larger reference).
+ * Non-finite trial values count as "too long".  On success (SMR_STATUS_NONE)
+ * sv->xt = x + t p with its loss in *lt, the gradient in sv->gt, and *t the
+ * accepted step; otherwise SMR_STATUS_ROUNDOFF (no decrease measurable: the
+ * predicted decrease t0 |gp| is below the rounding of L) or
+ * SMR_STATUS_LINE_SEARCH. */
+smr_status smr_line_search(smr_solver *sv, const double *p, double gp,
+                           double lref, double *t, double *lt);
+
+/* Accept the trial point: swap x/xt and g/gt, set loss, step. */
+void smr_sv_accept(smr_solver *sv, double loss, double step);
+
+double smr_norm2(int64_t n, const double *v);
+
+/* the method tables, one per file */
+extern const smr_method_ops smr_gd_ops;
+extern const smr_method_ops smr_newton_ops;
+extern const smr_method_ops smr_spsa_ops;
+
+#endif
