@@ -62,6 +62,27 @@ void tu_problem_make(tu_problem *tp, const tu_spec *s)
                           .lambda = s->lambda};
 }
 
+void tu_make_realizable(tu_problem *tp, double *xs, double scale, uint64_t seed)
+{
+    const smr_problem *p = &tp->p;
+    tu_rng r;
+    tu_seed(&r, seed);
+    for (int64_t j = 0; j < p->d; ++j)
+        xs[j] = scale * tu_normal(&r) / sqrt((double)p->d);
+    long double *z = malloc((size_t)p->n * sizeof(long double)), m = -INFINITY, s = 0;
+    for (int64_t i = 0; i < p->n; ++i) {
+        z[i] = 0;
+        for (int64_t j = 0; j < p->d; ++j)
+            z[i] += (long double)tu_a(p, i, j) * xs[j];
+        m = fmaxl(m, z[i]);
+    }
+    for (int64_t i = 0; i < p->n; ++i)
+        s += (z[i] = expl(z[i] - m));
+    for (int64_t i = 0; i < p->n; ++i)
+        tp->b[i] = (double)(z[i] / s);
+    free(z);
+}
+
 void tu_problem_free(tu_problem *tp)
 {
     free(tp->A);

@@ -44,6 +44,9 @@ typedef struct {
 void tu_problem_make(tu_problem *tp, const tu_spec *spec);
 void tu_problem_free(tu_problem *tp);
 double tu_a(const smr_problem *p, int64_t i, int64_t j); /* A(i, j) */
+/* Make tp realizable: xs (d, caller memory) gets a random x* with
+ * |x*| ~ scale, and b = softmax(A x*) (long double, rounded). */
+void tu_make_realizable(tu_problem *tp, double *xs, double scale, uint64_t seed);
 
 /* Long-double reference of the loss, gradient and (optionally) Hessian by
  * the textbook formulas of docs/math.md.  g and H (d x d, column-major)

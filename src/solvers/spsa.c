@@ -43,23 +43,36 @@ typedef struct {
     double eps, tr, lmax, mult;
 } spsa_state;
 
-static int spsa_init(smr_solver *sv)
+/* buffers for n x d problems and k directions; NULL when out of memory */
+static spsa_state *spsa_alloc(int64_t n, int64_t d, int64_t k)
 {
-    int64_t n = sv->n, d = sv->d, k = sv->opt.spsa_k;
     spsa_state *st = calloc(1, sizeof *st);
     if (!st)
-        return SMR_ERR_NO_MEMORY;
-    sv->state = st;
+        return NULL;
     st->Z = malloc((size_t)(d * k + d) * sizeof(double));
     st->AZ = malloc((size_t)(n * k + 3 * n + k) * sizeof(double));
-    if (!st->Z || !st->AZ)
-        return SMR_ERR_NO_MEMORY; /* the driver frees the state */
+    if (!st->Z || !st->AZ) {
+        free(st->Z);
+        free(st->AZ);
+        free(st);
+        return NULL;
+    }
     st->gh = st->Z + d * k;
     st->zx = st->AZ + n * k;
     st->zt = st->zx + n;
     st->f = st->zt + n;
     st->c = st->f + n;
     st->mult = 1.0;
+    return st;
+}
+
+static int spsa_init(smr_solver *sv)
+{
+    int64_t n = sv->n, d = sv->d;
+    spsa_state *st = spsa_alloc(n, d, sv->opt.spsa_k);
+    if (!st)
+        return SMR_ERR_NO_MEMORY;
+    sv->state = st;
     st->eps = sv->opt.spsa_eps;
     if (st->eps == 0.0) { /* 1e-4 / rms row norm: logits move by ~1e-4 */
         double fro2 = 0.0;
@@ -73,26 +86,68 @@ static int spsa_init(smr_solver *sv)
     return SMR_OK;
 }
 
-static void spsa_free(smr_solver *sv)
+static void spsa_free_state(spsa_state *st)
 {
-    spsa_state *st = sv->state;
     free(st->Z);
     free(st->AZ);
     free(st);
+}
+
+static void spsa_free(smr_solver *sv)
+{
+    spsa_free_state(sv->state);
     sv->state = NULL;
 }
 
 /* loss at logits zx + s * AZ[:, j] and point x + s * Z[:, j] */
-static double perturbed(smr_solver *sv, spsa_state *st, int64_t j, double s,
-                        double xx, double xz, double zz)
+static double perturbed(const smr_problem *p, spsa_state *st, int64_t j,
+                        double s, double xx, double xz, double zz)
 {
-    int64_t n = sv->n;
+    int64_t n = p->n;
     const double *az = st->AZ + j * n;
     for (int64_t i = 0; i < n; ++i)
         st->zt[i] = st->zx[i] + s * az[i];
-    sv->loss_evals++;
-    return smr_obj_loss_logits(sv->prob, st->zt, xx + 2 * s * xz + s * s * zz,
-                               st->f);
+    return smr_obj_loss_logits(p, st->zt, xx + 2 * s * xz + s * s * zz, st->f);
+}
+
+/*
+ * The estimate at x (logits st->zx = Ax, loss L): directions into st->Z,
+ * st->AZ = A Z (the one pass over A), st->c[j] = c_j / k, st->gh = g^.
+ * *trace = mean z'Hz estimate, *lmax = largest z'Hz / z'z.  2k loss values.
+ * Returns false if a perturbed loss is not finite.
+ */
+static bool estimate(const smr_problem *p, const smr_mat *A, spsa_state *st,
+                     const double *x, double L, int64_t k, double eps,
+                     bool rademacher, uint64_t seed, uint64_t iter,
+                     double *trace, double *lmax)
+{
+    int64_t n = p->n, d = p->d;
+    for (int64_t j = 0; j < k; ++j)
+        smr_k_direction(seed, iter, (uint64_t)j, rademacher, d, st->Z + j * d);
+    smr_k_mul(A, k, st->Z, d, st->AZ, n);
+    double xx = p->lambda > 0 ? smr_k_dot(d, x, x) : 0.0;
+    double trsum = 0.0, lm = 0.0;
+    for (int64_t j = 0; j < k; ++j) {
+        const double *zj = st->Z + j * d;
+        double xz = p->lambda > 0 ? smr_k_dot(d, x, zj) : 0.0;
+        double zz = smr_k_dot(d, zj, zj);
+        double lp = perturbed(p, st, j, eps, xx, xz, zz);
+        double lmi = perturbed(p, st, j, -eps, xx, xz, zz);
+        if (!isfinite(lp) || !isfinite(lmi))
+            return false;
+        st->c[j] = (lp - lmi) / (2.0 * eps) / (double)k;
+        double curv = (lp + lmi - 2.0 * L) / (eps * eps); /* z'Hz */
+        trsum += curv;
+        lm = fmax(lm, curv / zz);
+    }
+    for (int64_t i = 0; i < d; ++i)
+        st->gh[i] = 0.0;
+    for (int64_t j = 0; j < k; ++j)
+        for (int64_t i = 0; i < d; ++i)
+            st->gh[i] += st->c[j] * st->Z[i + j * d];
+    *trace = trsum / (double)k;
+    *lmax = lm;
+    return true;
 }
 
 static smr_status spsa_iterate(smr_solver *sv)
@@ -104,27 +159,13 @@ static smr_status spsa_iterate(smr_solver *sv)
     if (sv->iter == 0) /* the driver evaluated x: its logits are in ws */
         memcpy(st->zx, sv->ws.z, (size_t)n * sizeof(double));
 
-    for (int64_t j = 0; j < k; ++j)
-        smr_k_direction(o->seed, (uint64_t)sv->iter, (uint64_t)j,
-                        o->spsa_dir == SMR_DIR_RADEMACHER, d, st->Z + j * d);
-    smr_k_mul(&sv->ws.A, k, st->Z, d, st->AZ, n); /* one pass over A */
-
-    double xx = sv->prob->lambda > 0 ? smr_k_dot(d, sv->x, sv->x) : 0.0;
-    double trsum = 0.0, lmax = 0.0;
-    for (int64_t j = 0; j < k; ++j) {
-        const double *zj = st->Z + j * d;
-        double xz = sv->prob->lambda > 0 ? smr_k_dot(d, sv->x, zj) : 0.0;
-        double zz = smr_k_dot(d, zj, zj);
-        double lp = perturbed(sv, st, j, eps, xx, xz, zz);
-        double lm = perturbed(sv, st, j, -eps, xx, xz, zz);
-        if (!isfinite(lp) || !isfinite(lm))
-            return SMR_STATUS_NONFINITE;
-        st->c[j] = (lp - lm) / (2.0 * eps) / (double)k;
-        double curv = (lp + lm - 2.0 * L) / (eps * eps); /* z'Hz */
-        trsum += curv;
-        lmax = fmax(lmax, curv / zz);
-    }
-    double tr = fmax(trsum / (double)k, 0.0);
+    double trace, lmax;
+    sv->loss_evals += 2 * k;
+    if (!estimate(sv->prob, &sv->ws.A, st, sv->x, L, k, eps,
+                  o->spsa_dir == SMR_DIR_RADEMACHER, o->seed,
+                  (uint64_t)sv->iter, &trace, &lmax))
+        return SMR_STATUS_NONFINITE;
+    double tr = fmax(trace, 0.0);
     st->tr = sv->iter == 0 ? tr : 0.9 * st->tr + 0.1 * tr;
     st->lmax = sv->iter == 0 ? lmax : fmax(0.9 * st->lmax, lmax);
     double denom = st->tr + (double)(k + 1) * st->lmax;
@@ -132,12 +173,7 @@ static smr_status spsa_iterate(smr_solver *sv)
         denom = 1.0 / (eps * eps);
     double eta = st->mult * o->spsa_lr * (double)k / denom;
 
-    /* g^ = Z c ; trial x - eta g^, logits zx - eta AZ c (no pass over A) */
-    for (int64_t i = 0; i < d; ++i)
-        st->gh[i] = 0.0;
-    for (int64_t j = 0; j < k; ++j)
-        for (int64_t i = 0; i < d; ++i)
-            st->gh[i] += st->c[j] * st->Z[i + j * d];
+    /* trial x - eta g^, logits zx - eta AZ c (no pass over A) */
     for (int64_t i = 0; i < n; ++i) {
         double s = 0.0;
         for (int64_t j = 0; j < k; ++j)
@@ -177,6 +213,43 @@ static smr_status spsa_iterate(smr_solver *sv)
         sv->have_grad = true;
     }
     return SMR_STATUS_NONE;
+}
+
+int smr_spsa_gradient(const smr_problem *prob, const double *x, int k,
+                      double eps, smr_direction dir, uint64_t seed,
+                      uint64_t iter, double *ghat)
+{
+    int rc = smr_problem_check(prob);
+    if (rc != SMR_OK)
+        return rc;
+    if (!x || !ghat)
+        return SMR_ERR_NULL_POINTER;
+    if (!smr_k_all_finite(prob->d, x))
+        return SMR_ERR_NONFINITE_X;
+    if (k < 1 || k > 1024 || !(eps > 0.0) || !isfinite(eps) ||
+        (dir != SMR_DIR_GAUSSIAN && dir != SMR_DIR_RADEMACHER))
+        return SMR_ERR_BAD_ARGUMENT;
+    smr_ws ws;
+    if ((rc = smr_ws_init(&ws, prob, false)) != SMR_OK)
+        return rc;
+    spsa_state *st = spsa_alloc(prob->n, prob->d, k);
+    if (!st) {
+        smr_ws_free(&ws);
+        return SMR_ERR_NO_MEMORY;
+    }
+    rc = smr_obj_forward(prob, x, &ws);
+    double trace, lmax;
+    if (rc == SMR_OK) {
+        memcpy(st->zx, ws.z, (size_t)prob->n * sizeof(double));
+        if (!estimate(prob, &ws.A, st, x, ws.loss, k, eps,
+                      dir == SMR_DIR_RADEMACHER, seed, iter, &trace, &lmax))
+            rc = SMR_ERR_OVERFLOW;
+    }
+    if (rc == SMR_OK)
+        memcpy(ghat, st->gh, (size_t)prob->d * sizeof(double));
+    spsa_free_state(st);
+    smr_ws_free(&ws);
+    return rc;
 }
 
 const smr_method_ops smr_spsa_ops = {

@@ -1,0 +1,133 @@
+/*
+ * test_solve_accuracy.c -- every method, with default stopping rules
+ * (SPSA: its own gradient tolerance), reaches its tolerance on realizable
+ * problems and on regularized ones, for several shapes including n < d with
+ * a ridge; the returned loss is within 1e-8 (relative) of the minimum.
+ *
+ * The minimum: 0 for realizable problems without w and lambda; otherwise
+ * the loss Newton reaches with gtol_rel = 1e-13, which GD must match
+ * independently.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int64_t n, d;
+    bool with_w;
+    double lambda;
+    smr_layout layout;
+} family;
+
+static const family families[] = {
+    {2000, 20, false, 0.0, SMR_ROW_MAJOR},  /* realizable, L* = 0 */
+    {500, 8, false, 0.0, SMR_COL_MAJOR},    /* realizable, L* = 0 */
+    {3000, 30, true, 0.0, SMR_ROW_MAJOR},   /* row weights        */
+    {1000, 10, false, 1e-3, SMR_COL_MAJOR}, /* ridge              */
+    {40, 120, false, 1e-2, SMR_ROW_MAJOR},  /* n < d with ridge   */
+    {400, 16, true, 1e-4, SMR_COL_MAJOR},   /* both               */
+};
+
+static void make(const family *f, tu_problem *tp, double *xs, uint64_t seed)
+{
+    tu_spec spec = {.n = f->n, .d = f->d, .layout = f->layout, .with_w = f->with_w,
+                    .w_scale = 0.2, .lambda = f->lambda, .seed = seed};
+    tu_problem_make(tp, &spec);
+    tu_make_realizable(tp, xs, 1.0, seed + 1);
+}
+
+static double minimum(const family *f, tu_problem *tp, double *xs)
+{
+    if (!f->with_w && f->lambda == 0.0)
+        return 0.0;
+    smr_options o;
+    smr_options_init(&o);
+    o.method = SMR_METHOD_NEWTON;
+    o.gtol_rel = 1e-13;
+    o.max_iter = 200;
+    double *x = calloc((size_t)f->d, sizeof(double));
+    smr_result r;
+    assert_int_equal(smr_solve(&tp->p, &o, x, &r), SMR_OK);
+    TU_CHECK(r.converged, "reference solve: %s", r.message);
+    (void)xs;
+    free(x);
+    return r.loss;
+}
+
+static void run_method(smr_method m)
+{
+    for (size_t fi = 0; fi < sizeof families / sizeof *families; ++fi) {
+        const family *f = &families[fi];
+        tu_problem tp;
+        double *xs = malloc((size_t)f->d * sizeof(double));
+        make(f, &tp, xs, 100 + fi);
+        double Lmin = minimum(f, &tp, xs);
+        smr_options o;
+        smr_options_init(&o);
+        o.method = m;
+        if (m == SMR_METHOD_GD)
+            o.max_iter = 20000;
+        if (m == SMR_METHOD_SPSA) {
+            o.max_iter = 20000;
+            o.gtol_rel = 1e-4;
+            o.seed = 5;
+        }
+        double *x = calloc((size_t)f->d, sizeof(double));
+        smr_result r;
+        assert_int_equal(smr_solve(&tp.p, &o, x, &r), SMR_OK);
+        TU_CHECK(r.converged, "%s on family %zu: %s after %lld iterations (|g| %.3g, |g0| %.3g)",
+                 smr_method_name(m), fi, smr_status_name(r.status), (long long)r.iterations,
+                 r.grad_norm, r.initial_grad_norm);
+        /* the result describes the returned x */
+        double L, *g = malloc((size_t)f->d * sizeof(double));
+        assert_int_equal(smr_loss_gradient(&tp.p, x, &L, g), SMR_OK);
+        TU_CHECK(L == r.loss, "res.loss %.17g != L(x) %.17g", r.loss, L);
+        double gn = 0;
+        for (int64_t j = 0; j < f->d; ++j)
+            gn += g[j] * g[j];
+        TU_NEAR(sqrt(gn), r.grad_norm, 1e-12 * r.grad_norm + 1e-300);
+        /* accuracy: within 1e-8 of the minimum, relative to it, or to the
+         * initial loss where the minimum is 0 (SPSA: its looser tolerance) */
+        double tol = (m == SMR_METHOD_SPSA ? 1e-6 : 1e-8) * (Lmin > 0 ? Lmin : r.initial_loss);
+        TU_CHECK(r.loss - Lmin <= tol && r.loss >= Lmin - 1e-12 * Lmin,
+                 "%s on family %zu: L = %.17g, L* = %.17g", smr_method_name(m), fi, r.loss, Lmin);
+        free(g);
+        free(x);
+        free(xs);
+        tu_problem_free(&tp);
+    }
+}
+
+static void test_newton(void **s) { (void)s; run_method(SMR_METHOD_NEWTON); }
+static void test_gd(void **s) { (void)s; run_method(SMR_METHOD_GD); }
+static void test_spsa(void **s) { (void)s; run_method(SMR_METHOD_SPSA); }
+
+/* default options (auto) solve a well-posed problem to its minimizer */
+static void test_auto_defaults(void **state)
+{
+    (void)state;
+    const family f = {5000, 40, false, 0.0, SMR_ROW_MAJOR};
+    tu_problem tp;
+    double xs[40], x[40] = {0};
+    make(&f, &tp, xs, 77);
+    smr_result r;
+    assert_int_equal(smr_solve(&tp.p, NULL, x, &r), SMR_OK);
+    assert_int_equal(r.method, SMR_METHOD_NEWTON);
+    TU_CHECK(r.converged, "%s", r.message);
+    TU_CHECK(r.loss <= 1e-8 * r.initial_loss, "L = %g, L0 = %g", r.loss, r.initial_loss);
+    TU_CHECK(tu_diff_inf(40, x, xs) <= 1e-6, "|x - x*| = %g", tu_diff_inf(40, x, xs));
+    tu_problem_free(&tp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_newton),
+        cmocka_unit_test(test_gd),
+        cmocka_unit_test(test_spsa),
+        cmocka_unit_test(test_auto_defaults),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
