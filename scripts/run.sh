@@ -13,7 +13,7 @@ build=${BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} >/dev/null
 cmake --build "$build" -j"$(nproc)"
 if [ "$job" = demo ]; then
-  "$build"/examples/softmaxreg_demo
+  "$build"/examples/softmaxreg_demo "$build/demo"
 else
   OPENBLAS_NUM_THREADS=1 ctest --test-dir "$build" --output-on-failure -j"$(nproc)"
 fi
