@@ -356,6 +356,17 @@ typedef struct smr_options {
                               many steps for the gradient test (counted in
                               grad_evals); 0 = never (pure zeroth order:
                               stops on limits, ftol or callback); default 25 */
+    /* SPSA minibatch mode (the second paper's setting): many problems
+     * (A_j, b_j, w_j, lambda_j), j = 1..m, sharing x, with objective
+     *     F(x) = (1/m) sum_j L_j(x).
+     * Each step estimates the gradient on spsa_batch_size problems drawn
+     * uniformly with replacement from (seed, iteration).  F itself (and its
+     * gradient) is evaluated only at the start, at the gradient checks and at
+     * the end; between checks the reported loss is the batch's. */
+    int64_t spsa_batch_count; /* 0 (default): prob is one problem.  m > 0:
+                              prob points to an array of m problems, all with
+                              the same d; requires method SPSA               */
+    int64_t spsa_batch_size;  /* problems per step, 1..m; default 1          */
 } smr_options;
 
 /* Fill opt with the defaults documented above. */
@@ -376,14 +387,19 @@ typedef struct smr_result {
     double initial_loss, initial_grad_norm;
     int64_t loss_evals;    /* every loss value computed (a loss+gradient
                               evaluation counts one loss and one gradient;
-                              an SPSA step with k directions counts 2k + 1)  */
+                              an SPSA step with k directions counts 2k + 1;
+                              in minibatch mode each problem evaluated at a
+                              point counts one: a step with batch B counts
+                              B (2k + 2), a full F evaluation m)             */
     int64_t grad_evals;
     int64_t hess_evals;    /* dense Hessians formed                          */
     double seconds;        /* wall-clock time of the solve                   */
     const char *message;   /* smr_status_string(status)                      */
 } smr_result;
 
-/* Minimize L from the start x.  prob is checked completely
+/* Minimize L from the start x.  prob is checked completely (every problem
+ * of the array in SPSA minibatch mode, which also needs equal d:
+ * SMR_ERR_BAD_SIZE otherwise)
  * (smr_problem_check), opt (NULL = defaults) field by field, all memory is
  * allocated before the first iteration and freed at the end.
  *

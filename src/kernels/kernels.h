@@ -69,6 +69,11 @@ void smr_k_symmetrize(int64_t d, double *H, int64_t ldh);
 void smr_k_direction(uint64_t seed, uint64_t iter, uint64_t j, int rademacher,
                      int64_t d, double *out);
 
+/* B indices uniform in [0, m), with replacement, a pure function of
+ * (seed, iter) (minibatch sampling). */
+void smr_k_pick(uint64_t seed, uint64_t iter, int64_t m, int64_t B,
+                int64_t *out);
+
 /* ---- environment (system.c) ---- */
 
 /* Seconds on a monotonic clock. */

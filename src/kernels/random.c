@@ -44,3 +44,17 @@ void smr_k_direction(uint64_t seed, uint64_t iter, uint64_t j, int rademacher,
         }
     }
 }
+
+/* B indices uniform in [0, m), with replacement: Philox stream 2 of
+ * (seed, iter); 64-bit draws reduced by multiply-shift (bias < m / 2^64). */
+void smr_k_pick(uint64_t seed, uint64_t iter, int64_t m, int64_t B,
+                int64_t *out)
+{
+    philox4x64_key_t key = {{seed, 0x736f66746d617872ull}};
+    for (int64_t b = 0; b < B; b += 4) {
+        philox4x64_ctr_t c = {{(uint64_t)b, 0, iter, 2}};
+        philox4x64_ctr_t r = philox4x64(c, key);
+        for (int h = 0; h < 4 && b + h < B; ++h)
+            out[b + h] = (int64_t)(((unsigned __int128)r.v[h] * (uint64_t)m) >> 64);
+    }
+}

@@ -40,6 +40,9 @@ int smr_classify_nonfinite(const smr_problem *prob);
 /* Allocate the workspace (with Hessian blocks if want_hessian). */
 int smr_ws_init(smr_ws *ws, const smr_problem *prob, bool want_hessian);
 void smr_ws_free(smr_ws *ws);
+/* Point the workspace at another problem with the same d and no more rows
+ * than the one it was allocated for (minibatch mode). */
+void smr_ws_bind(smr_ws *ws, const smr_problem *prob);
 
 /* Forward pass at x: fills ws->z, ws->f, ws->fc, ws->loss.  One pass over
  * A.  Returns SMR_OK, SMR_ERR_NONFINITE_A or SMR_ERR_OVERFLOW. */

@@ -57,3 +57,9 @@ void smr_ws_free(smr_ws *ws)
     free(ws->blk);
     *ws = (smr_ws){0};
 }
+
+void smr_ws_bind(smr_ws *ws, const smr_problem *prob)
+{
+    ws->A = smr_problem_mat(prob);
+    ws->n = prob->n;
+}

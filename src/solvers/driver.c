@@ -64,6 +64,8 @@ static void report(smr_solver *sv, const driver_state *ds, smr_iter_info *info)
  * ulps and a smaller gradient norm. */
 static void keep_best(smr_solver *sv, driver_state *ds)
 {
+    if (!sv->loss_exact) /* a minibatch loss: not comparable */
+        return;
     double tol = 8.0 * DBL_EPSILON * fabs(ds->lbest);
     bool tie_better = sv->loss <= ds->lbest + tol && sv->have_grad &&
                       !(sv->gnorm >= ds->gbest); /* gbest NaN: unknown */
@@ -85,7 +87,7 @@ static smr_status tests(const smr_solver *sv, double gthresh, double lprev,
     if (sv->have_grad && sv->gnorm <= gthresh &&
         sv->step <= SMR_GTOL_STEP_GUARD * (1.0 + smr_norm2(sv->d, sv->x)))
         return SMR_STATUS_GTOL;
-    if (o->ftol > 0 &&
+    if (o->ftol > 0 && sv->loss_exact &&
         fabs(sv->loss - lprev) <= o->ftol * fmax(fabs(sv->loss), fabs(lprev)))
         return SMR_STATUS_FTOL;
     if (o->xtol > 0 && sv->step <= o->xtol * (o->xtol + smr_norm2(sv->d, sv->x)))
@@ -100,8 +102,7 @@ static smr_status run(smr_solver *sv, const smr_method_ops *ops,
 {
     const smr_options *o = &sv->opt;
     smr_iter_info info;
-    if (smr_sv_loss(sv, sv->x, &sv->loss) != SMR_OK ||
-        smr_sv_grad(sv, sv->x, sv->g) != SMR_OK)
+    if (smr_sv_eval(sv, sv->x, &sv->loss, sv->g) != SMR_OK)
         return SMR_STATUS_NONFINITE;
     sv->have_grad = true;
     sv->gnorm = smr_norm2(sv->d, sv->g);
@@ -150,30 +151,59 @@ static void solver_free(smr_solver *sv, const smr_method_ops *ops)
     free(sv->gt);
 }
 
+/* every problem of a minibatch checked, equal d; *big: the most rows */
+static int check_problems(const smr_problem *probs, int64_t m,
+                          const smr_problem **big)
+{
+    *big = probs;
+    for (int64_t q = 0; q < m; ++q) {
+        int rc = smr_problem_check(&probs[q]);
+        if (rc != SMR_OK)
+            return rc;
+        if (probs[q].d != probs[0].d)
+            return SMR_ERR_BAD_SIZE;
+        if (probs[q].n > (*big)->n)
+            *big = &probs[q];
+    }
+    return SMR_OK;
+}
+
 int smr_solve(const smr_problem *prob, const smr_options *opt, double *x,
               smr_result *res)
 {
-    int rc = smr_problem_check(prob);
-    if (rc != SMR_OK)
-        return rc;
-    if (!x || !res)
-        return SMR_ERR_NULL_POINTER;
-    if (!smr_k_all_finite(prob->d, x))
-        return SMR_ERR_NONFINITE_X;
-    smr_solver sv = {.prob = prob, .n = prob->n, .d = prob->d,
-                     .loss0 = NAN, .gnorm0 = NAN};
+    smr_solver sv = {.prob = prob, .loss0 = NAN, .gnorm0 = NAN,
+                     .loss_exact = true, .nprobs = 1};
     if (opt)
         sv.opt = *opt;
     else
         smr_options_init(&sv.opt);
-    if ((rc = smr_options_check(&sv.opt, NULL)) != SMR_OK)
+    /* the options say how many problems prob points to: check them first
+     * (a bad count must not make us read past the caller's array) */
+    int rc = smr_options_check(&sv.opt, NULL);
+    const smr_problem *big = prob;
+    if (rc == SMR_OK && sv.opt.spsa_batch_count > 0) {
+        rc = prob ? check_problems(prob, sv.opt.spsa_batch_count, &big)
+                  : SMR_ERR_NULL_POINTER;
+        sv.probs = prob;
+        sv.nprobs = sv.opt.spsa_batch_count;
+    } else if (rc == SMR_OK) {
+        rc = smr_problem_check(prob);
+    }
+    if (rc == SMR_OK && (!x || !res))
+        rc = SMR_ERR_NULL_POINTER;
+    if (rc == SMR_OK && !smr_k_all_finite(prob->d, x))
+        rc = SMR_ERR_NONFINITE_X;
+    if (rc != SMR_OK)
         return rc;
+    sv.n = big->n;
+    sv.d = prob->d;
     smr_method method = resolve_method(prob, sv.opt.method);
     const smr_method_ops *ops = smr_method_table(method);
 
     size_t dbytes = (size_t)sv.d * sizeof(double);
     driver_state ds = {.lbest = INFINITY, .gbest = NAN};
-    rc = smr_ws_init(&sv.ws, prob, ops->needs_hessian_blocks);
+    rc = smr_ws_init(&sv.ws, big, ops->needs_hessian_blocks);
+    smr_ws_bind(&sv.ws, prob);
     if (rc == SMR_OK) {
         sv.x = malloc(dbytes);
         sv.g = malloc(dbytes);
@@ -195,13 +225,19 @@ int smr_solve(const smr_problem *prob, const smr_options *opt, double *x,
     ds.t0 = smr_k_now();
     memcpy(sv.x, x, dbytes);
     smr_status st = run(&sv, ops, &ds);
+    /* minibatch: the last iterate's loss was a batch loss; weigh it fully */
+    if (!sv.loss_exact && isfinite(ds.lbest) &&
+        smr_sv_eval(&sv, sv.x, &sv.loss, sv.g) == SMR_OK) {
+        sv.loss_exact = sv.have_grad = true;
+        sv.gnorm = smr_norm2(sv.d, sv.g);
+        keep_best(&sv, &ds);
+    }
     if (isfinite(ds.lbest)) {
         memcpy(x, ds.xbest, dbytes);
         /* the gradient norm at the returned point, if not known (SPSA) */
         if (!isfinite(ds.gbest)) {
             double l;
-            if (smr_sv_loss(&sv, x, &l) == SMR_OK &&
-                smr_sv_grad(&sv, x, sv.gt) == SMR_OK)
+            if (smr_sv_eval(&sv, x, &l, sv.gt) == SMR_OK)
                 ds.gbest = smr_norm2(sv.d, sv.gt);
         }
     }

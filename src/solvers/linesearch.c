@@ -31,6 +31,37 @@ int smr_sv_grad(smr_solver *sv, const double *y, double *g)
     return smr_obj_gradient(sv->prob, y, &sv->ws, g);
 }
 
+int smr_sv_eval(smr_solver *sv, const double *y, double *loss, double *g)
+{
+    if (!sv->probs) {
+        int rc = smr_sv_loss(sv, y, loss);
+        return rc == SMR_OK ? smr_sv_grad(sv, y, g) : rc;
+    }
+    /* F = (1/m) sum_j L_j, grad F = (1/m) sum_j grad L_j; sv->gt is free
+     * here as the per-problem gradient (callers pass sv->g or sv->gt as g
+     * only when the other is not needed) */
+    int64_t m = sv->nprobs, d = sv->d;
+    double *gj = (g == sv->gt) ? sv->xt : sv->gt;
+    double F = 0.0;
+    for (int64_t j = 0; j < d; ++j)
+        g[j] = 0.0;
+    int rc = SMR_OK;
+    for (int64_t q = 0; q < m && rc == SMR_OK; ++q) {
+        const smr_problem *p = &sv->probs[q];
+        smr_ws_bind(&sv->ws, p);
+        sv->loss_evals++;
+        sv->grad_evals++;
+        rc = smr_obj_forward(p, y, &sv->ws);
+        if (rc == SMR_OK)
+            rc = smr_obj_gradient(p, y, &sv->ws, gj);
+        F += sv->ws.loss / (double)m;
+        for (int64_t j = 0; j < d && rc == SMR_OK; ++j)
+            g[j] += gj[j] / (double)m;
+    }
+    *loss = F;
+    return rc;
+}
+
 void smr_sv_accept(smr_solver *sv, double loss, double step)
 {
     double *t = sv->x;

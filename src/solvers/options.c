@@ -19,6 +19,7 @@ void smr_options_init(smr_options *o)
     o->spsa_lr = 1.0;
     o->spsa_dir = SMR_DIR_GAUSSIAN;
     o->spsa_check_every = 25;
+    o->spsa_batch_size = 1;
 }
 
 static bool finite_ge0(double v) { return isfinite(v) && v >= 0.0; }
@@ -67,6 +68,12 @@ int smr_options_check(const smr_options *o, const char **field)
         bad = "spsa_dir";
     else if (o->spsa_check_every < 0)
         bad = "spsa_check_every";
+    else if (o->spsa_batch_count < 0 ||
+             (o->spsa_batch_count > 0 && o->method != SMR_METHOD_SPSA))
+        bad = "spsa_batch_count";
+    else if (o->spsa_batch_count > 0 &&
+             (o->spsa_batch_size < 1 || o->spsa_batch_size > o->spsa_batch_count))
+        bad = "spsa_batch_size";
     if (field)
         *field = bad;
     return bad ? SMR_ERR_BAD_OPTION : SMR_OK;

@@ -31,7 +31,10 @@ typedef struct smr_method_ops {
 const smr_method_ops *smr_method_table(smr_method m);
 
 struct smr_solver {
-    const smr_problem *prob;
+    const smr_problem *prob;   /* the problem; in minibatch mode probs[0]  */
+    const smr_problem *probs;  /* minibatch mode: the m problems, else NULL */
+    int64_t nprobs;            /* m (1 outside minibatch mode)             */
+    bool loss_exact;           /* sv->loss is L (or F), not a batch loss   */
     smr_options opt;       /* validated copy */
     int64_t n, d;
     smr_ws ws;             /* objective work memory */
@@ -52,6 +55,9 @@ struct smr_solver {
  * the values are not finite). */
 int smr_sv_loss(smr_solver *sv, const double *y, double *loss);
 int smr_sv_grad(smr_solver *sv, const double *y, double *g);
+/* Loss and gradient of the whole objective at y (in minibatch mode the mean
+ * over all problems, each counted). */
+int smr_sv_eval(smr_solver *sv, const double *y, double *loss, double *g);
 
 /* Armijo backtracking along direction p from sv->x (loss sv->loss, slope
  * gp = g.p < 0), starting at step t0:  L(x + t p) <= Lref + c1 t gp, where

@@ -41,6 +41,11 @@ typedef struct {
     double *c;     /* k: coefficients c_j / k */
     double *gh;    /* d: the estimate g^ */
     double eps, tr, lmax, mult;
+    /* minibatch mode */
+    double *XZ;    /* d x (k+1): [x, Z] */
+    double *AXZ;   /* B blocks of nmax x (k+1): A_j [x, Z] per batch member */
+    double *lpm;   /* 2(k+1): batch-mean perturbed losses (+ then -) */
+    int64_t *pick; /* B: the sampled problems */
 } spsa_state;
 
 /* buffers for n x d problems and k directions; NULL when out of memory */
@@ -73,6 +78,17 @@ static int spsa_init(smr_solver *sv)
     if (!st)
         return SMR_ERR_NO_MEMORY;
     sv->state = st;
+    if (sv->probs) {
+        int64_t k1 = sv->opt.spsa_k + 1, B = sv->opt.spsa_batch_size;
+        if ((uint64_t)n > SIZE_MAX / sizeof(double) / (uint64_t)(B * k1))
+            return SMR_ERR_NO_MEMORY;
+        st->XZ = malloc((size_t)(d * k1) * sizeof(double));
+        st->AXZ = malloc((size_t)(B * n * k1) * sizeof(double));
+        st->lpm = malloc((size_t)(2 * k1) * sizeof(double));
+        st->pick = malloc((size_t)B * sizeof(int64_t));
+        if (!st->XZ || !st->AXZ || !st->lpm || !st->pick)
+            return SMR_ERR_NO_MEMORY; /* the driver frees the state */
+    }
     st->eps = sv->opt.spsa_eps;
     if (st->eps == 0.0) { /* 1e-4 / rms row norm: logits move by ~1e-4 */
         double fro2 = 0.0;
@@ -88,6 +104,10 @@ static int spsa_init(smr_solver *sv)
 
 static void spsa_free_state(spsa_state *st)
 {
+    free(st->XZ);
+    free(st->AXZ);
+    free(st->lpm);
+    free(st->pick);
     free(st->Z);
     free(st->AZ);
     free(st);
@@ -150,8 +170,125 @@ static bool estimate(const smr_problem *p, const smr_mat *A, spsa_state *st,
     return true;
 }
 
+/* step-size rule shared by both modes (see the top of the file) */
+static double step_size(smr_solver *sv, spsa_state *st, double trace,
+                        double lmax)
+{
+    int64_t k = sv->opt.spsa_k;
+    double tr = fmax(trace, 0.0);
+    st->tr = sv->iter == 0 ? tr : 0.9 * st->tr + 0.1 * tr;
+    st->lmax = sv->iter == 0 ? lmax : fmax(0.9 * st->lmax, lmax);
+    double denom = st->tr + (double)(k + 1) * st->lmax;
+    if (!(denom > 0.0)) /* flat in every direction seen: nothing to do */
+        denom = 1.0 / (st->eps * st->eps);
+    return st->mult * sv->opt.spsa_lr * (double)k / denom;
+}
+
+/* x <- xt when the trial loss lt is no worse than L; else keep x */
+static void accept_or_refuse(smr_solver *sv, spsa_state *st, double L,
+                             double lt, double eta)
+{
+    if (isfinite(lt) && lt <= L) {
+        double *t = sv->x;
+        sv->x = sv->xt;
+        sv->xt = t;
+        sv->loss = lt;
+        sv->step = eta * smr_norm2(sv->d, st->gh);
+        st->mult = fmin(1.0, st->mult * 1.1);
+    } else {
+        sv->step = 0.0;
+        st->mult *= 0.5;
+    }
+}
+
+/*
+ * Minibatch step.  The batch B_t (B problems, uniform with replacement,
+ * Philox stream 2 of (seed, iteration)) defines L_B = mean of L_j over B_t;
+ * all of the step's losses are L_B's.  Per member one gemm A_j [x, Z] (one
+ * pass over A_j); the trial logits come from the same products.
+ */
+static smr_status spsa_batch_iterate(smr_solver *sv)
+{
+    spsa_state *st = sv->state;
+    const smr_options *o = &sv->opt;
+    int64_t d = sv->d, k = o->spsa_k, k1 = k + 1, B = o->spsa_batch_size;
+    int64_t nmax = sv->n;
+    double eps = st->eps;
+    smr_k_pick(o->seed, (uint64_t)sv->iter, sv->nprobs, B, st->pick);
+    memcpy(st->XZ, sv->x, (size_t)d * sizeof(double));
+    for (int64_t j = 0; j < k; ++j)
+        smr_k_direction(o->seed, (uint64_t)sv->iter, (uint64_t)j,
+                        o->spsa_dir == SMR_DIR_RADEMACHER, d, st->XZ + (j + 1) * d);
+    double *lp = st->lpm, *lm = st->lpm + k1, Lx = 0.0;
+    for (int64_t j = 0; j < k; ++j)
+        lp[j] = lm[j] = 0.0;
+    double xx = smr_k_dot(d, sv->x, sv->x);
+    for (int64_t b = 0; b < B; ++b) {
+        const smr_problem *p = &sv->probs[st->pick[b]];
+        smr_mat A = smr_problem_mat(p);
+        double *axz = st->AXZ + b * nmax * k1;
+        smr_k_mul(&A, k1, st->XZ, d, axz, p->n);
+        Lx += smr_obj_loss_logits(p, axz, xx, st->f) / (double)B;
+        for (int64_t j = 0; j < k; ++j) {
+            const double *zj = st->XZ + (j + 1) * d, *az = axz + (j + 1) * p->n;
+            double xz = smr_k_dot(d, sv->x, zj), zz = smr_k_dot(d, zj, zj);
+            for (int s = 0; s < 2; ++s) {
+                double e = s ? -eps : eps;
+                for (int64_t i = 0; i < p->n; ++i)
+                    st->zt[i] = axz[i] + e * az[i];
+                double l = smr_obj_loss_logits(p, st->zt, xx + 2 * e * xz + e * e * zz, st->f);
+                *(s ? &lm[j] : &lp[j]) += l / (double)B;
+            }
+        }
+    }
+    sv->loss_evals += B * (2 * k + 2);
+    if (!isfinite(Lx))
+        return SMR_STATUS_NONFINITE;
+    double trsum = 0.0, lmax = 0.0;
+    for (int64_t i = 0; i < d; ++i)
+        st->gh[i] = 0.0;
+    for (int64_t j = 0; j < k; ++j) {
+        const double *zj = st->XZ + (j + 1) * d;
+        if (!isfinite(lp[j]) || !isfinite(lm[j]))
+            return SMR_STATUS_NONFINITE;
+        st->c[j] = (lp[j] - lm[j]) / (2.0 * eps) / (double)k;
+        double curv = (lp[j] + lm[j] - 2.0 * Lx) / (eps * eps);
+        trsum += curv;
+        lmax = fmax(lmax, curv / smr_k_dot(d, zj, zj));
+        for (int64_t i = 0; i < d; ++i)
+            st->gh[i] += st->c[j] * zj[i];
+    }
+    double eta = step_size(sv, st, trsum / (double)k, lmax);
+    for (int64_t i = 0; i < d; ++i)
+        sv->xt[i] = sv->x[i] - eta * st->gh[i];
+    double xtxt = smr_k_dot(d, sv->xt, sv->xt), lt = 0.0;
+    for (int64_t b = 0; b < B; ++b) {
+        const smr_problem *p = &sv->probs[st->pick[b]];
+        const double *axz = st->AXZ + b * nmax * k1;
+        for (int64_t i = 0; i < p->n; ++i) {
+            double s = 0.0;
+            for (int64_t j = 0; j < k; ++j)
+                s += axz[i + (j + 1) * p->n] * st->c[j];
+            st->zt[i] = axz[i] - eta * s;
+        }
+        lt += smr_obj_loss_logits(p, st->zt, xtxt, st->f) / (double)B;
+    }
+    sv->loss = Lx;
+    accept_or_refuse(sv, st, Lx, lt, eta);
+    sv->have_grad = false;
+    sv->loss_exact = false;
+    if (o->spsa_check_every > 0 && (sv->iter + 1) % o->spsa_check_every == 0) {
+        if (smr_sv_eval(sv, sv->x, &sv->loss, sv->g) != SMR_OK)
+            return SMR_STATUS_NONFINITE;
+        sv->have_grad = sv->loss_exact = true;
+    }
+    return SMR_STATUS_NONE;
+}
+
 static smr_status spsa_iterate(smr_solver *sv)
 {
+    if (sv->probs)
+        return spsa_batch_iterate(sv);
     spsa_state *st = sv->state;
     const smr_options *o = &sv->opt;
     int64_t n = sv->n, d = sv->d, k = o->spsa_k;
@@ -165,13 +302,7 @@ static smr_status spsa_iterate(smr_solver *sv)
                   o->spsa_dir == SMR_DIR_RADEMACHER, o->seed,
                   (uint64_t)sv->iter, &trace, &lmax))
         return SMR_STATUS_NONFINITE;
-    double tr = fmax(trace, 0.0);
-    st->tr = sv->iter == 0 ? tr : 0.9 * st->tr + 0.1 * tr;
-    st->lmax = sv->iter == 0 ? lmax : fmax(0.9 * st->lmax, lmax);
-    double denom = st->tr + (double)(k + 1) * st->lmax;
-    if (!(denom > 0.0)) /* flat in every direction seen: nothing to do */
-        denom = 1.0 / (eps * eps);
-    double eta = st->mult * o->spsa_lr * (double)k / denom;
+    double eta = step_size(sv, st, trace, lmax);
 
     /* trial x - eta g^, logits zx - eta AZ c (no pass over A) */
     for (int64_t i = 0; i < n; ++i) {
@@ -187,29 +318,18 @@ static smr_status spsa_iterate(smr_solver *sv)
                                     sv->prob->lambda > 0 ? smr_k_sumsq(d, sv->xt) : 0.0,
                                     st->f);
     sv->have_grad = false;
-    if (isfinite(lt) && lt <= L) {
-        double *t = sv->x;
-        sv->x = sv->xt;
-        sv->xt = t;
-        t = st->zx;
+    if (isfinite(lt) && lt <= L) { /* the logits follow x */
+        double *t = st->zx;
         st->zx = st->zt;
         st->zt = t;
-        sv->loss = lt;
-        sv->step = eta * smr_norm2(d, st->gh);
-        st->mult = fmin(1.0, st->mult * 1.1);
-    } else {
-        sv->step = 0.0;
-        st->mult *= 0.5;
     }
+    accept_or_refuse(sv, st, L, lt, eta);
     /* periodic exact check: true gradient for the stopping test, and exact
      * logits (the incremental update drifts by rounding) */
     if (o->spsa_check_every > 0 && (sv->iter + 1) % o->spsa_check_every == 0) {
-        double l;
-        if (smr_sv_loss(sv, sv->x, &l) != SMR_OK ||
-            smr_sv_grad(sv, sv->x, sv->g) != SMR_OK)
+        if (smr_sv_eval(sv, sv->x, &sv->loss, sv->g) != SMR_OK)
             return SMR_STATUS_NONFINITE;
         memcpy(st->zx, sv->ws.z, (size_t)n * sizeof(double));
-        sv->loss = l;
         sv->have_grad = true;
     }
     return SMR_STATUS_NONE;
