@@ -91,12 +91,15 @@ static int spsa_init(smr_solver *sv)
     }
     st->eps = sv->opt.spsa_eps;
     if (st->eps == 0.0) { /* 1e-4 / rms row norm: logits move by ~1e-4 */
+        /* of the (first) problem's own A: in minibatch mode sv->n is the
+         * largest n, not this one's */
+        const smr_mat *A = &sv->ws.A;
         double fro2 = 0.0;
-        int64_t outer = sv->ws.A.row_major ? n : d;
-        int64_t inner = sv->ws.A.row_major ? d : n;
+        int64_t outer = A->row_major ? A->n : A->d;
+        int64_t inner = A->row_major ? A->d : A->n;
         for (int64_t o = 0; o < outer; ++o)
-            fro2 += smr_k_sumsq(inner, sv->ws.A.a + o * sv->ws.A.ld);
-        double rms = sqrt(fro2 / (double)n);
+            fro2 += smr_k_sumsq(inner, A->a + o * A->ld);
+        double rms = sqrt(fro2 / (double)A->n);
         st->eps = 1e-4 / (rms > 0 ? rms : 1.0);
     }
     return SMR_OK;
