@@ -121,6 +121,33 @@ static void test_auto_defaults(void **state)
     tu_problem_free(&tp);
 }
 
+/* Newton converges from any start on regularized problems: starts up to
+ * 1e4 away, where the first steps are damped and the Levenberg shift acts */
+static void test_newton_far_starts(void **state)
+{
+    (void)state;
+    const family f = {500, 8, true, 1e-3, SMR_COL_MAJOR};
+    tu_problem tp;
+    double xs[8];
+    make(&f, &tp, xs, 31);
+    double Lmin = minimum(&f, &tp, xs);
+    for (double far = 1; far <= 1e4; far *= 10)
+        for (int sign = 0; sign < 2; ++sign) {
+            double x[8];
+            for (int j = 0; j < 8; ++j)
+                x[j] = far * ((j + sign) % 2 ? 1.0 : -1.0) * (1.0 + 0.1 * j);
+            smr_options o;
+            smr_options_init(&o);
+            o.method = SMR_METHOD_NEWTON;
+            smr_result r;
+            assert_int_equal(smr_solve(&tp.p, &o, x, &r), SMR_OK);
+            TU_CHECK(r.converged, "start %g: %s", far, r.message);
+            TU_CHECK(fabs(r.loss - Lmin) <= 1e-8 * Lmin, "start %g: L %.17g, L* %.17g", far,
+                     r.loss, Lmin);
+        }
+    tu_problem_free(&tp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_gd),
         cmocka_unit_test(test_spsa),
         cmocka_unit_test(test_auto_defaults),
+        cmocka_unit_test(test_newton_far_starts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
