@@ -80,6 +80,8 @@ typedef enum smr_error {
     SMR_ERR_LAPACK = 14,       /* LAPACK reported an unexpected failure      */
     SMR_ERR_BAD_OPTION = 15,   /* a solver option is out of its valid range  */
     SMR_ERR_BAD_ARGUMENT = 16, /* another argument is out of its valid range */
+    SMR_ERR_IO = 17,           /* a file could not be opened, read or written */
+    SMR_ERR_FORMAT = 18,       /* a file's content is malformed or unsupported */
     SMR_ERR_COUNT_             /* number of codes; not an error itself       */
 } smr_error;
 
@@ -423,6 +425,55 @@ SMR_API int smr_solve(const smr_problem *prob, const smr_options *opt,
 SMR_API int smr_spsa_gradient(const smr_problem *prob, const double *x, int k,
                               double eps, smr_direction dir, uint64_t seed,
                               uint64_t iter, double *ghat);
+
+/* ------------------------------------------------------------------------ */
+/* Matrix Market I/O                                                         */
+/* ------------------------------------------------------------------------ */
+/*
+ * Dense matrices and vectors in the Matrix Market exchange format (NIST;
+ * SciPy mmread/mmwrite, Julia, MATLAB).  Read: "matrix array real general"
+ * and "matrix coordinate real general" (field "integer" too), the latter
+ * into the dense layout (duplicate entries are summed, as SciPy does when it
+ * densifies).  Write: "matrix array real general" with 17 significant
+ * digits, so a write/read round trip is exact.  A vector is an n x 1 matrix.
+ *
+ * Every error fills msg (if msg and msglen > 0) with one line naming the file
+ * and, for content errors, the line: "A.mtx:12: entry 'abc' is not a number".
+ * Sizes are checked before anything is allocated: against the 32-bit BLAS
+ * integer, against this machine's physical memory, and against the file's
+ * length (a file cannot hold more entries than it has bytes for).
+ */
+
+/* A dense matrix owned by the library: column-major, leading dimension
+ * rows.  Free with smr_matrix_free(). */
+typedef struct smr_matrix {
+    int64_t rows, cols;
+    double *data;
+} smr_matrix;
+
+SMR_API void smr_matrix_free(smr_matrix *m);
+
+/* Read path into *m (on error *m is left as it was).  Errors:
+ * SMR_ERR_NULL_POINTER, SMR_ERR_IO (cannot open; a directory; read error),
+ * SMR_ERR_FORMAT (bad header, unsupported kind, bad size line, entry not a
+ * number, NaN/Inf/overflowing entry, index out of range, too few or too many
+ * entries, binary data, line too long), SMR_ERR_TOO_LARGE (declared size
+ * beyond the BLAS integer, the machine's memory or the file's length),
+ * SMR_ERR_NO_MEMORY. */
+SMR_API int smr_mm_read(const char *path, smr_matrix *m, char *msg,
+                        size_t msglen);
+/* The same from an open stream; name is used in messages. */
+SMR_API int smr_mm_read_stream(FILE *f, const char *name, smr_matrix *m,
+                               char *msg, size_t msglen);
+/* Write a rows x cols column-major matrix (leading dimension ld >= rows, 0
+ * means rows) to path as "matrix array real general", %.17g.  comment (may
+ * be NULL) is written as a % line.  The file is written to a temporary name
+ * in the same folder and renamed into place, so an existing file is never
+ * left half-written.  Errors: SMR_ERR_NULL_POINTER, SMR_ERR_BAD_SIZE,
+ * SMR_ERR_BAD_LD, SMR_ERR_NONFINITE_X (non-finite entry), SMR_ERR_IO. */
+SMR_API int smr_mm_write(const char *path, int64_t rows, int64_t cols,
+                         const double *data, int64_t ld, const char *comment,
+                         char *msg, size_t msglen);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,8 @@ static const char *const messages[SMR_ERR_COUNT_] = {
     [SMR_ERR_LAPACK] = "LAPACK reported an unexpected argument error",
     [SMR_ERR_BAD_OPTION] = "a solver option is out of its valid range",
     [SMR_ERR_BAD_ARGUMENT] = "an argument is out of its valid range",
+    [SMR_ERR_IO] = "a file could not be opened, read or written",
+    [SMR_ERR_FORMAT] = "a file's content is malformed or of an unsupported kind",
 };
 
 const char *smr_strerror(int code)
