@@ -116,6 +116,9 @@ static void test_malformed(void **state)
         {"hugesize", "%%MatrixMarket matrix array real general\n3000000000 2\n1\n", SMR_ERR_TOO_LARGE, "32-bit"},
         {"memsize", "%%MatrixMarket matrix array real general\n2000000000 2000000000\n1\n", SMR_ERR_TOO_LARGE, "memory"},
         {"filesize", "%%MatrixMarket matrix array real general\n100000 1000\n1\n2\n", SMR_ERR_TOO_LARGE, "bytes follow"},
+        /* found by the fuzzer: rows * cols overflowed before the range check */
+        {"dimoverflow", "%%MatrixMarket matrix array real general\n2 4975542244881494471\n1\n", SMR_ERR_TOO_LARGE, "32-bit"},
+        {"coorddimoverflow", "%%MatrixMarket matrix coordinate real general\n4975542244881494471 4 1\n1 1 1\n", SMR_ERR_TOO_LARGE, "32-bit"},
         {"overflowcount", "%%MatrixMarket matrix array real general\n99999999999999999999 1\n", SMR_ERR_FORMAT, "bad size line"},
         {"truncated", "%%MatrixMarket matrix array real general\n3 1\n1\n2\n", SMR_ERR_FORMAT, "truncated: 3 entries declared"},
         {"toomany", "%%MatrixMarket matrix array real general\n2 1\n1\n2\n3\n", SMR_ERR_FORMAT, ":5: more entries"},

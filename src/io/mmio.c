@@ -13,7 +13,7 @@
  * message.  The reader is fuzzed (fuzz/, CI runs it).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "softmaxreg.h"
+#include "mmio.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -39,6 +39,7 @@ typedef struct {
     char *msg;
     size_t msglen;
     int64_t bytes_left; /* -1: unknown */
+    int64_t max_bytes;  /* cap on one matrix */
 } reader;
 
 static int fail(reader *r, int code, const char *fmt, ...)
@@ -167,20 +168,17 @@ static int64_t machine_bytes(void)
     return (int64_t)pages * (int64_t)size;
 }
 
-/* rows, cols (and nnz) against the BLAS integer, memory and file length */
+/* rows x cols (each already <= INT32_MAX) against memory, and the number
+ * of entries against the file's length */
 static int check_size(reader *r, int64_t rows, int64_t cols, int64_t entries,
                       int64_t min_bytes_per_entry)
 {
-    if (rows > INT32_MAX || cols > INT32_MAX)
+    int64_t bytes = rows * cols; /* < 2^62: both checked <= INT32_MAX */
+    if (bytes > INT64_MAX / 8 || bytes * 8 > r->max_bytes)
         return fail(r, SMR_ERR_TOO_LARGE,
-                    "size %lld x %lld exceeds the 32-bit BLAS limit of %d per dimension",
-                    (long long)rows, (long long)cols, INT32_MAX);
-    int64_t bytes = rows * cols; /* < 2^62 */
-    if (bytes > INT64_MAX / 8 || bytes * 8 > machine_bytes())
-        return fail(r, SMR_ERR_TOO_LARGE,
-                    "size %lld x %lld needs %.3g GB, more than this machine's memory (%.3g GB)",
+                    "size %lld x %lld needs %.3g GB, more than the %.3g GB allowed (this machine's memory)",
                     (long long)rows, (long long)cols, 8.0 * (double)bytes / 1e9,
-                    (double)machine_bytes() / 1e9);
+                    (double)r->max_bytes / 1e9);
     if (r->bytes_left >= 0 && entries > r->bytes_left / min_bytes_per_entry)
         return fail(r, SMR_ERR_TOO_LARGE,
                     "declares %lld entries but only %lld bytes follow: truncated file or wrong size line",
@@ -273,7 +271,12 @@ static int read_all(reader *r, smr_matrix *out)
     if (rows == 0 || cols == 0)
         return fail(r, SMR_ERR_FORMAT, "size %lld x %lld: a matrix needs at least one row and one column",
                     (long long)rows, (long long)cols);
-    if (coord && nnz > rows * cols && rows <= INT32_MAX && cols <= INT32_MAX)
+    /* dimensions first: no product is formed before both fit 32 bits */
+    if (rows > INT32_MAX || cols > INT32_MAX)
+        return fail(r, SMR_ERR_TOO_LARGE,
+                    "size %lld x %lld exceeds the 32-bit BLAS limit of %d per dimension",
+                    (long long)rows, (long long)cols, INT32_MAX);
+    if (coord && nnz > rows * cols)
         return fail(r, SMR_ERR_FORMAT, "%lld entries declared for a %lld x %lld matrix",
                     (long long)nnz, (long long)rows, (long long)cols);
     /* each array entry needs >= 2 bytes ("0\n"), each coordinate one >= 6 */
@@ -294,8 +297,14 @@ static int read_all(reader *r, smr_matrix *out)
 
 int smr_mm_read_stream(FILE *f, const char *name, smr_matrix *m, char *msg, size_t msglen)
 {
+    return smr_mm_read_stream_capped(f, name, machine_bytes(), m, msg, msglen);
+}
+
+int smr_mm_read_stream_capped(FILE *f, const char *name, int64_t max_bytes,
+                              smr_matrix *m, char *msg, size_t msglen)
+{
     reader r = {.f = f, .name = name ? name : "(stream)", .msg = msg, .msglen = msglen,
-                .bytes_left = -1};
+                .bytes_left = -1, .max_bytes = max_bytes};
     if (!f || !m)
         return fail(&r, SMR_ERR_NULL_POINTER, "no stream or no output matrix");
     int fd = fileno(f);
