@@ -215,6 +215,52 @@ SMR_API int smr_cholesky_solve(int64_t d, double *M, int64_t ldm,
 
 
 /* ------------------------------------------------------------------------ */
+/* Leverage-score sparsifier of A^T D A (the first paper, docs/sketch.md)    */
+/* ------------------------------------------------------------------------ */
+/*
+ * For A (n x d) and a non-negative diagonal D, keep s rows of A with
+ * weights D~ such that, with probability at least 1 - delta,
+ *     (1 - eps) A^T D A  <=  A^T D~ A  <=  (1 + eps) A^T D A.
+ * Rows are drawn by approximate leverage scores of diag(sqrt D) A, computed
+ * with a CountSketch (8d rows), a QR and a Johnson-Lindenstrauss projection
+ * (16 columns) in O(nnz(A) * 16 + d^3) time; nothing of size n x d is
+ * formed.  These functions use only n, d, A, layout and lda of the problem
+ * (b, w and lambda are ignored and may be unset).
+ */
+
+/* The sample count rule: s = ceil(4 d ln(2d/delta) / eps^2), from the
+ * matrix Chernoff bound for leverage-score sampling (Tropp), with a factor
+ * 1.5 for scores that are approximate.  eps and delta in (0, 1); returns -1
+ * for arguments out of range. */
+SMR_API int64_t smr_sparsify_sample_size(int64_t d, double eps, double delta);
+
+/* Approximate leverage scores of diag(sqrt D) A into scores (n entries,
+ * caller memory); they sum to about rank(diag(sqrt D) A) <= d.  D: n finite
+ * entries >= 0 (SMR_ERR_NONFINITE_X / SMR_ERR_BAD_ARGUMENT otherwise).
+ * A pure function of seed. */
+SMR_API int smr_leverage_scores(const smr_problem *A, const double *D,
+                                uint64_t seed, double *scores);
+
+/* The kept rows, owned by the library (free with smr_sparsifier_free):
+ *     A^T D~ A = sum_t weights[t] a_{rows[t]} a_{rows[t]}^T. */
+typedef struct smr_sparsifier {
+    int64_t count;     /* distinct rows kept                       */
+    int64_t samples;   /* rows drawn (s), or n when all were kept  */
+    int64_t *rows;     /* count indices in 0..n-1, increasing      */
+    double *weights;   /* count weights D_i count_i / (s p_i)      */
+} smr_sparsifier;
+
+/* Sparsify A^T D A.  samples: 0 uses smr_sparsify_sample_size(d, eps,
+ * delta); > 0 overrides it.  When the sample count reaches n every row is
+ * kept with its exact weight.  Errors: those of the matrix description,
+ * SMR_ERR_NONFINITE_A, SMR_ERR_NONFINITE_X (D), SMR_ERR_BAD_ARGUMENT (D < 0,
+ * eps/delta out of (0, 1), samples < 0), SMR_ERR_NO_MEMORY; *out untouched. */
+SMR_API int smr_sparsify(const smr_problem *A, const double *D, double eps,
+                         double delta, int64_t samples, uint64_t seed,
+                         smr_sparsifier *out);
+SMR_API void smr_sparsifier_free(smr_sparsifier *s);
+
+/* ------------------------------------------------------------------------ */
 /* Solvers                                                                   */
 /* ------------------------------------------------------------------------ */
 /*
@@ -229,6 +275,7 @@ typedef enum smr_method {
     SMR_METHOD_GD = 1,    /* gradient descent: fixed, Armijo or BB steps     */
     SMR_METHOD_NEWTON = 2,/* Newton, Cholesky, Armijo, Levenberg shift       */
     SMR_METHOD_SPSA = 3,  /* zeroth-order SPSA (MeZO form), loss values only */
+    SMR_METHOD_SKETCH = 4,/* Newton with a leverage-score sparsified Hessian */
     SMR_METHOD_COUNT_
 } smr_method;
 
@@ -237,7 +284,8 @@ typedef enum smr_method {
  * Barzilai-Borwein steps is usually faster to the same tolerance. */
 #define SMR_AUTO_NEWTON_MAX_D 512
 
-/* Name of a method ("auto", "gd", "newton", "spsa"), or NULL if unknown. */
+/* Name of a method ("auto", "gd", "newton", "spsa", "sketch"), or NULL if
+ * unknown. */
 SMR_API const char *smr_method_name(smr_method m);
 
 /* Step-size rule of gradient descent. */
@@ -290,8 +338,10 @@ typedef struct smr_iter_info {
     double step;         /* |x_k - x_{k-1}| (2-norm); 0 at iteration 0        */
     int64_t loss_evals;  /* cumulative counts so far                         */
     int64_t grad_evals;
-    int64_t hess_evals;
+    int64_t hess_evals;  /* dense Hessians formed, exact or sketched         */
     double elapsed;      /* seconds since the solve started                  */
+    int64_t samples;     /* sketch: rows sampled for this iteration's Hessian
+                            (n when every row was kept); 0 otherwise         */
 } smr_iter_info;
 
 /* Progress callback: return 0 to go on, anything else to stop at once
@@ -345,6 +395,13 @@ typedef struct smr_options {
 
     /* Newton */
     double newton_mu0;     /* >= 0; initial Levenberg shift; default 0       */
+
+    /* Sketched Newton (docs/sketch.md) */
+    double sketch_eps;     /* in (0, 1): spectral accuracy of the sampled
+                              Hessian; default 0.5                           */
+    double sketch_delta;   /* in (0, 1): failure probability; default 0.1    */
+    int64_t sketch_samples;/* >= 0: rows per iteration; 0 (default) uses
+                              smr_sparsify_sample_size(d, eps, delta)        */
 
     /* SPSA (docs/solvers.md) */
     int spsa_k;            /* perturbations per step, 1..1024; default 8     */

@@ -138,6 +138,9 @@ static void test_gen_solve_eval(void **state)
     TU_CHECK(strstr(err, "iter") && strstr(err, "loss"), "verbose table missing: %s", err);
     assert_int_equal(run("solve q-A.mtx q-b.mtx --method spsa --gtol 1e-3 --max-iter 5000"), 0);
     assert_true(strstr(out, "\"method\": \"spsa\""));
+    assert_int_equal(run("gen --n 20000 --d 6 --prefix s"), 0);
+    assert_int_equal(run("solve s-A.mtx s-b.mtx --method sketch --sketch-eps 0.25 --seed 2"), 0);
+    assert_true(strstr(out, "\"method\": \"sketch\"") && strstr(out, "\"converged\": true"));
 }
 
 static void test_not_converged_exit_1(void **state)
@@ -156,7 +159,7 @@ static void test_help_version(void **state)
     assert_non_null(strstr(out, smr_version()));
     assert_int_equal(run("--help"), 0);
     assert_non_null(strstr(out, "solve"));
-    const char *opts[] = {"--method", "--w", "--lambda", "--x0", "--gtol", "--max-iter", "--seed",
+    const char *opts[] = {"--method", "sketch", "--sketch-eps", "--w", "--lambda", "--x0", "--gtol", "--max-iter", "--seed",
                           "--threads", "--out", "--history", "--verbose"};
     assert_int_equal(run("solve --help"), 0);
     for (size_t k = 0; k < sizeof opts / sizeof *opts; ++k)
@@ -214,7 +217,7 @@ static void test_bad_input_exit_2(void **state)
         {"solve missing.mtx g-b.mtx", "missing.mtx"},
         {"solve g-A.mtx g-b.mtx --frobnicate 1", "--frobnicate"},
         {"solve g-A.mtx g-b.mtx --method bfgs", "bfgs"},
-        {"solve g-A.mtx g-b.mtx --method sketch", "sketch"},
+        {"solve g-A.mtx g-b.mtx --method sketch --sketch-eps 1", "--sketch-eps"},
         {"solve g-A.mtx g-b.mtx --lambda -1", "--lambda"},
         {"solve g-A.mtx g-b.mtx --lambda nan", "--lambda"},
         {"solve g-A.mtx g-b.mtx --gtol 2", "--gtol"},

@@ -11,7 +11,9 @@ static const char help[] =
     "and print one JSON object on stdout: status, converged, method, n, d, iterations,\n"
     "loss, grad_norm, seconds, loss_evals, grad_evals, hess_evals.\n"
     "\n"
-    "  --method M      auto (default), gd, newton, spsa; sketch is not available yet\n"
+    "  --method M      auto (default), gd, newton, sketch (Newton with a leverage-score\n"
+    "                  sampled Hessian), spsa\n"
+    "  --sketch-eps E  sketch: spectral accuracy of the sampled Hessian, in (0, 1) (default 0.5)\n"
     "  --w W.mtx       row weights w (length n)\n"
     "  --lambda L      ridge weight, >= 0 (default 0)\n"
     "  --x0 X0.mtx     starting point (length d)\n"
@@ -67,16 +69,17 @@ static int parse(int argc, char **argv, solve_args *s)
             else if (!strcmp(v, "gd")) s->o.method = SMR_METHOD_GD;
             else if (!strcmp(v, "newton")) s->o.method = SMR_METHOD_NEWTON;
             else if (!strcmp(v, "spsa")) s->o.method = SMR_METHOD_SPSA;
-            else if (!strcmp(v, "sketch"))
-                return cli_error("option --method: 'sketch' (sketched Newton) is not available in this version");
+            else if (!strcmp(v, "sketch")) s->o.method = SMR_METHOD_SKETCH;
             else
-                return cli_error("option --method: unknown method '%s' (auto, gd, newton, spsa)", v);
+                return cli_error("option --method: unknown method '%s' (auto, gd, newton, sketch, spsa)", v);
         } else if (!strcmp(n, "--w")) s->wpath = v;
         else if (!strcmp(n, "--x0")) s->x0path = v;
         else if (!strcmp(n, "--out")) s->outpath = v;
         else if (!strcmp(n, "--history")) s->histpath = v;
         else if (!strcmp(n, "--lambda")) {
             if (!cli_double(n, v, 0, 1e300, &s->lambda)) return CLI_USAGE;
+        } else if (!strcmp(n, "--sketch-eps")) {
+            if (!cli_double(n, v, 1e-6, 0.999999, &s->o.sketch_eps)) return CLI_USAGE;
         } else if (!strcmp(n, "--gtol")) {
             if (!cli_double(n, v, 0, 0.999999, &s->o.gtol_rel)) return CLI_USAGE;
         } else if (!strcmp(n, "--gtol-abs")) {

@@ -69,10 +69,20 @@ void smr_k_symmetrize(int64_t d, double *H, int64_t ldh);
 void smr_k_direction(uint64_t seed, uint64_t iter, uint64_t j, int rademacher,
                      int64_t d, double *out);
 
+/* four uniforms in (0, 1), a pure function of (seed, t) */
+void smr_k_uniform4(uint64_t seed, uint64_t t, double u[4]);
 /* B indices uniform in [0, m), with replacement, a pure function of
  * (seed, iter) (minibatch sampling). */
 void smr_k_pick(uint64_t seed, uint64_t iter, int64_t m, int64_t B,
                 int64_t *out);
+
+/* ---- sketching (sketch.c) ---- */
+
+/* CountSketch of diag(scale) A into SM (m x d, in A's layout: row-major
+ * ld d, column-major ld m).  bucket (n) and sgnscale (n) are work arrays
+ * (they receive h(i) and +-scale_i).  Pure function of seed. */
+void smr_k_countsketch(const smr_mat *A, const double *scale, uint64_t seed,
+                       int64_t m, int64_t *bucket, double *sgnscale, double *SM);
 
 /* ---- environment (system.c) ---- */
 
@@ -82,6 +92,15 @@ double smr_k_now(void);
 int smr_k_set_threads(int threads);
 
 /* ---- LAPACK (lapack.c) ---- */
+
+/* QR of the m x d matrix SM (layout row_major, ld) in place, R in its upper
+ * triangle (LAPACK dgeqrf); tau (d) work.  Returns LAPACK's info. */
+int smr_k_qr(bool row_major, int64_t m, int64_t d, double *SM, int64_t ld,
+             double *tau);
+/* W (d x k, column-major) <- R^{-1} W with R the d x d upper triangle of
+ * the QR above (dtrsm). */
+void smr_k_rsolve(bool row_major, int64_t d, const double *R, int64_t ld,
+                  int64_t k, double *W);
 
 /* Cholesky solve of M X = B in place (upper triangle of column-major M).
  * Returns 0, or k > 0 when the leading minor of order k is not positive

@@ -58,3 +58,13 @@ void smr_k_pick(uint64_t seed, uint64_t iter, int64_t m, int64_t B,
             out[b + h] = (int64_t)(((unsigned __int128)r.v[h] * (uint64_t)m) >> 64);
     }
 }
+
+/* four uniforms in (0, 1) from Philox stream 5 of (seed, t) */
+void smr_k_uniform4(uint64_t seed, uint64_t t, double u[4])
+{
+    philox4x64_key_t key = {{seed, 0x736f66746d617872ull}};
+    philox4x64_ctr_t c = {{t, 0, 0, 5}};
+    philox4x64_ctr_t r = philox4x64(c, key);
+    for (int h = 0; h < 4; ++h)
+        u[h] = u01(r.v[h]);
+}

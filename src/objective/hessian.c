@@ -7,8 +7,8 @@
  *     p = A^T f,   q = A^T v
  *     H = A^T diag(e) A  -  p q^T - q p^T + kappa p p^T  +  lambda I
  *
- * A^T diag(e) A is assembled with level-3 BLAS without copying A: rows are
- * taken in blocks of nb, each row scaled by sqrt|e_i| into one of two
+ * A^T diag(e) A is assembled with level-3 BLAS without copying A: rows (all
+ * of them, or the sampled ones with their weights) are taken in blocks of nb, each row scaled by sqrt|e_i| into one of two
  * buffers according to the sign of e_i, and  H += P^T P - N^T N  by two
  * dsyrk calls.  (e can be negative without enough regularisation, so a
  * single syrk of diag(sqrt e) A would be wrong.)  The rank-2 part is one
@@ -38,25 +38,30 @@ static double middle_terms(const smr_problem *p, smr_ws *ws, bool scale_col2)
     return kappa;
 }
 
-/* H (upper) += A[i0:i0+m, :]^T diag(e) A[i0:i0+m, :] via the sign split. */
-static void add_block(const smr_mat *A, int64_t i0, int64_t m,
-                      const double *e, smr_ws *ws, double *H, int64_t ldh)
+/* H (upper) += sum over m rows of w a a^T, rows rows[0..m) (or i0..i0+m
+ * when rows is NULL), weights wt[k] (or e[row] when wt is NULL), by the sign
+ * split: positive rows scaled by sqrt(w) into P, negative into N,
+ * H += P^T P - N^T N (two dsyrk). */
+static void add_rows(const smr_mat *A, const int64_t *rows, int64_t i0, int64_t m,
+                     const double *wt, const double *e, smr_ws *ws, double *H,
+                     int64_t ldh)
 {
     int64_t d = A->d, nb = ws->nb;
     double *P = ws->blk, *N = ws->blk + nb * d;
-    double *scale = ws->blk + 2 * nb * d; /* nb entries: signed sqrt|e| */
+    double *scale = ws->blk + 2 * nb * d; /* nb entries: sqrt|w|       */
     double *rowof = scale + nb;            /* nb entries: row index      */
     int64_t np = 0, nn = 0;
     /* positive rows fill slots 0.. upward, negative rows nb-1.. downward */
     for (int64_t k = 0; k < m; ++k) {
-        double ei = e[i0 + k];
-        if (ei > 0.0) {
-            scale[np] = sqrt(ei);
-            rowof[np++] = (double)(i0 + k);
-        } else if (ei < 0.0) {
+        int64_t i = rows ? rows[k] : i0 + k;
+        double wi = wt ? wt[k] : e[i];
+        if (wi > 0.0) {
+            scale[np] = sqrt(wi);
+            rowof[np++] = (double)i;
+        } else if (wi < 0.0) {
             ++nn;
-            scale[nb - nn] = sqrt(-ei);
-            rowof[nb - nn] = (double)(i0 + k);
+            scale[nb - nn] = sqrt(-wi);
+            rowof[nb - nn] = (double)i;
         }
     }
     if (A->row_major) {
@@ -90,22 +95,27 @@ static void add_block(const smr_mat *A, int64_t i0, int64_t m,
     }
 }
 
-int smr_obj_hessian(const smr_problem *p, smr_ws *ws, double mu, double *H,
-                    int64_t ldh)
+double smr_obj_hessian_parts(const smr_problem *p, smr_ws *ws)
+{
+    double kappa = middle_terms(p, ws, false);
+    /* p, q in one pass over A: [p q] = A^T [f v] */
+    smr_k_mul_t(&ws->A, 2, ws->nk, p->n, ws->dk, p->d);
+    return kappa;
+}
+
+int smr_obj_hessian_assemble(const smr_problem *p, smr_ws *ws, double kappa,
+                             const int64_t *rows, const double *wt, int64_t count,
+                             double mu, double *H, int64_t ldh)
 {
     int64_t n = p->n, d = p->d;
-    double kappa = middle_terms(p, ws, false);
     const double *e = ws->nk + 2 * n;
     double *pv = ws->dk, *qv = ws->dk + d, *tv = ws->dk + 2 * d;
-
-    /* p, q in one pass over A: [p q] = A^T [f v] */
-    smr_k_mul_t(&ws->A, 2, ws->nk, n, ws->dk, d);
-
     for (int64_t j = 0; j < d; ++j)
         memset(H + j * ldh, 0, (size_t)(j + 1) * sizeof(double));
-    for (int64_t i0 = 0; i0 < n; i0 += ws->nb) {
-        int64_t m = n - i0 < ws->nb ? n - i0 : ws->nb;
-        add_block(&ws->A, i0, m, e, ws, H, ldh);
+    int64_t total = rows ? count : n;
+    for (int64_t k0 = 0; k0 < total; k0 += ws->nb) {
+        int64_t m = total - k0 < ws->nb ? total - k0 : ws->nb;
+        add_rows(&ws->A, rows ? rows + k0 : NULL, k0, m, rows ? wt + k0 : NULL, e, ws, H, ldh);
     }
     for (int64_t j = 0; j < d; ++j)
         tv[j] = qv[j] - 0.5 * kappa * pv[j];
@@ -117,6 +127,13 @@ int smr_obj_hessian(const smr_problem *p, smr_ws *ws, double mu, double *H,
         if (!smr_k_all_finite(d, H + j * ldh))
             return SMR_ERR_OVERFLOW;
     return SMR_OK;
+}
+
+int smr_obj_hessian(const smr_problem *p, smr_ws *ws, double mu, double *H,
+                    int64_t ldh)
+{
+    double kappa = smr_obj_hessian_parts(p, ws);
+    return smr_obj_hessian_assemble(p, ws, kappa, NULL, NULL, 0, mu, H, ldh);
 }
 
 /*

@@ -27,6 +27,8 @@ typedef struct smr_ws {
     double loss;     /* L at the last forward pass                    */
 } smr_ws;
 
+/* Checks the description of A only (pointer, sizes, layout, ld). */
+int smr_check_matrix(const smr_problem *prob);
 /* Checks everything about prob except the entries of A (pointers, sizes,
  * layout, ld, lambda, finiteness of b and w).  Pure; O(n). */
 int smr_check_problem_basic(const smr_problem *prob);
@@ -64,8 +66,45 @@ int smr_obj_gradient(const smr_problem *prob, const double *x, smr_ws *ws,
  * H (both triangles).  Needs ws->blk. */
 int smr_obj_hessian(const smr_problem *prob, smr_ws *ws, double mu, double *H,
                     int64_t ldh);
+/* The parts of the Hessian at the last forward pass: e (ws->nk column 2),
+ * p and q (ws->dk columns 0, 1; one pass over A); returns kappa. */
+double smr_obj_hessian_parts(const smr_problem *prob, smr_ws *ws);
+/* H = sum_k wt[k] a_{rows[k]} a_{rows[k]}^T (all rows with e when rows is
+ * NULL) - p q^T - q p^T + kappa p p^T + (lambda + mu) I, after
+ * smr_obj_hessian_parts. */
+int smr_obj_hessian_assemble(const smr_problem *prob, smr_ws *ws, double kappa,
+                             const int64_t *rows, const double *wt, int64_t count,
+                             double mu, double *H, int64_t ldh);
 /* hv = H s at point x (runs its own forward pass, updating ws). */
 int smr_obj_hessvec(const smr_problem *prob, const double *x, const double *s,
                     smr_ws *ws, double *hv);
+
+/* ---- leverage-score sparsifier (sparsify.c) ---- */
+
+#define SMR_SPARSIFY_C 4.0          /* s = C d ln(2d/delta) / eps^2        */
+#define SMR_SKETCH_ROWS_PER_COL 8   /* CountSketch rows m = 8 d (<= n)     */
+#define SMR_JL_COLS 16              /* JL dimension k                      */
+
+/* Work memory of the sparsifier, allocated once (the solver reuses it). */
+typedef struct smr_spz {
+    int64_t m, k;          /* sketch rows, JL columns                 */
+    double *SM, *tau;      /* m x d sketch and its QR; d              */
+    double *W, *Z;         /* d x k R^{-1} G; n x k M R^{-1} G         */
+    double *cum, *scale;   /* n each                                  */
+    int64_t *idx, *count;  /* n each                                  */
+    int64_t *rows;         /* kept rows (capacity min(s_max, n))      */
+    double *weights;       /* their weights                           */
+    int64_t kept, samples;
+} smr_spz;
+
+int smr_spz_init(smr_spz *z, int64_t n, int64_t d, int64_t s_max);
+void smr_spz_free(smr_spz *z);
+/* approximate leverage scores of diag(sqrt|D|) A into scores (n) */
+int smr_spz_scores(smr_spz *z, const smr_mat *A, const double *D, uint64_t seed,
+                   double *scores);
+/* draw s rows by scores; kept rows and weights D_i count_i / (s p_i) into
+ * z->rows, z->weights, z->kept.  s >= n keeps every row exactly. */
+int smr_spz_sample(smr_spz *z, int64_t n, const double *D, const double *scores,
+                   int64_t s, uint64_t seed);
 
 #endif

@@ -15,9 +15,9 @@ static int64_t packed_ld(const smr_problem *p)
     return p->layout == SMR_ROW_MAJOR ? p->d : p->n;
 }
 
-int smr_check_problem_basic(const smr_problem *p)
+int smr_check_matrix(const smr_problem *p)
 {
-    if (!p || !p->A || !p->b)
+    if (!p || !p->A)
         return SMR_ERR_NULL_POINTER;
     if (p->n <= 0 || p->d <= 0)
         return SMR_ERR_BAD_SIZE;
@@ -29,6 +29,16 @@ int smr_check_problem_basic(const smr_problem *p)
         return SMR_ERR_BAD_LD;
     if (p->lda > SMR_BLAS_INT_MAX)
         return SMR_ERR_TOO_LARGE;
+    return SMR_OK;
+}
+
+int smr_check_problem_basic(const smr_problem *p)
+{
+    if (!p || !p->A || !p->b)
+        return SMR_ERR_NULL_POINTER;
+    int rc = smr_check_matrix(p);
+    if (rc != SMR_OK)
+        return rc;
     if (!(p->lambda >= 0.0) || !isfinite(p->lambda))
         return SMR_ERR_BAD_LAMBDA;
     if (!smr_k_all_finite(p->n, p->b))

@@ -43,7 +43,8 @@ static void report(smr_solver *sv, const driver_state *ds, smr_iter_info *info)
                             .loss_evals = sv->loss_evals,
                             .grad_evals = sv->grad_evals,
                             .hess_evals = sv->hess_evals,
-                            .elapsed = smr_k_now() - ds->t0};
+                            .elapsed = smr_k_now() - ds->t0,
+                            .samples = sv->iter > 0 ? sv->samples : 0};
     const smr_options *o = &sv->opt;
     if (o->history && sv->iter < o->history_len)
         o->history[sv->iter] = *info;

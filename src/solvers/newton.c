@@ -23,77 +23,84 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    double *H, *M, *p; /* Hessian, its shifted factor, direction */
-    double mu;
-} newton_state;
-
 static int newton_init(smr_solver *sv)
 {
-    int64_t d = sv->d;
-    if ((uint64_t)d > SIZE_MAX / sizeof(double) / (uint64_t)(2 * d + 1))
+    smr_newton_core *c = calloc(1, sizeof *c);
+    if (!c)
         return SMR_ERR_NO_MEMORY;
-    newton_state *st = calloc(1, sizeof *st);
-    if (!st)
-        return SMR_ERR_NO_MEMORY;
-    st->H = malloc((size_t)(2 * d * d + d) * sizeof(double));
-    if (!st->H) {
-        free(st);
-        return SMR_ERR_NO_MEMORY;
-    }
-    st->M = st->H + d * d;
-    st->p = st->M + d * d;
-    st->mu = sv->opt.newton_mu0;
-    sv->state = st;
-    return SMR_OK;
+    sv->state = c;
+    return smr_newton_core_init(c, sv->d, sv->opt.newton_mu0);
 }
 
 static void newton_free(smr_solver *sv)
 {
-    newton_state *st = sv->state;
-    free(st->H);
-    free(st);
+    smr_newton_core_free(sv->state);
+    free(sv->state);
     sv->state = NULL;
+}
+
+int smr_newton_core_init(smr_newton_core *c, int64_t d, double mu0)
+{
+    if ((uint64_t)d > SIZE_MAX / sizeof(double) / (uint64_t)(2 * d + 1))
+        return SMR_ERR_NO_MEMORY;
+    c->H = malloc((size_t)(2 * d * d + d) * sizeof(double));
+    if (!c->H)
+        return SMR_ERR_NO_MEMORY;
+    c->M = c->H + d * d;
+    c->p = c->M + d * d;
+    c->mu = mu0;
+    return SMR_OK;
+}
+
+void smr_newton_core_free(smr_newton_core *c)
+{
+    if (c)
+        free(c->H);
+}
+
+smr_status smr_newton_core_step(smr_solver *sv, smr_newton_core *c)
+{
+    int64_t d = sv->d;
+    double scale = DBL_MIN;
+    for (int64_t j = 0; j < d; ++j)
+        scale = fmax(scale, fabs(c->H[j + j * d]));
+    double mu_min = 1e-10 * scale, mu_max = 1e10 * scale;
+    for (;;) {
+        memcpy(c->M, c->H, (size_t)(d * d) * sizeof(double));
+        for (int64_t j = 0; j < d; ++j) {
+            c->M[j + j * d] += c->mu;
+            c->p[j] = -sv->g[j];
+        }
+        int info = smr_k_cholesky_solve(d, c->M, d, 1, c->p, d);
+        if (info == 0 && smr_k_all_finite(d, c->p))
+            break;
+        if (info < 0)
+            return SMR_STATUS_NOT_POSDEF;
+        c->mu = fmax(10.0 * c->mu, mu_min);
+        if (c->mu > mu_max)
+            return SMR_STATUS_NOT_POSDEF;
+    }
+    double gp = smr_k_dot(d, sv->g, c->p), t = 1.0, lt;
+    smr_status s = smr_line_search(sv, c->p, gp, sv->loss, &t, &lt);
+    if (s != SMR_STATUS_NONE)
+        return s;
+    if (t == 1.0)
+        c->mu = c->mu / 10.0 < mu_min ? 0.0 : c->mu / 10.0;
+    else
+        c->mu = fmax(4.0 * c->mu, mu_min);
+    smr_sv_accept(sv, lt, t * smr_norm2(d, c->p));
+    return SMR_STATUS_NONE;
 }
 
 static smr_status newton_iterate(smr_solver *sv)
 {
-    newton_state *st = sv->state;
-    int64_t d = sv->d;
+    smr_newton_core *c = sv->state;
     /* the objective workspace holds the forward pass at x (the last point
      * evaluated was the accepted one) */
     sv->hess_evals++;
-    if (smr_obj_hessian(sv->prob, &sv->ws, 0.0, st->H, d) != SMR_OK)
+    if (smr_obj_hessian(sv->prob, &sv->ws, 0.0, c->H, sv->d) != SMR_OK)
         return SMR_STATUS_NONFINITE;
-    double scale = DBL_MIN;
-    for (int64_t j = 0; j < d; ++j)
-        scale = fmax(scale, fabs(st->H[j + j * d]));
-    double mu_min = 1e-10 * scale, mu_max = 1e10 * scale;
-    for (;;) {
-        memcpy(st->M, st->H, (size_t)(d * d) * sizeof(double));
-        for (int64_t j = 0; j < d; ++j) {
-            st->M[j + j * d] += st->mu;
-            st->p[j] = -sv->g[j];
-        }
-        int info = smr_k_cholesky_solve(d, st->M, d, 1, st->p, d);
-        if (info == 0 && smr_k_all_finite(d, st->p))
-            break;
-        if (info < 0)
-            return SMR_STATUS_NOT_POSDEF;
-        st->mu = fmax(10.0 * st->mu, mu_min);
-        if (st->mu > mu_max)
-            return SMR_STATUS_NOT_POSDEF;
-    }
-    double gp = smr_k_dot(d, sv->g, st->p), t = 1.0, lt;
-    smr_status s = smr_line_search(sv, st->p, gp, sv->loss, &t, &lt);
-    if (s != SMR_STATUS_NONE)
-        return s;
-    if (t == 1.0)
-        st->mu = st->mu / 10.0 < mu_min ? 0.0 : st->mu / 10.0;
-    else
-        st->mu = fmax(4.0 * st->mu, mu_min);
-    smr_sv_accept(sv, lt, t * smr_norm2(d, st->p));
-    return SMR_STATUS_NONE;
+    return smr_newton_core_step(sv, c);
 }
 
 const smr_method_ops smr_newton_ops = {

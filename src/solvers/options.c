@@ -20,6 +20,8 @@ void smr_options_init(smr_options *o)
     o->spsa_dir = SMR_DIR_GAUSSIAN;
     o->spsa_check_every = 25;
     o->spsa_batch_size = 1;
+    o->sketch_eps = 0.5;
+    o->sketch_delta = 0.1;
 }
 
 static bool finite_ge0(double v) { return isfinite(v) && v >= 0.0; }
@@ -58,6 +60,12 @@ int smr_options_check(const smr_options *o, const char **field)
         bad = "gd_step_size";
     else if (!finite_ge0(o->newton_mu0))
         bad = "newton_mu0";
+    else if (!(o->sketch_eps > 0.0 && o->sketch_eps < 1.0))
+        bad = "sketch_eps";
+    else if (!(o->sketch_delta > 0.0 && o->sketch_delta < 1.0))
+        bad = "sketch_delta";
+    else if (o->sketch_samples < 0)
+        bad = "sketch_samples";
     else if (o->spsa_k < 1 || o->spsa_k > 1024)
         bad = "spsa_k";
     else if (!finite_ge0(o->spsa_eps))

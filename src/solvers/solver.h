@@ -46,6 +46,7 @@ struct smr_solver {
     bool have_grad;
     int64_t iter;
     int64_t loss_evals, grad_evals, hess_evals;
+    int64_t samples;       /* rows in the last sketched Hessian (0: none) */
     void *state;           /* method's own */
 };
 
@@ -75,9 +76,21 @@ void smr_sv_accept(smr_solver *sv, double loss, double step);
 
 double smr_norm2(int64_t n, const double *v);
 
+/* The shifted Newton step shared by Newton and sketched Newton: given the
+ * (approximate) Hessian in c->H at sv->x, factor H + mu I (raising mu until
+ * Cholesky succeeds), line-search along -(H + mu I)^{-1} g, adapt mu. */
+typedef struct smr_newton_core {
+    double *H, *M, *p; /* Hessian, its shifted factor, direction */
+    double mu;
+} smr_newton_core;
+int smr_newton_core_init(smr_newton_core *c, int64_t d, double mu0);
+void smr_newton_core_free(smr_newton_core *c);
+smr_status smr_newton_core_step(smr_solver *sv, smr_newton_core *c);
+
 /* the method tables, one per file */
 extern const smr_method_ops smr_gd_ops;
 extern const smr_method_ops smr_newton_ops;
 extern const smr_method_ops smr_spsa_ops;
+extern const smr_method_ops smr_sketch_ops;
 
 #endif

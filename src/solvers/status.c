@@ -53,6 +53,7 @@ static const char *const method_names[SMR_METHOD_COUNT_] = {
     [SMR_METHOD_GD] = "gd",
     [SMR_METHOD_NEWTON] = "newton",
     [SMR_METHOD_SPSA] = "spsa",
+    [SMR_METHOD_SKETCH] = "sketch",
 };
 
 const char *smr_method_name(smr_method m)
@@ -66,6 +67,7 @@ const smr_method_ops *smr_method_table(smr_method m)
         [SMR_METHOD_GD] = &smr_gd_ops,
         [SMR_METHOD_NEWTON] = &smr_newton_ops,
         [SMR_METHOD_SPSA] = &smr_spsa_ops,
+        [SMR_METHOD_SKETCH] = &smr_sketch_ops,
     };
     return (m > 0 && m < SMR_METHOD_COUNT_) ? table[m] : NULL;
 }

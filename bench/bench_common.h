@@ -1,0 +1,24 @@
+/*
+ * bench_common.h -- helpers shared by the benchmark binaries: timing with
+ * warm-up and median of repetitions, a seeded generator, the machine line
+ * written into every CSV (CPU model, cores, BLAS threads, compiler flags,
+ * library version, commit).  Benchmarks measure; they do not assert.
+ */
+#ifndef SMR_BENCH_COMMON_H
+#define SMR_BENCH_COMMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "softmaxreg.h"
+
+double bench_now(void);
+double bench_median(double *v, int n);
+void bench_seed(uint64_t s);
+double bench_normal(void);
+/* "cpu=...;cores=...;threads=...;cflags=...;version=...;commit=..." */
+const char *bench_machine(void);
+/* fill A (n x d, row-major) ~ N(0, 1/d), b = softmax(A x*), x* ~ N(0, 1) */
+void bench_problem(int64_t n, int64_t d, double *A, double *b, double *xs);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * test_sparsify.c -- the leverage-score sparsifier: the spectral bound
+ * (1 - eps) H <= H~ <= (1 + eps) H in at least (1 - delta) of 100 seeded
+ * trials for eps in {0.5, 0.25, 0.1}; approximate leverage scores summing
+ * to about d and within a constant factor of the exact ones; the exact path
+ * when s >= n; determinism; bad input.
+ */
+#include "testutil.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* H = sum_t w_t a a^T over the given rows of a column-major A (n x d) */
+static void gram(const double *A, int64_t n, int64_t d, const int64_t *rows, const double *w,
+                 int64_t cnt, double *H)
+{
+    double *B = malloc((size_t)(cnt * d) * sizeof(double)); /* cnt x d, col-major */
+    memset(H, 0, (size_t)(d * d) * sizeof(double));
+    int np = 0;
+    for (int64_t t = 0; t < cnt; ++t)
+        if (w[t] > 0) {
+            for (int64_t j = 0; j < d; ++j)
+                B[np + j * cnt] = sqrt(w[t]) * A[rows ? rows[t] + j * n : t + j * n];
+            ++np;
+        }
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)d, np, 1.0, B, (int)cnt, 0.0, H, (int)d);
+    free(B);
+}
+
+/* extreme eigenvalues of H^{-1/2} Ht H^{-1/2}: the pencil (Ht, H) */
+static void pencil(int64_t d, const double *H, const double *Ht, double *lo, double *hi)
+{
+    double *a = malloc((size_t)(d * d) * sizeof(double)), *b = malloc((size_t)(d * d) * sizeof(double));
+    double *ev = malloc((size_t)d * sizeof(double));
+    memcpy(a, Ht, (size_t)(d * d) * sizeof(double));
+    memcpy(b, H, (size_t)(d * d) * sizeof(double));
+    assert_int_equal(LAPACKE_dsygv(LAPACK_COL_MAJOR, 1, 'N', 'U', (int)d, a, (int)d, b, (int)d, ev), 0);
+    *lo = ev[0];
+    *hi = ev[d - 1];
+    free(a);
+    free(b);
+    free(ev);
+}
+
+typedef struct { tu_problem tp; double *D, *H; int64_t *all; } fixture;
+
+static void make(fixture *f, int64_t n, int64_t d, bool heavy)
+{
+    tu_spec spec = {.n = n, .d = d, .layout = SMR_COL_MAJOR, .seed = 5};
+    tu_problem_make(&f->tp, &spec);
+    tu_rng r;
+    tu_seed(&r, 8);
+    if (heavy) /* rows of very different norms: non-uniform leverage */
+        for (int64_t i = 0; i < n; ++i) {
+            double sc = 1.0 / (fabs(tu_normal(&r)) + 0.05);
+            for (int64_t j = 0; j < d; ++j)
+                f->tp.A[i + j * n] *= sc;
+        }
+    f->D = malloc((size_t)n * sizeof(double));
+    for (int64_t i = 0; i < n; ++i)
+        f->D[i] = tu_uniform(&r) + 0.01;
+    f->H = malloc((size_t)(d * d) * sizeof(double));
+    gram(f->tp.A, n, d, NULL, f->D, n, f->H);
+}
+
+static void unmake(fixture *f)
+{
+    tu_problem_free(&f->tp);
+    free(f->D);
+    free(f->H);
+}
+
+static void test_spectral_bound_100_trials(void **state)
+{
+    (void)state;
+    fixture f;
+    int64_t n = 100000, d = 8;
+    make(&f, n, d, true);
+    double *Ht = malloc((size_t)(d * d) * sizeof(double));
+    const double eps[] = {0.5, 0.25, 0.1}, delta = 0.1;
+    for (int e = 0; e < 3; ++e) {
+        int within = 0;
+        double lo_all = 1e300, hi_all = 0;
+        TU_CHECK(smr_sparsify_sample_size(d, eps[e], delta) < n, "eps %g: s >= n", eps[e]);
+        for (int t = 0; t < 100; ++t) {
+            smr_sparsifier sp;
+            assert_int_equal(smr_sparsify(&f.tp.p, f.D, eps[e], delta, 0, 1000 + (uint64_t)t, &sp), SMR_OK);
+            assert_true(sp.count > 0 && sp.count <= sp.samples && sp.samples < n);
+            gram(f.tp.A, n, d, sp.rows, sp.weights, sp.count, Ht);
+            double lo, hi;
+            pencil(d, f.H, Ht, &lo, &hi);
+            within += lo >= 1 - eps[e] && hi <= 1 + eps[e];
+            lo_all = fmin(lo_all, lo);
+            hi_all = fmax(hi_all, hi);
+            smr_sparsifier_free(&sp);
+        }
+        print_message("eps %.2f: %d/100 within [1-eps, 1+eps]; spectra in [%.3f, %.3f]\n", eps[e],
+                      within, lo_all, hi_all);
+        TU_CHECK(within >= 90, "eps %g: only %d of 100 trials within the bound", eps[e], within);
+    }
+    /* the check can fail: with far too few samples the bound breaks */
+    int within = 0;
+    for (int t = 0; t < 20; ++t) {
+        smr_sparsifier sp;
+        assert_int_equal(smr_sparsify(&f.tp.p, f.D, 0.1, delta, 3 * d, 7 + (uint64_t)t, &sp), SMR_OK);
+        gram(f.tp.A, n, d, sp.rows, sp.weights, sp.count, Ht);
+        double lo, hi;
+        pencil(d, f.H, Ht, &lo, &hi);
+        within += lo >= 0.9 && hi <= 1.1;
+        smr_sparsifier_free(&sp);
+    }
+    TU_CHECK(within < 5, "3d samples met eps = 0.1 in %d of 20 trials", within);
+    free(Ht);
+    unmake(&f);
+}
+
+static void test_leverage_scores(void **state)
+{
+    (void)state;
+    fixture f;
+    int64_t n = 20000, d = 20;
+    make(&f, n, d, true);
+    for (int64_t i = 0; i < n; i += 97)
+        f.D[i] = 0.0; /* rows that do not count */
+    /* exact scores: squared row norms of Q from the QR of diag(sqrt D) A */
+    double *M = malloc((size_t)(n * d) * sizeof(double)), *tau = malloc((size_t)d * sizeof(double));
+    for (int64_t j = 0; j < d; ++j)
+        for (int64_t i = 0; i < n; ++i)
+            M[i + j * n] = sqrt(f.D[i]) * f.tp.A[i + j * n];
+    assert_int_equal(LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (int)n, (int)d, M, (int)n, tau), 0);
+    assert_int_equal(LAPACKE_dorgqr(LAPACK_COL_MAJOR, (int)n, (int)d, (int)d, M, (int)n, tau), 0);
+    double *sc = malloc((size_t)n * sizeof(double));
+    assert_int_equal(smr_leverage_scores(&f.tp.p, f.D, 3, sc), SMR_OK);
+    double sum = 0, lo = 1e300, hi = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        double ex = 0;
+        for (int64_t j = 0; j < d; ++j)
+            ex += M[i + j * n] * M[i + j * n];
+        sum += sc[i];
+        if (f.D[i] == 0) {
+            assert_true(sc[i] == 0.0);
+            continue;
+        }
+        lo = fmin(lo, sc[i] / ex);
+        hi = fmax(hi, sc[i] / ex);
+    }
+    print_message("leverage: sum %.3f (d = %lld), approx/exact in [%.3f, %.3f]\n", sum, (long long)d, lo, hi);
+    TU_CHECK(fabs(sum - (double)d) <= 0.25 * (double)d, "sum %g, d %lld", sum, (long long)d);
+    TU_CHECK(lo >= 1.0 / 8 && hi <= 4.0, "ratios in [%g, %g]", lo, hi);
+    /* deterministic in the seed, different across seeds */
+    double *sc2 = malloc((size_t)n * sizeof(double));
+    assert_int_equal(smr_leverage_scores(&f.tp.p, f.D, 3, sc2), SMR_OK);
+    assert_memory_equal(sc, sc2, (size_t)n * sizeof(double));
+    assert_int_equal(smr_leverage_scores(&f.tp.p, f.D, 4, sc2), SMR_OK);
+    assert_true(memcmp(sc, sc2, (size_t)n * sizeof(double)) != 0);
+    free(sc2);
+    free(M);
+    free(tau);
+    free(sc);
+    unmake(&f);
+}
+
+static void test_rule_exact_path_and_bad_input(void **state)
+{
+    (void)state;
+    assert_int_equal(smr_sparsify_sample_size(10, 0.5, 0.1), (int64_t)ceil(4.0 * 10 * log(200.0) / 0.25));
+    assert_true(smr_sparsify_sample_size(10, 0.25, 0.1) > smr_sparsify_sample_size(10, 0.5, 0.1));
+    assert_true(smr_sparsify_sample_size(10, 0.5, 0.01) > smr_sparsify_sample_size(10, 0.5, 0.1));
+    assert_int_equal(smr_sparsify_sample_size(10, 0.0, 0.1), -1);
+    assert_int_equal(smr_sparsify_sample_size(10, 0.5, 1.0), -1);
+    assert_int_equal(smr_sparsify_sample_size(0, 0.5, 0.1), -1);
+    fixture f;
+    int64_t n = 300, d = 4;
+    make(&f, n, d, false);
+    f.D[5] = 0;
+    /* s >= n: every row with D != 0, exact weights */
+    smr_sparsifier sp;
+    assert_int_equal(smr_sparsify(&f.tp.p, f.D, 0.1, 0.1, 0, 1, &sp), SMR_OK);
+    assert_int_equal(sp.count, n - 1);
+    assert_int_equal(sp.samples, n);
+    for (int64_t t = 0, i = 0; t < sp.count; ++t, ++i) {
+        if (i == 5)
+            ++i;
+        assert_int_equal(sp.rows[t], i);
+        assert_true(sp.weights[t] == f.D[i]);
+    }
+    smr_sparsifier_free(&sp);
+    assert_null(sp.rows);
+    /* the override, and determinism */
+    smr_sparsifier s1, s2;
+    assert_int_equal(smr_sparsify(&f.tp.p, f.D, 0.5, 0.1, 50, 9, &s1), SMR_OK);
+    assert_int_equal(smr_sparsify(&f.tp.p, f.D, 0.5, 0.1, 50, 9, &s2), SMR_OK);
+    assert_int_equal(s1.samples, 50);
+    assert_int_equal(s1.count, s2.count);
+    assert_memory_equal(s1.rows, s2.rows, (size_t)s1.count * sizeof(int64_t));
+    assert_memory_equal(s1.weights, s2.weights, (size_t)s1.count * sizeof(double));
+    smr_sparsifier_free(&s1);
+    smr_sparsifier_free(&s2);
+    /* bad input: own code, output untouched */
+    smr_sparsifier keep = {.count = 77};
+    f.D[3] = -1;
+    assert_int_equal(smr_sparsify(&f.tp.p, f.D, 0.5, 0.1, 0, 1, &keep), SMR_ERR_BAD_ARGUMENT);
+    f.D[3] = NAN;
+    assert_int_equal(smr_sparsify(&f.tp.p, f.D, 0.5, 0.1, 0, 1, &keep), SMR_ERR_NONFINITE_X);
+    f.D[3] = 1;
+    assert_int_equal(smr_sparsify(&f.tp.p, f.D, 1.5, 0.1, 0, 1, &keep), SMR_ERR_BAD_ARGUMENT);
+    assert_int_equal(smr_sparsify(&f.tp.p, f.D, 0.5, 0.1, -2, 1, &keep), SMR_ERR_BAD_ARGUMENT);
+    assert_int_equal(smr_sparsify(&f.tp.p, NULL, 0.5, 0.1, 0, 1, &keep), SMR_ERR_NULL_POINTER);
+    assert_int_equal(smr_sparsify(&f.tp.p, f.D, 0.5, 0.1, 0, 1, NULL), SMR_ERR_NULL_POINTER);
+    f.tp.A[17] = INFINITY;
+    assert_int_equal(smr_sparsify(&f.tp.p, f.D, 0.5, 0.1, 0, 1, &keep), SMR_ERR_NONFINITE_A);
+    double sc[300];
+    assert_int_equal(smr_leverage_scores(&f.tp.p, f.D, 1, sc), SMR_ERR_NONFINITE_A);
+    f.tp.p.lda = 2;
+    assert_int_equal(smr_sparsify(&f.tp.p, f.D, 0.5, 0.1, 0, 1, &keep), SMR_ERR_BAD_LD);
+    assert_int_equal(keep.count, 77);
+    unmake(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spectral_bound_100_trials),
+        cmocka_unit_test(test_leverage_scores),
+        cmocka_unit_test(test_rule_exact_path_and_bad_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
