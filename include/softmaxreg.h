@@ -478,7 +478,8 @@ SMR_API int smr_solve(const smr_problem *prob, const smr_options *opt,
  * Rademacher per dir).  E ghat = grad L + O(eps^2); for Gaussian z,
  * E|ghat|^2 ~ (d + k + 1)/k |grad L|^2.  The 2k losses come from Ax and one
  * product A Z.  k in 1..1024, eps > 0 (in units of x).  Errors: those of
- * smr_loss, SMR_ERR_BAD_ARGUMENT, SMR_ERR_OVERFLOW; ghat untouched then. */
+ * smr_loss (A checked lazily, as there), SMR_ERR_BAD_ARGUMENT,
+ * SMR_ERR_OVERFLOW; ghat untouched then. */
 SMR_API int smr_spsa_gradient(const smr_problem *prob, const double *x, int k,
                               double eps, smr_direction dir, uint64_t seed,
                               uint64_t iter, double *ghat);

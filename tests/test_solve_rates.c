@@ -150,6 +150,14 @@ static void test_spsa_unbiased(void **state)
     err = sqrt(err);
     /* standard error of the mean: sqrt((d + k + 1)/k / (K)) |g| ~ 0.02 |g| */
     TU_CHECK(err <= 0.08 * gn, "|mean - g| = %g, |g| = %g", err, gn);
+    /* bad input: own codes, ghat untouched; a NaN in A is named lazily */
+    double keep[6] = {7, 7, 7, 7, 7, 7};
+    assert_int_equal(smr_spsa_gradient(&tp.p, x, 0, 1e-4, SMR_DIR_GAUSSIAN, 3, 0, keep), SMR_ERR_BAD_ARGUMENT);
+    assert_int_equal(smr_spsa_gradient(&tp.p, x, 4, -1, SMR_DIR_GAUSSIAN, 3, 0, keep), SMR_ERR_BAD_ARGUMENT);
+    tp.A[4] = NAN;
+    assert_int_equal(smr_spsa_gradient(&tp.p, x, 4, 1e-4, SMR_DIR_GAUSSIAN, 3, 0, keep), SMR_ERR_NONFINITE_A);
+    for (int j = 0; j < 6; ++j)
+        assert_true(keep[j] == 7);
     /* and a single estimate is far from it: the test can tell */
     TU_CHECK(tu_diff_inf(6, gh, g) > 1e-3 * gn, "single estimate exact?");
     tu_problem_free(&tp);

@@ -342,7 +342,9 @@ int smr_spsa_gradient(const smr_problem *prob, const double *x, int k,
                       double eps, smr_direction dir, uint64_t seed,
                       uint64_t iter, double *ghat)
 {
-    int rc = smr_problem_check(prob);
+    /* like smr_loss: A's entries are checked lazily (a NaN in A shows as
+     * non-finite logits, which names A) -- an eager scan would cost a pass */
+    int rc = smr_check_problem_basic(prob);
     if (rc != SMR_OK)
         return rc;
     if (!x || !ghat)
@@ -366,7 +368,7 @@ int smr_spsa_gradient(const smr_problem *prob, const double *x, int k,
         memcpy(st->zx, ws.z, (size_t)prob->n * sizeof(double));
         if (!estimate(prob, &ws.A, st, x, ws.loss, k, eps,
                       dir == SMR_DIR_RADEMACHER, seed, iter, &trace, &lmax))
-            rc = SMR_ERR_OVERFLOW;
+            rc = smr_classify_nonfinite(prob);
     }
     if (rc == SMR_OK)
         memcpy(ghat, st->gh, (size_t)prob->d * sizeof(double));

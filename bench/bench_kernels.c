@@ -1,0 +1,173 @@
+/*
+ * bench_kernels.c -- the objective kernels against this machine's own
+ * limits, measured in the same run on the same A.
+ *
+ *   bench_kernels [--quick] [--csv FILE]
+ *
+ * For each layout and (n, d) of the grid (A <= 2 GB):
+ *   stream     limit for the memory-bound kernels: the faster of OpenBLAS
+ *              dgemv on A and a plain 4-way summation over A
+ *   two_call   dgemv then transposed dgemv: what a user writes by hand for
+ *              loss and gradient
+ *   loss, loss_grad, hessvec    the library's kernels (the workspace path
+ *              the solvers use; plus loss_grad_api: the public call, which
+ *              also validates and allocates)
+ *   syrk       limit for the Hessian: cblas_dsyrk on A (d <= 1000)
+ *   hessian    the library's dense Hessian
+ * CSV: kernel,layout,n,d,seconds,rate,unit,limit_seconds,ratio (seconds /
+ * limit; 1 is the machine's limit) -- medians of reps after a warm-up.
+ */
+#include "bench_common.h"
+#include "objective/objective.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int reps_for(double bytes) { return bytes > 5e8 ? 3 : bytes > 5e7 ? 5 : 9; }
+
+typedef struct {
+    smr_problem *p;
+    smr_ws *ws;
+    double *x, *y, *g, *H, *s, *hv;
+    double sink;
+} K;
+
+#define TIMED(name, ...)                                                     \
+    static void name(K *k) { __VA_ARGS__; }
+TIMED(k_sum, {
+    /* plain summation over A, 4 accumulators (the compiler vectorizes) */
+    const double *a = k->p->A;
+    int64_t len = k->p->n * k->p->d;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+        s0 += a[i];
+        s1 += a[i + 1];
+        s2 += a[i + 2];
+        s3 += a[i + 3];
+    }
+    for (; i < len; ++i)
+        s0 += a[i];
+    k->sink += s0 + s1 + s2 + s3;
+})
+TIMED(k_gemv, smr_k_mul(&k->ws->A, 1, k->x, k->p->d, k->y, k->p->n))
+TIMED(k_two_call, {
+    smr_k_mul(&k->ws->A, 1, k->x, k->p->d, k->y, k->p->n);
+    smr_k_mul_t(&k->ws->A, 1, k->y, k->p->n, k->g, k->p->d);
+})
+TIMED(k_loss, smr_obj_forward(k->p, k->x, k->ws))
+TIMED(k_loss_grad, {
+    smr_obj_forward(k->p, k->x, k->ws);
+    smr_obj_gradient(k->p, k->x, k->ws, k->g);
+})
+TIMED(k_loss_grad_api, { double L; smr_loss_gradient(k->p, k->x, &L, k->g); k->sink += L; })
+TIMED(k_hessvec, smr_obj_hessvec(k->p, k->x, k->s, k->ws, k->hv))
+TIMED(k_syrk, {
+    smr_mat *m = &k->ws->A;
+    cblas_dsyrk(CblasColMajor, CblasUpper, m->row_major ? CblasNoTrans : CblasTrans,
+                (int)m->d, (int)m->n, 1.0, m->a, (int)m->ld, 0.0, k->H, (int)m->d);
+})
+TIMED(k_hessian, {
+    smr_obj_forward(k->p, k->x, k->ws);
+    smr_obj_hessian(k->p, k->ws, 0.0, k->H, k->p->d);
+})
+
+static double med(void (*fn)(K *), K *k, int reps)
+{
+    double t[16];
+    fn(k);
+    for (int r = 0; r < reps; ++r) {
+        double t0 = bench_now();
+        fn(k);
+        t[r] = bench_now() - t0;
+    }
+    return bench_median(t, reps);
+}
+
+static void row(FILE *f, const char *kernel, const char *lay, int64_t n, int64_t d, double sec,
+                double rate, const char *unit, double lim)
+{
+    fprintf(f, "%s,%s,%lld,%lld,%.6g,%.4g,%s,%.6g,%.4f\n", kernel, lay, (long long)n, (long long)d,
+            sec, rate, unit, lim, sec / lim);
+    printf("%-14s %-3s n=%-9lld d=%-5lld %10.6f s %9.2f %-6s x%.3f of limit\n", kernel, lay,
+           (long long)n, (long long)d, sec, rate, unit, sec / lim);
+}
+
+int main(int argc, char **argv)
+{
+    int quick = 0;
+    const char *csv = "bench-kernels.csv";
+    for (int i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--csv") && i + 1 < argc) csv = argv[++i];
+        else { fprintf(stderr, "usage: bench_kernels [--quick] [--csv FILE]\n"); return 2; }
+    }
+    const int64_t ns_full[] = {1000, 10000, 100000, 1000000, 10000000};
+    const int64_t ds_full[] = {10, 100, 1000, 2000};
+    const int64_t ns_quick[] = {1000, 10000, 100000};
+    const int64_t ds_quick[] = {10, 100};
+    const int64_t *ns = quick ? ns_quick : ns_full, *ds = quick ? ds_quick : ds_full;
+    int nn = quick ? 3 : 5, nd = quick ? 2 : 4;
+    double max_entries = quick ? 2e6 : 2.5e8; /* 2 GB of A in the full run */
+    FILE *f = fopen(csv, "w");
+    if (!f) { perror(csv); return 2; }
+    fprintf(f, "# %s\n", bench_machine());
+    fprintf(f, "kernel,layout,n,d,seconds,rate,unit,limit_seconds,ratio\n");
+    printf("# %s\n", bench_machine());
+    for (int lay = 0; lay < 2; ++lay)
+        for (int id = 0; id < nd; ++id)
+            for (int in = 0; in < nn; ++in) {
+                int64_t n = ns[in], d = ds[id];
+                if ((double)n * (double)d > max_entries || n < d)
+                    continue;
+                double bytes = 8.0 * (double)n * (double)d;
+                double *A = malloc((size_t)bytes), *b = malloc(8 * (size_t)n), *xs = malloc(8 * (size_t)d);
+                double *x = malloc(8 * (size_t)d), *y = malloc(8 * (size_t)n), *g = malloc(8 * (size_t)d);
+                double *s = malloc(8 * (size_t)d), *hv = malloc(8 * (size_t)d);
+                double *H = malloc(8 * (size_t)(d * d));
+                if (!A || !b || !xs || !x || !y || !g || !s || !hv || !H) { fprintf(stderr, "out of memory\n"); return 1; }
+                bench_seed(7);
+                bench_problem(n, d, A, b, xs); /* row-major; the col-major run reads it as A^T-shaped data */
+                for (int64_t j = 0; j < d; ++j)
+                    x[j] = 0.5 * xs[j], s[j] = bench_normal();
+                smr_problem p = {.n = n, .d = d, .A = A, .b = b,
+                                 .layout = lay ? SMR_COL_MAJOR : SMR_ROW_MAJOR};
+                smr_ws ws;
+                if (smr_ws_init(&ws, &p, true) != SMR_OK) { fprintf(stderr, "out of memory\n"); return 1; }
+                K k = {.p = &p, .ws = &ws, .x = x, .y = y, .g = g, .H = H, .s = s, .hv = hv};
+                const char *L = lay ? "col" : "row";
+                int reps = reps_for(bytes);
+                double t_sum = med(k_sum, &k, reps), t_gemv = med(k_gemv, &k, reps);
+                double lim = t_sum < t_gemv ? t_sum : t_gemv;
+                row(f, "stream_sum", L, n, d, t_sum, bytes / t_sum / 1e9, "GB/s", lim);
+                row(f, "stream_gemv", L, n, d, t_gemv, bytes / t_gemv / 1e9, "GB/s", lim);
+                double t;
+                t = med(k_two_call, &k, reps);
+                row(f, "two_call", L, n, d, t, 2 * bytes / t / 1e9, "GB/s", lim);
+                t = med(k_loss, &k, reps);
+                row(f, "loss", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
+                t = med(k_loss_grad, &k, reps);
+                row(f, "loss_grad", L, n, d, t, 2 * bytes / t / 1e9, "GB/s", lim);
+                t = med(k_loss_grad_api, &k, reps);
+                row(f, "loss_grad_api", L, n, d, t, 2 * bytes / t / 1e9, "GB/s", lim);
+                t = med(k_hessvec, &k, reps);
+                row(f, "hessvec", L, n, d, t, 2 * bytes / t / 1e9, "GB/s", lim);
+                double flops = (double)n * (double)d * (double)d; /* syrk: n d (d+1) */
+                if (d <= 1000 && flops <= (quick ? 2e9 : 2e11)) {
+                    int hr = flops > 2e10 ? 3 : reps;
+                    double t_syrk = med(k_syrk, &k, hr);
+                    row(f, "syrk", L, n, d, t_syrk, flops / t_syrk / 1e9, "GFLOP/s", t_syrk);
+                    t = med(k_hessian, &k, hr);
+                    row(f, "hessian", L, n, d, t, flops / t / 1e9, "GFLOP/s", t_syrk);
+                }
+                fflush(f);
+                smr_ws_free(&ws);
+                free(A); free(b); free(xs); free(x); free(y); free(g); free(s); free(hv); free(H);
+                if (k.sink == 12345.678)
+                    printf(" ");
+            }
+    fclose(f);
+    printf("csv: %s\n", csv);
+    return 0;
+}

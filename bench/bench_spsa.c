@@ -1,0 +1,70 @@
+/*
+ * bench_spsa.c -- the cost of one SPSA gradient estimate with k
+ * perturbations (Ax once, A Z as one gemm, 2k softmaxes) against 2k separate
+ * loss evaluations (2k passes over A), for k in {1, 4, 16, 64}.
+ *
+ *   bench_spsa [--quick] [--csv FILE]
+ */
+#include "bench_common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+    int quick = 0;
+    const char *csv = "bench-spsa.csv";
+    for (int i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--csv") && i + 1 < argc) csv = argv[++i];
+        else { fprintf(stderr, "usage: bench_spsa [--quick] [--csv FILE]\n"); return 2; }
+    }
+    const int64_t grid_full[][2] = {{100000, 10}, {1000000, 16}, {100000, 100}, {10000, 1000}};
+    const int64_t grid_quick[][2] = {{20000, 10}, {5000, 100}};
+    const int64_t (*grid)[2] = quick ? grid_quick : grid_full;
+    int ng = quick ? 2 : 4, reps = quick ? 3 : 7;
+    const int ks[] = {1, 4, 16, 64};
+    FILE *f = fopen(csv, "w");
+    if (!f) { perror(csv); return 2; }
+    fprintf(f, "# %s\n", bench_machine());
+    fprintf(f, "n,d,k,step_seconds,separate_seconds,speedup\n");
+    printf("# %s\n", bench_machine());
+    for (int gi = 0; gi < ng; ++gi) {
+        int64_t n = grid[gi][0], d = grid[gi][1];
+        double *A = malloc(8 * (size_t)(n * d)), *b = malloc(8 * (size_t)n), *xs = malloc(8 * (size_t)d);
+        double *x = malloc(8 * (size_t)d), *gh = malloc(8 * (size_t)d), *xp = malloc(8 * (size_t)d);
+        bench_seed(3);
+        bench_problem(n, d, A, b, xs);
+        for (int64_t j = 0; j < d; ++j)
+            x[j] = 0.5 * xs[j];
+        smr_problem p = {.n = n, .d = d, .A = A, .b = b};
+        for (int ki = 0; ki < 4; ++ki) {
+            int k = ks[ki];
+            double ts[16], tl[16], L, sink = 0;
+            smr_spsa_gradient(&p, x, k, 1e-4, SMR_DIR_GAUSSIAN, 1, 0, gh);
+            for (int r = 0; r < reps; ++r) {
+                double t0 = bench_now();
+                smr_spsa_gradient(&p, x, k, 1e-4, SMR_DIR_GAUSSIAN, 1, (uint64_t)r, gh);
+                ts[r] = bench_now() - t0;
+                t0 = bench_now();
+                for (int j = 0; j < 2 * k; ++j) { /* 2k separate losses */
+                    for (int64_t c = 0; c < d; ++c)
+                        xp[c] = x[c] + (j % 2 ? -1e-4 : 1e-4) * (double)((c + j) % 3 - 1);
+                    smr_loss(&p, xp, &L);
+                    sink += L;
+                }
+                tl[r] = bench_now() - t0;
+            }
+            double s = bench_median(ts, reps), l = bench_median(tl, reps);
+            fprintf(f, "%lld,%lld,%d,%.6g,%.6g,%.3f\n", (long long)n, (long long)d, k, s, l, l / s);
+            printf("n=%-8lld d=%-5lld k=%-3d step %9.5f s, 2k losses %9.5f s, speedup %.2fx\n",
+                   (long long)n, (long long)d, k, s, l, l / s);
+            if (sink == 1e300)
+                printf(" ");
+        }
+        free(A); free(b); free(xs); free(x); free(gh); free(xp);
+    }
+    fclose(f);
+    printf("csv: %s\n", csv);
+    return 0;
+}
