@@ -54,7 +54,7 @@ set boxwidth 0.9
 set xtics rotate by -35 font ',9'
 set ylabel 'ours / peer'
 set xlabel ''
-set key top right
+set key outside top center horizontal
 # one line per problem: label, ratio vs gsl_lm, gsl_bfgs, lbfgs (0 if not reached)
 wide = sprintf("< awk -F, 'NR>2 && $4!=\"ours\" {key=$1\" n=\"$2\" d=\"$3; if(!(key in seen)){seen[key]=1; order[++m]=key} r[key,$4]=($7==1?$8:\"NaN\")} END {for(i=1;i<=m;i++){q=order[i]; printf \"%%s,%%s,%%s,%%s\\n\", q, r[q,\"gsl_lm\"], r[q,\"gsl_bfgs\"], r[q,\"lbfgs\"]}}' %s", p)
 plot wide using 2:xtic(1) title 'GSL multifit LM', '' using 3 title 'GSL BFGS2', '' using 4 title 'liblbfgs', \
