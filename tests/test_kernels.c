@@ -56,6 +56,72 @@ static void test_softmax_extreme(void **state)
         }
 }
 
+/* The vector exp: < 1 ulp (vector paths) or libm's accuracy, against expl,
+ * over the whole range where the result is normal; gradual underflow and
+ * the special values like libm.  A wrong polynomial coefficient, a wrong
+ * ln 2 split or a wrong 2^k scaling each fail the ulp bound. */
+static double ulps(double got, long double want)
+{
+    double w = (double)want;
+    double ulp = nextafter(fabs(w), INFINITY) - fabs(w);
+    return (double)(fabsl((long double)got - want) / (long double)ulp);
+}
+
+static void test_exp_vector(void **state)
+{
+    (void)state;
+    enum { N = 200003 }; /* odd: exercises the loops' remainders */
+    double *z = malloc(N * sizeof(double)), *e = malloc(N * sizeof(double));
+    assert_non_null(z);
+    assert_non_null(e);
+    uint64_t s = 12345;
+    for (int i = 0; i < N; ++i) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        z[i] = -708.0 + 1417.0 * (double)(s >> 11) / 9007199254740992.0;
+    }
+    for (int i = 0; i < 1000; ++i) /* many small arguments, as in softmax */
+        z[i] = -1.0 + 2e-3 * i;
+    z[1000] = 0.0;
+    double shift = 0.5;
+    smr_k_exp_shift(N, z, shift, e);
+    double worst = 0.0;
+    for (int i = 0; i < N; ++i) {
+        double x = z[i] - shift;
+        double u = ulps(e[i], expl((long double)x));
+        worst = u > worst ? u : worst;
+    }
+    print_message("exp path %d, max error %.3f ulp over [-708, 709]\n",
+                  smr_k_exp_path(), worst);
+    assert_true(worst < (smr_k_exp_path() ? 1.0 : 2.0));
+    assert_true(e[1000] == exp(-0.5));
+
+    /* specials and the subnormal range, in place (out aliases z) */
+    double sp[] = {NAN, -INFINITY, INFINITY, 710.0, 709.7, -745.2, -744.0,
+                   -720.0, -1e300, 1e300, -0.0, 5e-324};
+    int m = (int)(sizeof sp / sizeof sp[0]);
+    double out[sizeof sp / sizeof sp[0]];
+    smr_k_exp_shift(m, sp, 0.0, out);
+    assert_true(isnan(out[0]));
+    assert_true(out[1] == 0.0);
+    assert_true(isinf(out[2]) && out[2] > 0);
+    assert_true(isinf(out[3]));
+    assert_true(ulps(out[4], expl((long double)sp[4])) < 2.0);
+    assert_true(out[5] == 0.0);                       /* below half the least subnormal */
+    for (int i = 6; i <= 7; ++i) {                    /* subnormal results */
+        double want = (double)expl((long double)sp[i]);
+        assert_true(fabs(out[i] - want) <= 4.9406564584124654e-324);
+        assert_true(out[i] > 0.0);
+    }
+    assert_true(out[8] == 0.0);
+    assert_true(isinf(out[9]));
+    assert_true(out[10] == 1.0 && out[11] == 1.0);
+    smr_k_exp_shift(m, sp, 0.0, sp);                  /* aliasing */
+    for (int i = 0; i < m; ++i)
+        assert_memory_equal(&sp[i], &out[i], sizeof(double));
+    free(z);
+    free(e);
+}
+
 static void test_sums(void **state)
 {
     (void)state;
@@ -111,6 +177,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_softmax_extreme),
+        cmocka_unit_test(test_exp_vector),
         cmocka_unit_test(test_sums),
         cmocka_unit_test(test_all_finite),
     };

@@ -36,6 +36,12 @@ double smr_k_sumsq(int64_t n, const double *v);
 /* <u, v> via BLAS ddot (n must fit the BLAS integer). */
 double smr_k_dot(int64_t n, const double *u, const double *v);
 
+/* out_i = exp(z_i - shift), vectorized (vexp.c; < 1 ulp on AVX2/AVX-512,
+ * glibc's exp elsewhere).  out may alias z.  NaN -> NaN, -inf -> 0. */
+void smr_k_exp_shift(int64_t n, const double *z, double shift, double *out);
+/* Which exp path smr_k_exp_shift takes here: 2 AVX-512, 1 AVX2+FMA, 0 libm. */
+int smr_k_exp_path(void);
+
 /* Numerically stable softmax:  m = max z, u = exp(z - m), f = u / sum(u).
  * f may alias z.  Finite for any finite z (the largest entry gives
  * exp(0) = 1, so the normaliser is in [1, n]).  Returns the normaliser

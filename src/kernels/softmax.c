@@ -15,8 +15,7 @@
 double smr_k_softmax(int64_t n, const double *z, double *f)
 {
     double m = smr_k_max(n, z);
-    for (int64_t i = 0; i < n; ++i)
-        f[i] = exp(z[i] - m);
+    smr_k_exp_shift(n, z, m, f);
     double alpha = smr_k_sum(n, f);
     double inv = 1.0 / alpha;
     for (int64_t i = 0; i < n; ++i)
