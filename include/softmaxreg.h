@@ -441,15 +441,20 @@ typedef struct smr_result {
     int converged;         /* smr_status_converged(status)                   */
     smr_method method;     /* the method that ran (auto resolved)            */
     int64_t iterations;
-    double loss;           /* L at the returned x                            */
-    double grad_norm;      /* |grad L| at the returned x (always computed)   */
+    double loss;           /* L at the returned x, bit for bit what smr_loss
+                              returns there (re-evaluated once at the end,
+                              counted below)                                 */
+    double grad_norm;      /* |grad L| at the returned x (always computed,
+                              as smr_gradient computes it)                   */
     double initial_loss, initial_grad_norm;
     int64_t loss_evals;    /* every loss value computed (a loss+gradient
                               evaluation counts one loss and one gradient;
                               an SPSA step with k directions counts 2k + 1;
                               in minibatch mode each problem evaluated at a
                               point counts one: a step with batch B counts
-                              B (2k + 2), a full F evaluation m)             */
+                              B (2k + 2), a full F evaluation m; the final
+                              evaluation at the returned x counts one of
+                              each)                                          */
     int64_t grad_evals;
     int64_t hess_evals;    /* dense Hessians formed                          */
     double seconds;        /* wall-clock time of the solve                   */

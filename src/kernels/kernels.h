@@ -36,7 +36,7 @@ double smr_k_sumsq(int64_t n, const double *v);
 /* <u, v> via BLAS ddot (n must fit the BLAS integer). */
 double smr_k_dot(int64_t n, const double *u, const double *v);
 
-/* out_i = exp(z_i - shift), vectorized (vexp.c; < 1 ulp on AVX2/AVX-512,
+/* out_i = exp(z_i - shift), vectorized (vexp.c; < 1.5 ulp on AVX2/AVX-512,
  * glibc's exp elsewhere).  out may alias z.  NaN -> NaN, -inf -> 0. */
 void smr_k_exp_shift(int64_t n, const double *z, double shift, double *out);
 /* Which exp path smr_k_exp_shift takes here: 2 AVX-512, 1 AVX2+FMA, 0 libm. */
@@ -98,6 +98,26 @@ double smr_k_now(void);
 int smr_k_set_threads(int threads);
 
 /* ---- LAPACK (lapack.c) ---- */
+
+/* ---- row blocks of A (blas.c): rows [i0, i0 + m) ---- */
+
+/* z (m) = A[i0:i0+m, :] x.  dgemv on the block. */
+void smr_k_block_mul(const smr_mat *A, int64_t i0, int64_t m, const double *x,
+                     double *z);
+/* G (d x k, column-major, ld d) += A[i0:i0+m, :]^T W, W m x k column-major
+ * (ld m).  dgemm on the block (it is in cache after smr_k_block_mul). */
+void smr_k_block_mul_t_add(const smr_mat *A, int64_t i0, int64_t m, int64_t k,
+                           const double *W, double *G);
+
+/* ---- threads (parallel.c) ---- */
+
+#define SMR_MAX_THREADS 64
+/* The thread count in force: OpenBLAS's (set by the solver's threads
+ * option), clamped to [1, SMR_MAX_THREADS]. */
+int smr_k_threads(void);
+/* Run fn(ctx, t, T) for t = 0..T-1, in T threads (the caller is one), with
+ * OpenBLAS held to one thread meanwhile.  The parts must be independent. */
+void smr_k_parallel(int T, void (*fn)(void *ctx, int t, int T), void *ctx);
 
 /* QR of the m x d matrix SM (layout row_major, ld) in place, R in its upper
  * triangle (LAPACK dgeqrf); tau (d) work.  Returns LAPACK's info. */

@@ -14,13 +14,10 @@
 
 #include <math.h>
 
-double smr_obj_loss_logits(const smr_problem *p, const double *z, double xsq,
-                           double *f)
+double smr_obj_loss_of_f(const smr_problem *p, const double *z,
+                         const double *f, double xsq)
 {
     int64_t n = p->n;
-    if (!smr_k_all_finite(n, z))
-        return NAN;
-    smr_k_softmax(n, z, f);
     /* 1/2 sum (f - b)^2 and 1/2 sum (w z)^2, pairwise in blocks so that
      * no n-length scratch is needed */
     double sc = 0.0, sw = 0.0, blk[128];
@@ -36,6 +33,15 @@ double smr_obj_loss_logits(const smr_problem *p, const double *z, double xsq,
         }
     }
     return 0.5 * sc + 0.5 * sw + 0.5 * p->lambda * xsq;
+}
+
+double smr_obj_loss_logits(const smr_problem *p, const double *z, double xsq,
+                           double *f)
+{
+    if (!smr_k_all_finite(p->n, z))
+        return NAN;
+    smr_k_softmax(p->n, z, f);
+    return smr_obj_loss_of_f(p, z, f, xsq);
 }
 
 /* f, <f,c> and L from ws->z (already finite). */

@@ -25,6 +25,15 @@ typedef struct smr_ws {
     int64_t nb;      /* rows per Hessian block (0 if no blk)          */
     double fc;       /* <f, c>, c = f - b, at the last forward pass   */
     double loss;     /* L at the last forward pass                    */
+    /* one-pass loss+gradient (fused.c) */
+    int64_t nbf;     /* rows per block                                */
+    int64_t nblk;    /* blocks of the allocated n                     */
+    int tcap;        /* parts (threads) the scratch is sized for      */
+    double *part;    /* tcap x (4 nbf + 4 d + 4) per-thread scratch   */
+    double *bmu;     /* nblk: the exp shift each block was taken with */
+    bool have_guess; /* lse and <f,c> of the last pass are known      */
+    double guess_lse, guess_fc;
+    int64_t fused_passes, fused_fallbacks; /* counters (benchmarks)  */
 } smr_ws;
 
 /* Checks the description of A only (pointer, sizes, layout, ld). */
@@ -59,6 +68,14 @@ int smr_obj_forward_from_z(const smr_problem *prob, const double *x,
  * (callers test isfinite). */
 double smr_obj_loss_logits(const smr_problem *prob, const double *z,
                            double xsq, double *f);
+/* Loss and gradient at x in one pass over A (fused.c): fills what
+ * smr_obj_forward fills and g (d).  Falls back to a second pass (the
+ * gradient of smr_obj_gradient) when its a-posteriori accuracy test fails. */
+int smr_obj_loss_grad(const smr_problem *prob, const double *x, smr_ws *ws,
+                      double *g);
+/* L from z (for the w term) and f = softmax(z). */
+double smr_obj_loss_of_f(const smr_problem *prob, const double *z,
+                         const double *f, double xsq);
 /* Gradient at the point of the last forward pass into g (d).  One pass. */
 int smr_obj_gradient(const smr_problem *prob, const double *x, smr_ws *ws,
                      double *g);

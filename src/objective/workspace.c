@@ -12,6 +12,10 @@
 #include <stdlib.h>
 
 #define SMR_HESS_BLOCK_BYTES (1 << 20)
+/* one-pass blocks: small enough to stay in L2 between the dgemv that reads
+ * them from memory and the dgemm that reuses them */
+#define SMR_FUSED_BLOCK_BYTES (1 << 18)
+#define SMR_FUSED_BLOCK_MIN_ROWS 16
 #define SMR_HESS_BLOCK_MIN_ROWS 64
 
 static double *alloc_doubles(int64_t count)
@@ -41,7 +45,20 @@ int smr_ws_init(smr_ws *ws, const smr_problem *prob, bool want_hessian)
         /* 2 blocks + per-row scale (nb) + row index (nb, stored as double) */
         ws->blk = alloc_doubles(2 * nb * ws->d + 2 * nb);
     }
-    if (!ws->z || !ws->f || !ws->nk || !ws->dk || (want_hessian && !ws->blk)) {
+    int64_t nbf = SMR_FUSED_BLOCK_BYTES / (int64_t)sizeof(double) / ws->d;
+    if (nbf < SMR_FUSED_BLOCK_MIN_ROWS)
+        nbf = SMR_FUSED_BLOCK_MIN_ROWS;
+    if (nbf > ws->n)
+        nbf = ws->n;
+    ws->nbf = nbf;
+    ws->nblk = (ws->n + nbf - 1) / nbf;
+    ws->tcap = smr_k_threads();
+    if (ws->tcap > ws->nblk)
+        ws->tcap = (int)ws->nblk;
+    ws->part = alloc_doubles((int64_t)ws->tcap * (4 * nbf + 4 * ws->d + 8));
+    ws->bmu = alloc_doubles(ws->nblk);
+    if (!ws->z || !ws->f || !ws->nk || !ws->dk || (want_hessian && !ws->blk) ||
+        !ws->part || !ws->bmu) {
         smr_ws_free(ws);
         return SMR_ERR_NO_MEMORY;
     }
@@ -55,6 +72,8 @@ void smr_ws_free(smr_ws *ws)
     free(ws->nk);
     free(ws->dk);
     free(ws->blk);
+    free(ws->part);
+    free(ws->bmu);
     *ws = (smr_ws){0};
 }
 
@@ -62,4 +81,5 @@ void smr_ws_bind(smr_ws *ws, const smr_problem *prob)
 {
     ws->A = smr_problem_mat(prob);
     ws->n = prob->n;
+    ws->have_guess = false; /* another problem: the last lse says nothing */
 }

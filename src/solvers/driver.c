@@ -103,7 +103,9 @@ static smr_status run(smr_solver *sv, const smr_method_ops *ops,
 {
     const smr_options *o = &sv->opt;
     smr_iter_info info;
-    if (smr_sv_eval(sv, sv->x, &sv->loss, sv->g) != SMR_OK)
+    /* the start by the two-pass path, so initial_loss is what smr_loss
+     * gives at x0 and a solve that cannot move returns exactly it */
+    if (smr_sv_eval_exact(sv, sv->x, &sv->loss, sv->g) != SMR_OK)
         return SMR_STATUS_NONFINITE;
     sv->have_grad = true;
     sv->gnorm = smr_norm2(sv->d, sv->g);
@@ -203,6 +205,8 @@ int smr_solve(const smr_problem *prob, const smr_options *opt, double *x,
 
     size_t dbytes = (size_t)sv.d * sizeof(double);
     driver_state ds = {.lbest = INFINITY, .gbest = NAN};
+    /* the thread count first: the workspace sizes its per-thread scratch */
+    int old_threads = smr_k_set_threads(sv.opt.threads);
     rc = smr_ws_init(&sv.ws, big, ops->needs_hessian_blocks);
     smr_ws_bind(&sv.ws, prob);
     if (rc == SMR_OK) {
@@ -219,10 +223,11 @@ int smr_solve(const smr_problem *prob, const smr_options *opt, double *x,
     if (rc != SMR_OK) {
         solver_free(&sv, ops);
         free(ds.xbest);
+        if (sv.opt.threads > 0)
+            smr_k_set_threads(old_threads);
         return rc;
     }
 
-    int old_threads = smr_k_set_threads(sv.opt.threads);
     ds.t0 = smr_k_now();
     memcpy(sv.x, x, dbytes);
     smr_status st = run(&sv, ops, &ds);
@@ -235,8 +240,17 @@ int smr_solve(const smr_problem *prob, const smr_options *opt, double *x,
     }
     if (isfinite(ds.lbest)) {
         memcpy(x, ds.xbest, dbytes);
-        /* the gradient norm at the returned point, if not known (SPSA) */
-        if (!isfinite(ds.gbest)) {
+        if (!sv.probs) {
+            /* the result describes the returned x exactly as smr_loss and
+             * smr_gradient see it (two passes, counted): the one-pass
+             * path's loss can differ from theirs in the last bits */
+            double l;
+            if (smr_sv_eval_exact(&sv, x, &l, sv.gt) == SMR_OK) {
+                ds.lbest = l;
+                ds.gbest = smr_norm2(sv.d, sv.gt);
+            }
+        } else if (!isfinite(ds.gbest)) {
+            /* the gradient norm at the returned point (SPSA) */
             double l;
             if (smr_sv_eval(&sv, x, &l, sv.gt) == SMR_OK)
                 ds.gbest = smr_norm2(sv.d, sv.gt);

@@ -57,8 +57,7 @@ static smr_status fixed_step(smr_solver *sv, gd_state *st)
     double t = sv->opt.gd_step_size, lt;
     for (int64_t j = 0; j < sv->d; ++j)
         sv->xt[j] = sv->x[j] + t * st->p[j];
-    if (smr_sv_loss(sv, sv->xt, &lt) != SMR_OK ||
-        smr_sv_grad(sv, sv->xt, sv->gt) != SMR_OK)
+    if (smr_sv_eval(sv, sv->xt, &lt, sv->gt) != SMR_OK)
         return SMR_STATUS_NONFINITE;
     st->rises = lt > sv->loss ? st->rises + 1 : 0;
     if (st->rises >= GD_RISES)

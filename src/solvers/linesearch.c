@@ -15,7 +15,23 @@
 #include <math.h>
 #include <string.h>
 
-double smr_norm2(int64_t n, const double *v) { return sqrt(smr_k_sumsq(n, v)); }
+/* |v|, scaled when the plain sum of squares overflows (or underflows to a
+ * subnormal), so that a huge but finite gradient has a finite norm */
+double smr_norm2(int64_t n, const double *v)
+{
+    double s = smr_k_sumsq(n, v);
+    if (isfinite(s) && s > 1e-290)
+        return sqrt(s);
+    double m = 0.0;
+    for (int64_t i = 0; i < n; ++i)
+        m = fabs(v[i]) > m ? fabs(v[i]) : m;
+    if (!(m > 0.0) || !isfinite(m))
+        return isnan(s) || isnan(m) ? NAN : m == 0.0 ? 0.0 : INFINITY;
+    double t = 0.0;
+    for (int64_t i = 0; i < n; ++i)
+        t += (v[i] / m) * (v[i] / m);
+    return m * sqrt(t);
+}
 
 int smr_sv_loss(smr_solver *sv, const double *y, double *loss)
 {
@@ -31,11 +47,22 @@ int smr_sv_grad(smr_solver *sv, const double *y, double *g)
     return smr_obj_gradient(sv->prob, y, &sv->ws, g);
 }
 
+int smr_sv_eval_exact(smr_solver *sv, const double *y, double *loss, double *g)
+{
+    if (sv->probs)
+        return smr_sv_eval(sv, y, loss, g);
+    int rc = smr_sv_loss(sv, y, loss);
+    return rc == SMR_OK ? smr_sv_grad(sv, y, g) : rc;
+}
+
 int smr_sv_eval(smr_solver *sv, const double *y, double *loss, double *g)
 {
-    if (!sv->probs) {
-        int rc = smr_sv_loss(sv, y, loss);
-        return rc == SMR_OK ? smr_sv_grad(sv, y, g) : rc;
+    if (!sv->probs) { /* one pass over A for both (fused.c) */
+        sv->loss_evals++;
+        sv->grad_evals++;
+        int rc = smr_obj_loss_grad(sv->prob, y, &sv->ws, g);
+        *loss = sv->ws.loss;
+        return rc;
     }
     /* F = (1/m) sum_j L_j, grad F = (1/m) sum_j grad L_j; sv->gt is free
      * here as the per-problem gradient (callers pass sv->g or sv->gt as g
@@ -51,9 +78,7 @@ int smr_sv_eval(smr_solver *sv, const double *y, double *loss, double *g)
         smr_ws_bind(&sv->ws, p);
         sv->loss_evals++;
         sv->grad_evals++;
-        rc = smr_obj_forward(p, y, &sv->ws);
-        if (rc == SMR_OK)
-            rc = smr_obj_gradient(p, y, &sv->ws, gj);
+        rc = smr_obj_loss_grad(p, y, &sv->ws, gj);
         F += sv->ws.loss / (double)m;
         for (int64_t j = 0; j < d && rc == SMR_OK; ++j)
             g[j] += gj[j] / (double)m;
@@ -85,8 +110,12 @@ smr_status smr_line_search(smr_solver *sv, const double *p, double gp,
     for (int k = 0; k < sv->opt.max_backtracks; ++k, step *= 0.5) {
         for (int64_t j = 0; j < d; ++j)
             sv->xt[j] = sv->x[j] + step * p[j];
+        /* loss and gradient in one pass: when the step is accepted (the
+         * usual case) the gradient is already there; when it is refused
+         * the gradient cost only cache-resident flops */
         double l;
-        int rc = smr_sv_loss(sv, sv->xt, &l);
+        int rc = sv->probs ? smr_sv_loss(sv, sv->xt, &l)
+                           : smr_sv_eval(sv, sv->xt, &l, sv->gt);
         if (rc == SMR_ERR_OVERFLOW)
             continue;
         if (rc != SMR_OK)
@@ -95,7 +124,7 @@ smr_status smr_line_search(smr_solver *sv, const double *p, double gp,
          * rounding of L an equal loss would otherwise pass and the method
          * would step along a flat plateau forever */
         if (l <= lref + c1 * step * gp && l < lref) {
-            if (smr_sv_grad(sv, sv->xt, sv->gt) != SMR_OK)
+            if (sv->probs && smr_sv_grad(sv, sv->xt, sv->gt) != SMR_OK)
                 return SMR_STATUS_NONFINITE;
             *t = step;
             *lt = l;

@@ -59,6 +59,10 @@ int smr_sv_grad(smr_solver *sv, const double *y, double *g);
 /* Loss and gradient of the whole objective at y (in minibatch mode the mean
  * over all problems, each counted). */
 int smr_sv_eval(smr_solver *sv, const double *y, double *loss, double *g);
+/* The same by the two-pass path of smr_loss_gradient (bit-identical to the
+ * public functions; the one-pass path of smr_sv_eval may differ from them
+ * in the last bits).  Used at the start and for the result. */
+int smr_sv_eval_exact(smr_solver *sv, const double *y, double *loss, double *g);
 
 /* Armijo backtracking along direction p from sv->x (loss sv->loss, slope
  * gp = g.p < 0), starting at step t0:  L(x + t p) <= Lref + c1 t gp, where

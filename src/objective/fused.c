@@ -1,0 +1,266 @@
+/*
+ * fused.c -- loss and gradient in one pass over A (docs/math.md, section 2).
+ *
+ * The two-pass gradient (loss.c) needs f = softmax(Ax) complete before it
+ * can form A^T r, so it reads A twice.  Here A is read once, in row blocks
+ * that stay in cache: for each block, z = A_blk x (dgemv, from memory),
+ * then with a provisional shift mu and a provisional s~ for <f, c>
+ *
+ *     u  = exp(z - mu)                       (so f = u / alpha, alpha = sum u)
+ *     W  = [ u o (u - b - s~),  u o u,  u,  w o w o z ]
+ *     G += A_blk^T W                         (dgemm, A_blk read from cache)
+ *
+ * At the end alpha and s = <f, f - b> are known and, with c = 1/alpha,
+ *
+ *     f o (f - b - s) = c [ u o (u - b - s~) + (c - 1) u o u - (s - s~) u ]
+ *     grad = c G1 + c (c - 1) G2 - c (s - s~) G3 + G4 + lambda x.
+ *
+ * This is exact algebra, not an approximation.  It is accurate when the
+ * correction terms are small against the result: mu and s~ are the lse and
+ * <f, c> of the previous evaluation (a solver's previous iterate or trial
+ * point), so near the minimizer -- where the naive one-pass formula
+ * A^T(u o u)/alpha^2 - ... subtracts nearly equal vectors -- c - 1 and
+ * s - s~ are tiny and G1 carries the answer, formed from c = f - b
+ * directly like the two-pass residual.  A posteriori: if
+ *
+ *     |c (c - 1)| |G2| + |c (s - s~)| |G3|  >  SMR_FUSED_CORR_MAX |grad|
+ *
+ * (the corrections could cost more than about 13 digits' worth of the
+ * result) or anything is not finite, the gradient is recomputed by the
+ * two-pass path from the exact f (a second pass over A; counted in
+ * ws->fused_fallbacks).  The first evaluation, with no previous lse, takes
+ * mu from the first block's largest logit and usually falls back.
+ *
+ * The loss and s are computed from f exactly as in the two-pass path (the
+ * per-block u are rescaled to f in a pass over the n-vector, not over A).
+ *
+ * Threads: the blocks are split into T contiguous ranges, one per thread
+ * (smr_k_parallel); each range keeps its own shift (raised, with its
+ * accumulators rescaled, when a block's largest logit exceeds it by more
+ * than SMR_FUSED_RESCALE, so u never overflows) and its own G; the ranges
+ * are combined in order 0..T-1.  The result depends on T, not on timing.
+ */
+#include "objective.h"
+
+#include <math.h>
+#include <string.h>
+
+#define SMR_FUSED_RESCALE 64.0    /* u <= e^64 before a range rescales   */
+#define SMR_FUSED_CORR_MAX 16.0   /* see above                           */
+#define SMR_FUSED_MIN_WORK 65536  /* n d below which one thread is used  */
+#define SMR_FUSED_MAX_SHIFT 30.0  /* mu above max z by more: fall back   */
+
+typedef struct {
+    const smr_problem *p;
+    smr_ws *ws;
+    const double *x;
+    int ncol;         /* 3, or 4 with w */
+    bool guess;
+    double mu0, s0;   /* provisional shift and <f,c> */
+} fused_ctx;
+
+/* the scratch of part t: W (nbf x 4), G (d x 4), then 8 scalars: mu,
+ * alpha, zmax, fin (the pass), sum (f-b)^2, sum (wz)^2, <f, f-b> (finish) */
+static double *part_w(smr_ws *ws, int t)
+{
+    return ws->part + (int64_t)t * (4 * ws->nbf + 4 * ws->d + 8);
+}
+static double *part_g(smr_ws *ws, int t) { return part_w(ws, t) + 4 * ws->nbf; }
+static double *part_s(smr_ws *ws, int t) { return part_g(ws, t) + 4 * ws->d; }
+
+/* Rescale a part's accumulators from shift mu to mu' (rho = e^(mu - mu')):
+ * u' = rho u, so G1' = rho G1 + rho (rho - 1) G2, G2' = rho^2 G2,
+ * G3' = rho G3, alpha' = rho alpha; G4 does not involve u. */
+static void rescale(int64_t d, double rho, double *G, double *alpha)
+{
+    for (int64_t j = 0; j < d; ++j) {
+        G[j] = rho * G[j] + rho * (rho - 1.0) * G[d + j];
+        G[d + j] *= rho * rho;
+        G[2 * d + j] *= rho;
+    }
+    *alpha *= rho;
+}
+
+static void fused_part(void *vctx, int t, int T)
+{
+    fused_ctx *c = vctx;
+    const smr_problem *p = c->p;
+    smr_ws *ws = c->ws;
+    int64_t d = p->d, n = p->n, nb = ws->nbf;
+    int64_t nblk = (n + nb - 1) / nb;
+    int64_t b0 = nblk * t / T, b1 = nblk * (t + 1) / T;
+    double *W = part_w(ws, t), *G = part_g(ws, t), *S = part_s(ws, t);
+    memset(G, 0, (size_t)(4 * d) * sizeof(double));
+    double mu = c->mu0, alpha = 0.0, zmax = -INFINITY, fin = 0.0;
+    bool have_mu = c->guess;
+    const double *b = p->b, *w = p->w, s0 = c->s0;
+    for (int64_t k = b0; k < b1; ++k) {
+        int64_t i0 = k * nb, m = n - i0 < nb ? n - i0 : nb;
+        double *z = ws->z + i0, *u = ws->f + i0;
+        smr_k_block_mul(&ws->A, i0, m, c->x, z);
+        double bm = smr_k_max(m, z);
+        for (int64_t i = 0; i < m; ++i)
+            fin += z[i] * 0.0; /* NaN for any NaN/Inf */
+        zmax = bm > zmax ? bm : zmax;
+        if (!have_mu) {
+            mu = bm;
+            have_mu = true;
+        } else if (bm > mu + SMR_FUSED_RESCALE) {
+            rescale(d, exp(mu - bm), G, &alpha);
+            mu = bm;
+        }
+        ws->bmu[k] = mu;
+        smr_k_exp_shift(m, z, mu, u);
+        double *w1 = W, *w2 = W + m, *w3 = W + 2 * m, *w4 = W + 3 * m;
+        for (int64_t i = 0; i < m; ++i) {
+            w1[i] = u[i] * ((u[i] - b[i0 + i]) - s0);
+            w2[i] = u[i] * u[i];
+            w3[i] = u[i];
+        }
+        if (w)
+            for (int64_t i = 0; i < m; ++i)
+                w4[i] = w[i0 + i] * w[i0 + i] * z[i];
+        alpha += smr_k_sum(m, u);
+        smr_k_block_mul_t_add(&ws->A, i0, m, c->ncol, W, G);
+    }
+    S[0] = have_mu ? mu : -INFINITY; /* an empty range has no shift */
+    S[1] = alpha;
+    S[2] = zmax;
+    S[3] = fin;
+}
+
+typedef struct {
+    const smr_problem *p;
+    smr_ws *ws;
+    double mu, alpha;
+} finish_ctx;
+
+/* f_i = u_i e^(mu_blk - mu) / alpha over part t's blocks, with its partial
+ * sums of (f - b)^2 (pairwise within a block), (w z)^2 and f (f - b). */
+static void finish_part(void *vctx, int t, int T)
+{
+    finish_ctx *c = vctx;
+    const smr_problem *p = c->p;
+    smr_ws *ws = c->ws;
+    int64_t n = p->n, nb = ws->nbf, nblk = (n + nb - 1) / nb;
+    int64_t b0 = nblk * t / T, b1 = nblk * (t + 1) / T;
+    double *r = part_w(ws, t), *S = part_s(ws, t);
+    double sc2 = 0.0, sw2 = 0.0, fc = 0.0;
+    for (int64_t k = b0; k < b1; ++k) {
+        int64_t i0 = k * nb, m = n - i0 < nb ? n - i0 : nb;
+        double sc = exp(ws->bmu[k] - c->mu) / c->alpha;
+        double *f = ws->f + i0;
+        const double *b = p->b + i0;
+        for (int64_t i = 0; i < m; ++i) {
+            f[i] *= sc;
+            r[i] = f[i] - b[i];
+            fc += f[i] * r[i];
+        }
+        sc2 += smr_k_sumsq(m, r);
+        if (p->w) {
+            for (int64_t i = 0; i < m; ++i)
+                r[i] = p->w[i0 + i] * ws->z[i0 + i];
+            sw2 += smr_k_sumsq(m, r);
+        }
+    }
+    S[4] = sc2;
+    S[5] = sw2;
+    S[6] = fc;
+}
+
+static void finish_forward(const smr_problem *p, const double *x, smr_ws *ws,
+                           int T, double mu, double alpha)
+{
+    finish_ctx c = {.p = p, .ws = ws, .mu = mu, .alpha = alpha};
+    smr_k_parallel(T, finish_part, &c);
+    double sc2 = 0.0, sw2 = 0.0, fc = 0.0;
+    for (int t = 0; t < T; ++t) {
+        const double *S = part_s(ws, t);
+        sc2 += S[4];
+        sw2 += S[5];
+        fc += S[6];
+    }
+    double xsq = p->lambda > 0.0 ? smr_k_sumsq(p->d, x) : 0.0;
+    ws->loss = 0.5 * sc2 + 0.5 * sw2 + 0.5 * p->lambda * xsq;
+    ws->fc = fc;
+}
+
+int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
+                      double *g)
+{
+    int64_t d = p->d, n = p->n;
+    int64_t nblk = (n + ws->nbf - 1) / ws->nbf;
+    int T = smr_k_threads();
+    if (T > ws->tcap)
+        T = ws->tcap;
+    if (T > nblk)
+        T = (int)nblk;
+    if ((double)n * (double)d < SMR_FUSED_MIN_WORK)
+        T = 1;
+    fused_ctx c = {.p = p, .ws = ws, .x = x, .ncol = p->w ? 4 : 3,
+                   .guess = ws->have_guess, .mu0 = ws->guess_lse,
+                   .s0 = ws->have_guess ? ws->guess_fc : 0.0};
+    smr_k_parallel(T, fused_part, &c);
+    ws->fused_passes++;
+
+    /* combine the parts in order at the largest shift */
+    double mu = -INFINITY, zmax = -INFINITY, fin = 0.0;
+    for (int t = 0; t < T; ++t) {
+        const double *S = part_s(ws, t);
+        mu = S[0] > mu ? S[0] : mu;
+        zmax = S[2] > zmax ? S[2] : zmax;
+        fin += S[3];
+    }
+    if (fin != 0.0) /* a logit is NaN or infinite */
+        return smr_classify_nonfinite(p);
+    double *G = part_g(ws, 0), alpha = 0.0;
+    for (int t = 0; t < T; ++t) {
+        double *Gt = part_g(ws, t), *S = part_s(ws, t);
+        double a = S[1];
+        if (S[0] != mu)
+            rescale(d, exp(S[0] - mu), Gt, &a);
+        alpha += a;
+        if (t > 0)
+            for (int64_t j = 0; j < 4 * d; ++j)
+                G[j] += Gt[j];
+    }
+    bool usable = isfinite(alpha) && alpha > 0.0 && mu - zmax <= SMR_FUSED_MAX_SHIFT;
+    if (usable) {
+        finish_forward(p, x, ws, T, mu, alpha);
+    } else { /* u underflowed or overflowed: the exact softmax from z */
+        double xsq = p->lambda > 0.0 ? smr_k_sumsq(d, x) : 0.0;
+        double a = smr_k_softmax(n, ws->z, ws->f);
+        ws->loss = smr_obj_loss_of_f(p, ws->z, ws->f, xsq);
+        double fc = 0.0;
+        for (int64_t i = 0; i < n; ++i)
+            fc += ws->f[i] * (ws->f[i] - p->b[i]);
+        ws->fc = fc;
+        mu = zmax;
+        alpha = a;
+    }
+    if (!isfinite(ws->loss))
+        return SMR_ERR_OVERFLOW;
+    ws->have_guess = true;
+    ws->guess_lse = mu + log(alpha);
+    ws->guess_fc = ws->fc;
+
+    if (usable) {
+        double cc = 1.0 / alpha, ds = ws->fc - c.s0, gn = 0.0, n2 = 0.0, n3 = 0.0;
+        for (int64_t j = 0; j < d; ++j) {
+            double gj = cc * G[j] + cc * (cc - 1.0) * G[d + j] - cc * ds * G[2 * d + j];
+            if (p->w)
+                gj += G[3 * d + j];
+            if (p->lambda > 0.0)
+                gj += p->lambda * x[j];
+            g[j] = gj;
+            gn += gj * gj;
+            n2 += G[d + j] * G[d + j];
+            n3 += G[2 * d + j] * G[2 * d + j];
+        }
+        double corr = fabs(cc * (cc - 1.0)) * sqrt(n2) + fabs(cc * ds) * sqrt(n3);
+        if (isfinite(gn) && corr <= SMR_FUSED_CORR_MAX * sqrt(gn))
+            return SMR_OK;
+    }
+    ws->fused_fallbacks++;
+    return smr_obj_gradient(p, x, ws, g);
+}

@@ -1,0 +1,219 @@
+/*
+ * test_fused.c -- the one-pass loss+gradient (src/objective/fused.c)
+ * against the long-double two-pass reference: at random points, and along
+ * sequences of points within 1e-6 of the minimizer, where the naive
+ * one-pass formula loses digits.  Also: the one-pass path is really taken
+ * (no fallback once a previous evaluation supplies the shift), its results
+ * depend on the thread count only, and bad starts (no guess, a guess far
+ * off) still give the right answer.
+ */
+#include "testutil.h"
+#include "objective/objective.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    double gerr, lerr; /* relative errors of g and L against the reference */
+} errs;
+
+/* Relative errors of (L, g) from the workspace against long double. */
+static errs compare(const smr_problem *p, const double *x, double L,
+                    const double *g)
+{
+    int64_t d = p->d;
+    long double *gr = malloc((size_t)d * sizeof(long double));
+    long double Lr = tu_ref_loss_grad(p, x, gr, NULL);
+    long double num = 0, den = 0;
+    for (int64_t j = 0; j < d; ++j) {
+        num += ((long double)g[j] - gr[j]) * ((long double)g[j] - gr[j]);
+        den += gr[j] * gr[j];
+    }
+    errs e = {(double)sqrtl(num / den), (double)(fabsl((long double)L - Lr) / Lr)};
+    free(gr);
+    return e;
+}
+
+static void perturb(tu_rng *r, int64_t d, const double *x, double rel,
+                    double *y)
+{
+    double nx = 0, nd = 0;
+    double *dir = malloc((size_t)d * sizeof(double));
+    for (int64_t j = 0; j < d; ++j) {
+        dir[j] = tu_normal(r);
+        nd += dir[j] * dir[j];
+        nx += x[j] * x[j];
+    }
+    double s = rel * (1.0 + sqrt(nx)) / sqrt(nd);
+    for (int64_t j = 0; j < d; ++j)
+        y[j] = x[j] + s * dir[j];
+    free(dir);
+}
+
+typedef struct { int64_t n, d; smr_layout lay; bool w; double lambda; int64_t pad; } cfg;
+
+static const cfg cfgs[] = {
+    {20000, 10, SMR_ROW_MAJOR, false, 0.0, 0},  /* several blocks, 2 parts */
+    {20000, 10, SMR_COL_MAJOR, true, 0.0, 3},
+    {3000, 300, SMR_ROW_MAJOR, true, 0.05, 2},
+    {3000, 300, SMR_COL_MAJOR, false, 0.05, 0},
+    {50, 7, SMR_ROW_MAJOR, false, 0.0, 0},      /* one block, one part */
+};
+
+/* random points: first call without a guess, then a chain of nearby and
+ * far points (guess from the previous one) */
+static void test_random_points(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; ++c) {
+        const cfg *k = &cfgs[c];
+        tu_spec spec = {.n = k->n, .d = k->d, .layout = k->lay, .lda_pad = k->pad,
+                        .with_w = k->w, .w_scale = 0.3, .lambda = k->lambda,
+                        .a_scale = 1.0, .seed = 77 + c};
+        tu_problem tp;
+        tu_problem_make(&tp, &spec);
+        smr_ws ws;
+        assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+        double *x = calloc((size_t)k->d, sizeof(double));
+        double *g = malloc((size_t)k->d * sizeof(double));
+        tu_rng r;
+        tu_seed(&r, 5 + c);
+        double worst_g = 0, worst_l = 0;
+        for (int it = 0; it < 8; ++it) {
+            double rel = (it % 3 == 0) ? 1.0 : (it % 3 == 1) ? 1e-2 : 1e-4;
+            perturb(&r, k->d, x, rel / sqrt((double)k->d), x);
+            assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK);
+            errs e = compare(&tp.p, x, ws.loss, g);
+            worst_g = fmax(worst_g, e.gerr);
+            worst_l = fmax(worst_l, e.lerr);
+        }
+        print_message("cfg %zu (n %lld d %lld): max rel err g %.2e L %.2e, fallbacks %lld/%lld\n",
+                      c, (long long)k->n, (long long)k->d, worst_g, worst_l,
+                      (long long)ws.fused_fallbacks, (long long)ws.fused_passes);
+        TU_CHECK(worst_g <= 1e-12 && worst_l <= 1e-12, "cfg %zu: g %.3g L %.3g", c, worst_g, worst_l);
+        free(x);
+        free(g);
+        smr_ws_free(&ws);
+        tu_problem_free(&tp);
+    }
+}
+
+/* near the minimizer: x* from Newton, then a chain of points x* + delta,
+ * |delta| = 1e-6 (1 + |x*|), each evaluated with the previous one's shift
+ * -- what a solver does in its last iterations */
+static void near_minimizer(bool realizable, smr_layout lay, bool w, int64_t n,
+                           int64_t d, uint64_t seed)
+{
+    tu_spec spec = {.n = n, .d = d, .layout = lay, .with_w = w, .w_scale = 0.1,
+                    .a_scale = 1.0, .seed = seed};
+    tu_problem tp;
+    tu_problem_make(&tp, &spec);
+    double *xs = malloc((size_t)d * sizeof(double));
+    if (realizable)
+        tu_make_realizable(&tp, xs, 1.0, seed + 1);
+    double *x = calloc((size_t)d, sizeof(double)), *g = malloc((size_t)d * sizeof(double));
+    smr_options o;
+    smr_options_init(&o);
+    o.method = SMR_METHOD_NEWTON;
+    smr_result res;
+    assert_int_equal(smr_solve(&tp.p, &o, x, &res), SMR_OK);
+    assert_true(res.converged);
+
+    smr_ws ws;
+    assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+    tu_rng r;
+    tu_seed(&r, seed + 2);
+    double *y = malloc((size_t)d * sizeof(double));
+    double worst_g = 0, worst_l = 0, worst_two = 0;
+    assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK); /* the guess */
+    int64_t fb0 = ws.fused_fallbacks;
+    for (int it = 0; it < 10; ++it) {
+        perturb(&r, d, x, 1e-6, y);
+        assert_int_equal(smr_obj_loss_grad(&tp.p, y, &ws, g), SMR_OK);
+        errs e = compare(&tp.p, y, ws.loss, g);
+        worst_g = fmax(worst_g, e.gerr);
+        worst_l = fmax(worst_l, e.lerr);
+        /* the two-pass double path at the same point, for comparison */
+        double L2, *g2 = malloc((size_t)d * sizeof(double));
+        assert_int_equal(smr_loss_gradient(&tp.p, y, &L2, g2), SMR_OK);
+        worst_two = fmax(worst_two, compare(&tp.p, y, L2, g2).gerr);
+        free(g2);
+    }
+    int64_t fb = ws.fused_fallbacks - fb0;
+    print_message("%s %s%s n %lld d %lld: one-pass rel err g %.2e L %.2e (two-pass g %.2e), fallbacks %lld/10\n",
+                  realizable ? "realizable" : "noisy", lay == SMR_ROW_MAJOR ? "row" : "col",
+                  w ? " w" : "", (long long)n, (long long)d, worst_g, worst_l, worst_two, (long long)fb);
+    /* Within 1e-6 of x* the residual f - b is ~1e-6 f, and f itself carries
+     * the rounding of Ax in double (eps |a_i||x| per logit): every double
+     * evaluation, the two-pass one included, has relative error ~eps/1e-6
+     * there against long double (docs/benchmarks.md).  What the one-pass
+     * path must not do is lose digits beyond that: */
+    TU_CHECK(worst_g <= 2.0 * worst_two + 1e-13, "g %.3g against two-pass %.3g", worst_g, worst_two);
+    TU_CHECK(worst_l <= 1e-9, "L %.3g", worst_l);
+    TU_CHECK(fb == 0, "%lld of 10 evaluations fell back to two passes", (long long)fb);
+    free(x);
+    free(y);
+    free(g);
+    free(xs);
+    smr_ws_free(&ws);
+    tu_problem_free(&tp);
+}
+
+static void test_near_minimizer(void **state)
+{
+    (void)state;
+    near_minimizer(true, SMR_ROW_MAJOR, false, 20000, 16, 11);
+    near_minimizer(true, SMR_COL_MAJOR, false, 20000, 16, 12);
+    near_minimizer(false, SMR_ROW_MAJOR, false, 20000, 16, 13);
+    near_minimizer(false, SMR_COL_MAJOR, true, 20000, 16, 14);
+    near_minimizer(false, SMR_ROW_MAJOR, false, 2000, 200, 15);
+}
+
+/* bit-identical for a fixed thread count, whatever the scheduling; both
+ * counts accurate */
+static void test_threads_reproducible(void **state)
+{
+    (void)state;
+    tu_spec spec = {.n = 30001, .d = 24, .layout = SMR_ROW_MAJOR, .a_scale = 1.0,
+                    .with_w = true, .w_scale = 0.2, .seed = 99};
+    tu_problem tp;
+    tu_problem_make(&tp, &spec);
+    int64_t d = spec.d;
+    double x[24], g[3][24], L[3];
+    tu_rng r;
+    tu_seed(&r, 3);
+    for (int64_t j = 0; j < d; ++j)
+        x[j] = 0.3 * tu_normal(&r);
+    int old = smr_k_set_threads(2);
+    int counts[3] = {2, 2, 1};
+    for (int run = 0; run < 3; ++run) {
+        smr_k_set_threads(counts[run]);
+        smr_ws ws;
+        assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+        double y[24];
+        for (int rep = 0; rep < 3; ++rep) { /* a chain, so the guess is used */
+            for (int64_t j = 0; j < d; ++j)
+                y[j] = x[j] * (1.0 + 1e-3 * rep);
+            assert_int_equal(smr_obj_loss_grad(&tp.p, y, &ws, g[run]), SMR_OK);
+        }
+        L[run] = ws.loss;
+        errs e = compare(&tp.p, y, L[run], g[run]);
+        TU_CHECK(e.gerr <= 1e-12 && e.lerr <= 1e-12, "threads %d: g %.3g L %.3g", counts[run], e.gerr, e.lerr);
+        smr_ws_free(&ws);
+    }
+    assert_memory_equal(g[0], g[1], sizeof g[0]);
+    assert_memory_equal(&L[0], &L[1], sizeof L[0]);
+    smr_k_set_threads(old);
+    tu_problem_free(&tp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_points),
+        cmocka_unit_test(test_near_minimizer),
+        cmocka_unit_test(test_threads_reproducible),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
