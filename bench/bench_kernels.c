@@ -2,16 +2,24 @@
  * bench_kernels.c -- the objective kernels against this machine's own
  * limits, measured in the same run on the same A.
  *
- *   bench_kernels [--quick] [--csv FILE]
+ *   bench_kernels [--quick | --targets] [--csv FILE]
+ *
+ * --targets runs the cases of the performance targets (issue 7): tall
+ * n = 10^6, d = 16, 64, 256 and wide n = 10^4, d = 2000, both layouts.
  *
  * For each layout and (n, d) of the grid (A <= 2 GB):
  *   stream     limit for the memory-bound kernels: the faster of OpenBLAS
  *              dgemv on A and a plain 4-way summation over A
  *   two_call   dgemv then transposed dgemv: what a user writes by hand for
  *              loss and gradient
- *   loss, loss_grad, hessvec    the library's kernels (the workspace path
- *              the solvers use; plus loss_grad_api: the public call, which
- *              also validates and allocates)
+ *   loss, loss_grad, hessvec    the library's kernels (loss_grad: the
+ *              two-pass path; loss_grad_api: the public call, which also
+ *              validates and allocates)
+ *   one_pass   the one-pass loss+gradient the solvers use, called at two
+ *              alternating points (so each call's shift comes from the
+ *              other point, as between a solver's iterates); the CSV's
+ *              fallbacks column counts calls that needed a second pass
+ *   one_pass_1t  the same with one thread (our threads and OpenBLAS's)
  *   syrk       limit for the Hessian: cblas_dsyrk on A (d <= 1000)
  *   hessian    the library's dense Hessian
  * CSV: kernel,layout,n,d,seconds,rate,unit,limit_seconds,ratio (seconds /
@@ -29,8 +37,9 @@ static int reps_for(double bytes) { return bytes > 5e8 ? 3 : bytes > 5e7 ? 5 : 9
 typedef struct {
     smr_problem *p;
     smr_ws *ws;
-    double *x, *y, *g, *H, *s, *hv;
+    double *x, *y, *g, *H, *s, *hv, *x2;
     double sink;
+    int flip;
 } K;
 
 #define TIMED(name, ...)                                                     \
@@ -61,6 +70,10 @@ TIMED(k_loss_grad, {
     smr_obj_forward(k->p, k->x, k->ws);
     smr_obj_gradient(k->p, k->x, k->ws, k->g);
 })
+TIMED(k_one_pass, {
+    k->flip ^= 1;
+    smr_obj_loss_grad(k->p, k->flip ? k->x2 : k->x, k->ws, k->g);
+})
 TIMED(k_loss_grad_api, { double L; smr_loss_gradient(k->p, k->x, &L, k->g); k->sink += L; })
 TIMED(k_hessvec, smr_obj_hessvec(k->p, k->x, k->s, k->ws, k->hv))
 TIMED(k_syrk, {
@@ -85,23 +98,27 @@ static double med(void (*fn)(K *), K *k, int reps)
     return bench_median(t, reps);
 }
 
+static int64_t row_fallbacks; /* of the one_pass row being written */
+
 static void row(FILE *f, const char *kernel, const char *lay, int64_t n, int64_t d, double sec,
                 double rate, const char *unit, double lim)
 {
-    fprintf(f, "%s,%s,%lld,%lld,%.6g,%.4g,%s,%.6g,%.4f\n", kernel, lay, (long long)n, (long long)d,
-            sec, rate, unit, lim, sec / lim);
+    fprintf(f, "%s,%s,%lld,%lld,%.6g,%.4g,%s,%.6g,%.4f,%lld\n", kernel, lay, (long long)n,
+            (long long)d, sec, rate, unit, lim, sec / lim, (long long)row_fallbacks);
+    row_fallbacks = 0;
     printf("%-14s %-3s n=%-9lld d=%-5lld %10.6f s %9.2f %-6s x%.3f of limit\n", kernel, lay,
            (long long)n, (long long)d, sec, rate, unit, sec / lim);
 }
 
 int main(int argc, char **argv)
 {
-    int quick = 0;
+    int quick = 0, targets = 0;
     const char *csv = "bench-kernels.csv";
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--targets")) targets = 1;
         else if (!strcmp(argv[i], "--csv") && i + 1 < argc) csv = argv[++i];
-        else { fprintf(stderr, "usage: bench_kernels [--quick] [--csv FILE]\n"); return 2; }
+        else { fprintf(stderr, "usage: bench_kernels [--quick | --targets] [--csv FILE]\n"); return 2; }
     }
     const int64_t ns_full[] = {1000, 10000, 100000, 1000000, 10000000};
     const int64_t ds_full[] = {10, 100, 1000, 2000};
@@ -110,32 +127,46 @@ int main(int argc, char **argv)
     const int64_t *ns = quick ? ns_quick : ns_full, *ds = quick ? ds_quick : ds_full;
     int nn = quick ? 3 : 5, nd = quick ? 2 : 4;
     double max_entries = quick ? 2e6 : 2.5e8; /* 2 GB of A in the full run */
+    /* the cases as (n, d) pairs: the grid, or the targets' list */
+    int64_t cn[32], cd[32];
+    int nc = 0;
+    if (targets) {
+        const int64_t tn[] = {1000000, 1000000, 1000000, 10000};
+        const int64_t td[] = {16, 64, 256, 2000};
+        for (int c = 0; c < 4; ++c)
+            cn[nc] = tn[c], cd[nc++] = td[c];
+        max_entries = 3e8;
+    } else {
+        for (int id = 0; id < nd; ++id)
+            for (int in = 0; in < nn; ++in)
+                cn[nc] = ns[in], cd[nc++] = ds[id];
+    }
     FILE *f = fopen(csv, "w");
     if (!f) { perror(csv); return 2; }
     fprintf(f, "# %s\n", bench_machine());
-    fprintf(f, "kernel,layout,n,d,seconds,rate,unit,limit_seconds,ratio\n");
+    fprintf(f, "kernel,layout,n,d,seconds,rate,unit,limit_seconds,ratio,fallbacks\n");
     printf("# %s\n", bench_machine());
     for (int lay = 0; lay < 2; ++lay)
-        for (int id = 0; id < nd; ++id)
-            for (int in = 0; in < nn; ++in) {
-                int64_t n = ns[in], d = ds[id];
+        for (int c = 0; c < nc; ++c) {
+            {
+                int64_t n = cn[c], d = cd[c];
                 if ((double)n * (double)d > max_entries || n < d)
                     continue;
                 double bytes = 8.0 * (double)n * (double)d;
                 double *A = malloc((size_t)bytes), *b = malloc(8 * (size_t)n), *xs = malloc(8 * (size_t)d);
                 double *x = malloc(8 * (size_t)d), *y = malloc(8 * (size_t)n), *g = malloc(8 * (size_t)d);
                 double *s = malloc(8 * (size_t)d), *hv = malloc(8 * (size_t)d);
-                double *H = malloc(8 * (size_t)(d * d));
-                if (!A || !b || !xs || !x || !y || !g || !s || !hv || !H) { fprintf(stderr, "out of memory\n"); return 1; }
+                double *H = malloc(8 * (size_t)(d * d)), *x2 = malloc(8 * (size_t)d);
+                if (!A || !b || !xs || !x || !y || !g || !s || !hv || !H || !x2) { fprintf(stderr, "out of memory\n"); return 1; }
                 bench_seed(7);
                 bench_problem(n, d, A, b, xs); /* row-major; the col-major run reads it as A^T-shaped data */
                 for (int64_t j = 0; j < d; ++j)
-                    x[j] = 0.5 * xs[j], s[j] = bench_normal();
+                    x[j] = 0.5 * xs[j], s[j] = bench_normal(), x2[j] = x[j] + 1e-3 * s[j];
                 smr_problem p = {.n = n, .d = d, .A = A, .b = b,
                                  .layout = lay ? SMR_COL_MAJOR : SMR_ROW_MAJOR};
                 smr_ws ws;
                 if (smr_ws_init(&ws, &p, true) != SMR_OK) { fprintf(stderr, "out of memory\n"); return 1; }
-                K k = {.p = &p, .ws = &ws, .x = x, .y = y, .g = g, .H = H, .s = s, .hv = hv};
+                K k = {.p = &p, .ws = &ws, .x = x, .y = y, .g = g, .H = H, .s = s, .hv = hv, .x2 = x2};
                 const char *L = lay ? "col" : "row";
                 int reps = reps_for(bytes);
                 double t_sum = med(k_sum, &k, reps), t_gemv = med(k_gemv, &k, reps);
@@ -149,6 +180,16 @@ int main(int argc, char **argv)
                 row(f, "loss", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
                 t = med(k_loss_grad, &k, reps);
                 row(f, "loss_grad", L, n, d, t, 2 * bytes / t / 1e9, "GB/s", lim);
+                ws.fused_fallbacks = 0;
+                t = med(k_one_pass, &k, reps);
+                row_fallbacks = ws.fused_fallbacks - 1; /* the first call has no shift */
+                row(f, "one_pass", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
+                int thr = smr_k_set_threads(1);
+                ws.fused_fallbacks = 0;
+                t = med(k_one_pass, &k, reps);
+                row_fallbacks = ws.fused_fallbacks;
+                smr_k_set_threads(thr);
+                row(f, "one_pass_1t", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
                 t = med(k_loss_grad_api, &k, reps);
                 row(f, "loss_grad_api", L, n, d, t, 2 * bytes / t / 1e9, "GB/s", lim);
                 t = med(k_hessvec, &k, reps);
@@ -163,10 +204,11 @@ int main(int argc, char **argv)
                 }
                 fflush(f);
                 smr_ws_free(&ws);
-                free(A); free(b); free(xs); free(x); free(y); free(g); free(s); free(hv); free(H);
+                free(A); free(b); free(xs); free(x); free(y); free(g); free(s); free(hv); free(H); free(x2);
                 if (k.sink == 12345.678)
                     printf(" ");
             }
+        }
     fclose(f);
     printf("csv: %s\n", csv);
     return 0;

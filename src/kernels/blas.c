@@ -80,16 +80,3 @@ void smr_k_block_mul(const smr_mat *A, int64_t i0, int64_t m, const double *x,
         cblas_dgemv(CblasColMajor, CblasNoTrans, (blasint)m, (blasint)A->d, 1.0,
                     A->a + i0, (blasint)A->ld, x, 1, 0.0, z, 1);
 }
-
-void smr_k_block_mul_t_add(const smr_mat *A, int64_t i0, int64_t m, int64_t k,
-                           const double *W, double *G)
-{
-    if (A->row_major)
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (blasint)A->d,
-                    (blasint)k, (blasint)m, 1.0, A->a + i0 * A->ld,
-                    (blasint)A->ld, W, (blasint)m, 1.0, G, (blasint)A->d);
-    else
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (blasint)A->d,
-                    (blasint)k, (blasint)m, 1.0, A->a + i0, (blasint)A->ld, W,
-                    (blasint)m, 1.0, G, (blasint)A->d);
-}

@@ -105,7 +105,8 @@ int smr_k_set_threads(int threads);
 void smr_k_block_mul(const smr_mat *A, int64_t i0, int64_t m, const double *x,
                      double *z);
 /* G (d x k, column-major, ld d) += A[i0:i0+m, :]^T W, W m x k column-major
- * (ld m).  dgemm on the block (it is in cache after smr_k_block_mul). */
+ * (ld m), k <= 4.  Hand-written (blockmul.c): the block is in cache after
+ * smr_k_block_mul, and OpenBLAS's dgemm is slow on such thin products. */
 void smr_k_block_mul_t_add(const smr_mat *A, int64_t i0, int64_t m, int64_t k,
                            const double *W, double *G);
 

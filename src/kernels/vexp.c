@@ -34,7 +34,7 @@
 #include <math.h>
 #include <string.h>
 
-static inline double exp_poly(double x)
+static inline __attribute__((always_inline)) double exp_poly(double x)
 {
     const double log2e = 0x1.71547652b82fep0;
     const double ln2hi = 0x1.62e42fefa3800p-1; /* 43 bits: k ln2hi exact */

@@ -73,6 +73,8 @@ double smr_obj_loss_logits(const smr_problem *prob, const double *z,
  * gradient of smr_obj_gradient) when its a-posteriori accuracy test fails. */
 int smr_obj_loss_grad(const smr_problem *prob, const double *x, smr_ws *ws,
                       double *g);
+/* Widest d for which the solvers take the one-pass path. */
+#define SMR_FUSED_MAX_D 512
 /* L from z (for the w term) and f = softmax(z). */
 double smr_obj_loss_of_f(const smr_problem *prob, const double *z,
                          const double *f, double xsq);

@@ -57,10 +57,20 @@ int smr_sv_eval_exact(smr_solver *sv, const double *y, double *loss, double *g)
 
 int smr_sv_eval(smr_solver *sv, const double *y, double *loss, double *g)
 {
-    if (!sv->probs) { /* one pass over A for both (fused.c) */
+    if (!sv->probs) {
         sv->loss_evals++;
         sv->grad_evals++;
-        int rc = smr_obj_loss_grad(sv->prob, y, &sv->ws, g);
+        /* one pass over A for both (fused.c) where it measured faster than
+         * two passes (bench_kernels --targets, docs/benchmarks.md): up to
+         * d = 512; wider rows make its cache blocks too thin */
+        int rc;
+        if (sv->d <= SMR_FUSED_MAX_D) {
+            rc = smr_obj_loss_grad(sv->prob, y, &sv->ws, g);
+        } else {
+            rc = smr_obj_forward(sv->prob, y, &sv->ws);
+            if (rc == SMR_OK)
+                rc = smr_obj_gradient(sv->prob, y, &sv->ws, g);
+        }
         *loss = sv->ws.loss;
         return rc;
     }
