@@ -34,6 +34,8 @@
 #include <math.h>
 #include <string.h>
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SMR_VEXP_X86 1
 static inline __attribute__((always_inline)) double exp_poly(double x)
 {
     const double log2e = 0x1.71547652b82fep0;
@@ -72,8 +74,6 @@ static inline __attribute__((always_inline)) double exp_poly(double x)
     return p * s1 * s2;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SMR_VEXP_X86 1
 /* The same loop compiled for two instruction sets; vexp.c is built with
  * -ffp-contract=fast so that a*b+c becomes one FMA in both. */
 __attribute__((target("arch=x86-64-v4"))) static void
