@@ -33,9 +33,13 @@ static void test_softmax_extreme(void **state)
                 z[i] = scales[k] * (2 * tu_uniform(&r) - 1);
             if (n > 2)
                 z[1] = z[0]; /* ties */
-            double alpha = smr_k_softmax(n, z, f);
+            double lse, alpha = smr_k_softmax(n, z, f, &lse);
             ref_softmax(n, z, fr);
             TU_CHECK(alpha >= 1.0 && alpha <= (double)n, "alpha %g", alpha);
+            /* log-sum-exp: max z + log alpha, within rounding of its size */
+            double zm = smr_k_max(n, z);
+            TU_NEAR(lse, zm + log(alpha), 4 * DBL_EPSILON * (fabs(zm) + log(alpha)) + 1e-300);
+            TU_CHECK(lse >= zm && lse <= zm + log((double)n) * (1 + 1e-15), "lse %g, max %g", lse, zm);
             double sum = 0;
             for (int64_t i = 0; i < n; ++i) {
                 TU_CHECK(isfinite(f[i]) && f[i] >= 0, "f[%lld] = %g", (long long)i, f[i]);
@@ -47,7 +51,7 @@ static void test_softmax_extreme(void **state)
             }
             TU_NEAR(sum, 1.0, 1e-13);
             /* in place */
-            smr_k_softmax(n, z, z);
+            smr_k_softmax(n, z, z, NULL);
             for (int64_t i = 0; i < n; ++i)
                 assert_true(z[i] == f[i]);
             free(z);

@@ -45,8 +45,9 @@ int smr_k_exp_path(void);
 /* Numerically stable softmax:  m = max z, u = exp(z - m), f = u / sum(u).
  * f may alias z.  Finite for any finite z (the largest entry gives
  * exp(0) = 1, so the normaliser is in [1, n]).  Returns the normaliser
- * sum(u) (>= 1).  z must be finite. */
-double smr_k_softmax(int64_t n, const double *z, double *f);
+ * sum(u) (>= 1), and log sum exp(z) = m + log(alpha) in *lse unless lse
+ * is NULL.  z must be finite. */
+double smr_k_softmax(int64_t n, const double *z, double *f, double *lse);
 
 /* ---- BLAS wrappers (blas.c); all matrices of the "multi-vector" kind
  * (X, Z, F, C) are column-major with the given leading dimension. ---- */

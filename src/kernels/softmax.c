@@ -12,7 +12,7 @@
 
 #include <math.h>
 
-double smr_k_softmax(int64_t n, const double *z, double *f)
+double smr_k_softmax(int64_t n, const double *z, double *f, double *lse)
 {
     double m = smr_k_max(n, z);
     smr_k_exp_shift(n, z, m, f);
@@ -20,5 +20,7 @@ double smr_k_softmax(int64_t n, const double *z, double *f)
     double inv = 1.0 / alpha;
     for (int64_t i = 0; i < n; ++i)
         f[i] *= inv;
+    if (lse)
+        *lse = m + log(alpha);
     return alpha;
 }

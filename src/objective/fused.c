@@ -227,22 +227,16 @@ int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
     bool usable = isfinite(alpha) && alpha > 0.0 && mu - zmax <= SMR_FUSED_MAX_SHIFT;
     if (usable) {
         finish_forward(p, x, ws, T, mu, alpha);
+        if (!isfinite(ws->loss))
+            return SMR_ERR_OVERFLOW;
+        ws->have_guess = true;
+        ws->guess_lse = mu + log(alpha);
+        ws->guess_fc = ws->fc;
     } else { /* u underflowed or overflowed: the exact softmax from z */
-        double xsq = p->lambda > 0.0 ? smr_k_sumsq(d, x) : 0.0;
-        double a = smr_k_softmax(n, ws->z, ws->f);
-        ws->loss = smr_obj_loss_of_f(p, ws->z, ws->f, xsq);
-        double fc = 0.0;
-        for (int64_t i = 0; i < n; ++i)
-            fc += ws->f[i] * (ws->f[i] - p->b[i]);
-        ws->fc = fc;
-        mu = zmax;
-        alpha = a;
+        int rc = smr_obj_forward_from_z(p, x, ws);
+        if (rc != SMR_OK)
+            return rc;
     }
-    if (!isfinite(ws->loss))
-        return SMR_ERR_OVERFLOW;
-    ws->have_guess = true;
-    ws->guess_lse = mu + log(alpha);
-    ws->guess_fc = ws->fc;
 
     if (usable) {
         double cc = 1.0 / alpha, ds = ws->fc - c.s0, gn = 0.0, n2 = 0.0, n3 = 0.0;

@@ -40,21 +40,28 @@ double smr_obj_loss_logits(const smr_problem *p, const double *z, double xsq,
 {
     if (!smr_k_all_finite(p->n, z))
         return NAN;
-    smr_k_softmax(p->n, z, f);
+    smr_k_softmax(p->n, z, f, NULL);
     return smr_obj_loss_of_f(p, z, f, xsq);
 }
 
-/* f, <f,c> and L from ws->z (already finite). */
+/* f, <f,c> and L from ws->z (already finite); records the log-normaliser
+ * and <f,c> as the next one-pass evaluation's shift (fused.c). */
 int smr_obj_forward_from_z(const smr_problem *p, const double *x, smr_ws *ws)
 {
     int64_t n = p->n;
-    double xsq = p->lambda > 0.0 ? smr_k_sumsq(p->d, x) : 0.0;
-    ws->loss = smr_obj_loss_logits(p, ws->z, xsq, ws->f);
+    double xsq = p->lambda > 0.0 ? smr_k_sumsq(p->d, x) : 0.0, lse;
+    smr_k_softmax(n, ws->z, ws->f, &lse);
+    ws->loss = smr_obj_loss_of_f(p, ws->z, ws->f, xsq);
     double fc = 0.0;
     for (int64_t i = 0; i < n; ++i)
         fc += ws->f[i] * (ws->f[i] - p->b[i]);
     ws->fc = fc;
-    return isfinite(ws->loss) ? SMR_OK : SMR_ERR_OVERFLOW;
+    if (!isfinite(ws->loss))
+        return SMR_ERR_OVERFLOW;
+    ws->have_guess = true;
+    ws->guess_lse = lse;
+    ws->guess_fc = fc;
+    return SMR_OK;
 }
 
 int smr_obj_forward(const smr_problem *p, const double *x, smr_ws *ws)
