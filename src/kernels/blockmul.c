@@ -148,7 +148,7 @@ void smr_k_block_mul_t_add(const smr_mat *A, int64_t i0, int64_t m, int64_t k,
 {
     const double *B = A->row_major ? A->a + i0 * A->ld : A->a + i0;
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    int path = smr_k_exp_path(); /* the same ISA levels as the exp */
+    int path = smr_k_simd_level();
     if (path == 2) {
         body_v4(A->row_major, m, A->d, k, B, A->ld, W, G);
         return;

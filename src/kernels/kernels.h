@@ -39,8 +39,9 @@ double smr_k_dot(int64_t n, const double *u, const double *v);
 /* out_i = exp(z_i - shift), vectorized (vexp.c; < 1.5 ulp on AVX2/AVX-512,
  * glibc's exp elsewhere).  out may alias z.  NaN -> NaN, -inf -> 0. */
 void smr_k_exp_shift(int64_t n, const double *z, double shift, double *out);
-/* Which exp path smr_k_exp_shift takes here: 2 AVX-512, 1 AVX2+FMA, 0 libm. */
-int smr_k_exp_path(void);
+/* The vector ISA level the hand-vectorized kernels (vexp.c, blockmul.c)
+ * run at here: 2 x86-64-v4 (AVX-512), 1 x86-64-v3 (AVX2+FMA), 0 portable. */
+int smr_k_simd_level(void);
 
 /* Numerically stable softmax:  m = max z, u = exp(z - m), f = u / sum(u).
  * f may alias z.  Finite for any finite z (the largest entry gives
@@ -100,7 +101,7 @@ int smr_k_set_threads(int threads);
 
 /* ---- LAPACK (lapack.c) ---- */
 
-/* ---- row blocks of A (blas.c): rows [i0, i0 + m) ---- */
+/* ---- row blocks of A, rows [i0, i0 + m) (blas.c, blockmul.c) ---- */
 
 /* z (m) = A[i0:i0+m, :] x.  dgemv on the block. */
 void smr_k_block_mul(const smr_mat *A, int64_t i0, int64_t m, const double *x,

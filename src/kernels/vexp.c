@@ -97,7 +97,7 @@ static void exp_libm(int64_t n, const double *z, double shift, double *out)
         out[i] = exp(z[i] - shift);
 }
 
-int smr_k_exp_path(void)
+int smr_k_simd_level(void)
 {
 #ifdef SMR_VEXP_X86
     /* the whole ISA level each version was compiled for, not just its
@@ -114,7 +114,7 @@ int smr_k_exp_path(void)
 void smr_k_exp_shift(int64_t n, const double *z, double shift, double *out)
 {
 #ifdef SMR_VEXP_X86
-    int path = smr_k_exp_path();
+    int path = smr_k_simd_level();
     if (path == 2) {
         exp_v4(n, z, shift, out);
         return;

@@ -8,7 +8,7 @@
  *
  *     u  = exp(z - mu)                       (so f = u / alpha, alpha = sum u)
  *     W  = [ u o (u - b - s~),  u o u,  u,  w o w o z ]
- *     G += A_blk^T W                         (dgemm, A_blk read from cache)
+ *     G += A_blk^T W                         (blockmul.c, A_blk from cache)
  *
  * At the end alpha and s = <f, f - b> are known and, with c = 1/alpha,
  *
@@ -43,8 +43,13 @@
 #include "objective.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+/* blocks small enough to stay in L2 between the dgemv that reads them from
+ * memory and the thin product that reuses them */
+#define SMR_FUSED_BLOCK_BYTES (1 << 18)
+#define SMR_FUSED_BLOCK_MIN_ROWS 16
 #define SMR_FUSED_RESCALE 64.0    /* u <= e^64 before a range rescales   */
 #define SMR_FUSED_CORR_MAX 16.0   /* see above                           */
 #define SMR_FUSED_MIN_WORK 65536  /* n d below which one thread is used  */
@@ -185,9 +190,34 @@ static void finish_forward(const smr_problem *p, const double *x, smr_ws *ws,
     ws->fc = fc;
 }
 
+int smr_ws_fused_init(smr_ws *ws)
+{
+    if (ws->part)
+        return SMR_OK;
+    ws->nbf = smr_ws_block_rows(SMR_FUSED_BLOCK_BYTES, ws->d,
+                                SMR_FUSED_BLOCK_MIN_ROWS, ws->ncap);
+    ws->nblk = (ws->ncap + ws->nbf - 1) / ws->nbf;
+    ws->tcap = smr_k_threads();
+    if (ws->tcap > ws->nblk)
+        ws->tcap = (int)ws->nblk;
+    size_t per = (size_t)(4 * ws->nbf + 4 * ws->d + 8);
+    ws->part = malloc((size_t)ws->tcap * per * sizeof(double));
+    ws->bmu = malloc((size_t)ws->nblk * sizeof(double));
+    if (!ws->part || !ws->bmu) {
+        free(ws->part);
+        free(ws->bmu);
+        ws->part = ws->bmu = NULL;
+        return SMR_ERR_NO_MEMORY;
+    }
+    return SMR_OK;
+}
+
 int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
                       double *g)
 {
+    int rc = smr_ws_fused_init(ws); /* no-op after the first call */
+    if (rc != SMR_OK)
+        return rc;
     int64_t d = p->d, n = p->n;
     int64_t nblk = (n + ws->nbf - 1) / ws->nbf;
     int T = smr_k_threads();

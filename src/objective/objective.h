@@ -17,6 +17,7 @@
 typedef struct smr_ws {
     smr_mat A;       /* borrowed view of prob->A with lda resolved */
     int64_t n, d;
+    int64_t ncap;    /* rows allocated for (smr_ws_bind may lower n)  */
     double *z;       /* n: logits Ax                                  */
     double *f;       /* n: softmax(z)                                 */
     double *nk;      /* 3n: column-major n x 3 multi-vector scratch   */
@@ -25,11 +26,11 @@ typedef struct smr_ws {
     int64_t nb;      /* rows per Hessian block (0 if no blk)          */
     double fc;       /* <f, c>, c = f - b, at the last forward pass   */
     double loss;     /* L at the last forward pass                    */
-    /* one-pass loss+gradient (fused.c) */
+    /* one-pass loss+gradient (fused.c; scratch allocated on first use) */
     int64_t nbf;     /* rows per block                                */
     int64_t nblk;    /* blocks of the allocated n                     */
     int tcap;        /* parts (threads) the scratch is sized for      */
-    double *part;    /* tcap x (4 nbf + 4 d + 4) per-thread scratch   */
+    double *part;    /* tcap x (4 nbf + 4 d + 8) per-thread scratch   */
     double *bmu;     /* nblk: the exp shift each block was taken with */
     bool have_guess; /* lse and <f,c> of the last pass are known      */
     double guess_lse, guess_fc;
@@ -48,6 +49,9 @@ smr_mat smr_problem_mat(const smr_problem *prob);
  * cause (SMR_ERR_NONFINITE_A) or the arithmetic overflowed. */
 int smr_classify_nonfinite(const smr_problem *prob);
 
+/* Rows per block of about `bytes` for d columns, at least min_rows, at
+ * most n. */
+int64_t smr_ws_block_rows(int64_t bytes, int64_t d, int64_t min_rows, int64_t n);
 /* Allocate the workspace (with Hessian blocks if want_hessian). */
 int smr_ws_init(smr_ws *ws, const smr_problem *prob, bool want_hessian);
 void smr_ws_free(smr_ws *ws);
@@ -73,6 +77,11 @@ double smr_obj_loss_logits(const smr_problem *prob, const double *z,
  * gradient of smr_obj_gradient) when its a-posteriori accuracy test fails. */
 int smr_obj_loss_grad(const smr_problem *prob, const double *x, smr_ws *ws,
                       double *g);
+/* The one-pass path's per-thread scratch, sized for the rows the workspace
+ * was allocated for and the thread count in force; allocated once (a no-op
+ * afterwards; smr_obj_loss_grad calls it, solvers call it up front so that
+ * their loops never allocate). */
+int smr_ws_fused_init(smr_ws *ws);
 /* Widest d for which the solvers take the one-pass path. */
 #define SMR_FUSED_MAX_D 512
 /* L from z (for the w term) and f = softmax(z). */

@@ -6,17 +6,23 @@
  * negative part of the row scaling) where nb is chosen so that a block is
  * about SMR_HESS_BLOCK_BYTES: small enough to stay in cache between the
  * copy and the dsyrk, large enough for dsyrk to run at level-3 speed.
+ * The one-pass path's per-thread scratch is allocated by fused.c on its
+ * first use (public one-shot calls never need it).
  */
 #include "objective.h"
 
 #include <stdlib.h>
 
 #define SMR_HESS_BLOCK_BYTES (1 << 20)
-/* one-pass blocks: small enough to stay in L2 between the dgemv that reads
- * them from memory and the dgemm that reuses them */
-#define SMR_FUSED_BLOCK_BYTES (1 << 18)
-#define SMR_FUSED_BLOCK_MIN_ROWS 16
 #define SMR_HESS_BLOCK_MIN_ROWS 64
+
+int64_t smr_ws_block_rows(int64_t bytes, int64_t d, int64_t min_rows, int64_t n)
+{
+    int64_t nb = bytes / (int64_t)sizeof(double) / d;
+    if (nb < min_rows)
+        nb = min_rows;
+    return nb > n ? n : nb;
+}
 
 static double *alloc_doubles(int64_t count)
 {
@@ -29,36 +35,20 @@ int smr_ws_init(smr_ws *ws, const smr_problem *prob, bool want_hessian)
 {
     *ws = (smr_ws){0};
     ws->A = smr_problem_mat(prob);
-    ws->n = prob->n;
+    ws->n = ws->ncap = prob->n;
     ws->d = prob->d;
     ws->z = alloc_doubles(ws->n);
     ws->f = alloc_doubles(ws->n);
     ws->nk = alloc_doubles(3 * ws->n);
     ws->dk = alloc_doubles(3 * ws->d);
     if (want_hessian) {
-        int64_t nb = SMR_HESS_BLOCK_BYTES / (int64_t)sizeof(double) / ws->d;
-        if (nb < SMR_HESS_BLOCK_MIN_ROWS)
-            nb = SMR_HESS_BLOCK_MIN_ROWS;
-        if (nb > ws->n)
-            nb = ws->n;
+        int64_t nb = smr_ws_block_rows(SMR_HESS_BLOCK_BYTES, ws->d,
+                                       SMR_HESS_BLOCK_MIN_ROWS, ws->n);
         ws->nb = nb;
         /* 2 blocks + per-row scale (nb) + row index (nb, stored as double) */
         ws->blk = alloc_doubles(2 * nb * ws->d + 2 * nb);
     }
-    int64_t nbf = SMR_FUSED_BLOCK_BYTES / (int64_t)sizeof(double) / ws->d;
-    if (nbf < SMR_FUSED_BLOCK_MIN_ROWS)
-        nbf = SMR_FUSED_BLOCK_MIN_ROWS;
-    if (nbf > ws->n)
-        nbf = ws->n;
-    ws->nbf = nbf;
-    ws->nblk = (ws->n + nbf - 1) / nbf;
-    ws->tcap = smr_k_threads();
-    if (ws->tcap > ws->nblk)
-        ws->tcap = (int)ws->nblk;
-    ws->part = alloc_doubles((int64_t)ws->tcap * (4 * nbf + 4 * ws->d + 8));
-    ws->bmu = alloc_doubles(ws->nblk);
-    if (!ws->z || !ws->f || !ws->nk || !ws->dk || (want_hessian && !ws->blk) ||
-        !ws->part || !ws->bmu) {
+    if (!ws->z || !ws->f || !ws->nk || !ws->dk || (want_hessian && !ws->blk)) {
         smr_ws_free(ws);
         return SMR_ERR_NO_MEMORY;
     }

@@ -205,9 +205,11 @@ int smr_solve(const smr_problem *prob, const smr_options *opt, double *x,
 
     size_t dbytes = (size_t)sv.d * sizeof(double);
     driver_state ds = {.lbest = INFINITY, .gbest = NAN};
-    /* the thread count first: the workspace sizes its per-thread scratch */
+    /* the thread count first: the one-pass scratch is sized for it */
     int old_threads = smr_k_set_threads(sv.opt.threads);
     rc = smr_ws_init(&sv.ws, big, ops->needs_hessian_blocks);
+    if (rc == SMR_OK)
+        rc = smr_ws_fused_init(&sv.ws);
     smr_ws_bind(&sv.ws, prob);
     if (rc == SMR_OK) {
         sv.x = malloc(dbytes);

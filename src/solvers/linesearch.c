@@ -58,20 +58,15 @@ int smr_sv_eval_exact(smr_solver *sv, const double *y, double *loss, double *g)
 int smr_sv_eval(smr_solver *sv, const double *y, double *loss, double *g)
 {
     if (!sv->probs) {
-        sv->loss_evals++;
-        sv->grad_evals++;
         /* one pass over A for both (fused.c) where it measured faster than
          * two passes (bench_kernels --targets, docs/benchmarks.md):
          * row-major A up to d = 512 (wider rows make its cache blocks too
          * thin; column-major blocks are strided and lost to two passes) */
-        int rc;
-        if (sv->d <= SMR_FUSED_MAX_D && sv->ws.A.row_major) {
-            rc = smr_obj_loss_grad(sv->prob, y, &sv->ws, g);
-        } else {
-            rc = smr_obj_forward(sv->prob, y, &sv->ws);
-            if (rc == SMR_OK)
-                rc = smr_obj_gradient(sv->prob, y, &sv->ws, g);
-        }
+        if (sv->d > SMR_FUSED_MAX_D || !sv->ws.A.row_major)
+            return smr_sv_eval_exact(sv, y, loss, g);
+        sv->loss_evals++;
+        sv->grad_evals++;
+        int rc = smr_obj_loss_grad(sv->prob, y, &sv->ws, g);
         *loss = sv->ws.loss;
         return rc;
     }
