@@ -410,6 +410,12 @@ typedef struct smr_options {
     double spsa_lr;        /* > 0: multiplier of the automatic step
                               k / (tr H + (k + 1) lambda_max H), estimated
                               from the loss values; default 1                */
+    double spsa_step;      /* >= 0: a fixed step eta, x <- x - eta g^ at every
+                              step with no refusal (the papers' algorithm;
+                              their rule is eta = k / ((r + k + 1) lambda_max),
+                              r = tr H / lambda_max); a loss that rises 10
+                              steps in a row stops with SMR_STATUS_DIVERGED.
+                              0 (default): the automatic step above          */
     smr_direction spsa_dir;/* default SMR_DIR_GAUSSIAN                       */
     int64_t spsa_check_every; /* >= 0: compute the true gradient every this
                               many steps for the gradient test (counted in

@@ -153,8 +153,8 @@ static void test_bad_options(void **state)
     static const char *const fields[] = {
         "method", "max_iter", "max_time", "gtol_abs", "gtol_rel", "ftol", "xtol",
         "threads", "history_len", "armijo_c1", "max_backtracks", "gd_step",
-        "gd_step_size", "newton_mu0", "spsa_k", "spsa_eps", "spsa_lr", "spsa_dir",
-        "spsa_check_every"};
+        "gd_step_size", "newton_mu0", "spsa_k", "spsa_eps", "spsa_lr", "spsa_step",
+        "spsa_dir", "spsa_check_every"};
     for (size_t c = 0; c < sizeof fields / sizeof *fields; ++c)
         for (int variant = 0; variant < 2; ++variant) {
             smr_options o;
@@ -178,6 +178,7 @@ static void test_bad_options(void **state)
             if (!strcmp(f, "spsa_k")) o.spsa_k = variant ? 0 : 5000;
             if (!strcmp(f, "spsa_eps")) o.spsa_eps = bad;
             if (!strcmp(f, "spsa_lr")) o.spsa_lr = variant ? 0.0 : bad;
+            if (!strcmp(f, "spsa_step")) o.spsa_step = variant ? INFINITY : bad;
             if (!strcmp(f, "spsa_dir")) o.spsa_dir = (smr_direction)(variant ? 2 : -1);
             if (!strcmp(f, "spsa_check_every")) o.spsa_check_every = -1;
             const char *got = NULL;

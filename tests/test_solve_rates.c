@@ -200,6 +200,63 @@ static void test_reproducible(void **state)
     }
 }
 
+/* spsa_step > 0: every step is x <- x - eta g^ with g^ the public estimate
+ * at (x_t, seed, t), taken even when the loss rises; a step far too large
+ * stops with DIVERGED (or NONFINITE), never loops to max_iter. */
+typedef struct { double X[41][5]; int64_t k; } fixed_trace;
+static int keep_x(const smr_iter_info *info, const double *x, void *user)
+{
+    fixed_trace *t = user;
+    if (info->iter <= 40)
+        memcpy(t->X[info->iter], x, sizeof t->X[0]), t->k = info->iter + 1;
+    return 0;
+}
+
+static void test_spsa_fixed_step(void **state)
+{
+    (void)state;
+    tu_problem tp;
+    make(&tp, 200, 5, false, 0.0, 90);
+    static fixed_trace t;
+    double x[5], gh[5];
+    smr_options o;
+    smr_options_init(&o);
+    o.method = SMR_METHOD_SPSA;
+    o.spsa_step = 0.5;
+    o.spsa_eps = 1e-4;
+    o.spsa_k = 3;
+    o.seed = 5;
+    o.max_iter = 40;
+    o.gtol_rel = 0;
+    o.spsa_check_every = 0;
+    o.callback = keep_x;
+    o.callback_data = &t;
+    solve(&tp, &o, x);
+    assert_int_equal(t.k, 41);
+    int rises = 0;
+    for (int64_t i = 0; i < 40; ++i) {
+        assert_int_equal(smr_spsa_gradient(&tp.p, t.X[i], 3, 1e-4, SMR_DIR_GAUSSIAN, 5,
+                                           (uint64_t)i, gh), SMR_OK);
+        for (int j = 0; j < 5; ++j)
+            TU_CHECK(fabs(t.X[i + 1][j] - (t.X[i][j] - 0.5 * gh[j])) <=
+                         1e-9 * (fabs(t.X[i][j]) + 0.5 * fabs(gh[j])),
+                     "step %lld, coordinate %d: %.17g vs %.17g", (long long)i, j, t.X[i + 1][j],
+                     t.X[i][j] - 0.5 * gh[j]);
+        rises += hist[i + 1].loss > hist[i].loss;
+    }
+    /* a large step is taken although the loss rises (no refusal); the
+     * solve ends unconverged and returns the best iterate, the start */
+    o.callback = NULL;
+    o.spsa_step = 1e6;
+    o.max_iter = 200;
+    smr_result r = solve(&tp, &o, x);
+    TU_CHECK(hist[1].loss > hist[0].loss, "step 1: L %g -> %g", hist[0].loss, hist[1].loss);
+    TU_CHECK(!r.converged, "status %s", smr_status_name(r.status));
+    assert_true(r.loss == r.initial_loss);
+    (void)rises;
+    tu_problem_free(&tp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_spsa_hundredfold),
         cmocka_unit_test(test_spsa_unbiased),
         cmocka_unit_test(test_reproducible),
+        cmocka_unit_test(test_spsa_fixed_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

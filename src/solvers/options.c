@@ -17,6 +17,7 @@ void smr_options_init(smr_options *o)
     o->gd_step = SMR_GD_BB;
     o->spsa_k = 8;
     o->spsa_lr = 1.0;
+    o->spsa_step = 0.0;
     o->spsa_dir = SMR_DIR_GAUSSIAN;
     o->spsa_check_every = 25;
     o->spsa_batch_size = 1;
@@ -72,6 +73,8 @@ int smr_options_check(const smr_options *o, const char **field)
         bad = "spsa_eps";
     else if (!(isfinite(o->spsa_lr) && o->spsa_lr > 0.0))
         bad = "spsa_lr";
+    else if (!finite_ge0(o->spsa_step))
+        bad = "spsa_step";
     else if (o->spsa_dir != SMR_DIR_GAUSSIAN && o->spsa_dir != SMR_DIR_RADEMACHER)
         bad = "spsa_dir";
     else if (o->spsa_check_every < 0)

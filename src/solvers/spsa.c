@@ -21,7 +21,10 @@
  * (Gaussian or Rademacher z) and whose largest z'Hz/z'z bounds lambda_max
  * from below; both are smoothed over steps.  A step that raises the loss is
  * refused (x kept) and halves a multiplier that then recovers by 10% per
- * accepted step, so the iterates decrease monotonically.
+ * accepted step, so the iterates decrease monotonically.  With
+ * opt.spsa_step > 0 the step is that fixed eta and every step is taken (the
+ * papers' algorithm, for experiments with their step rule); 10 rises of the
+ * loss in a row stop with SMR_STATUS_DIVERGED.
  *
  * Counts: each step counts 2k + 1 loss evaluations (the perturbed pairs and
  * the new point); the gradient checks count one loss and one gradient.
@@ -41,6 +44,7 @@ typedef struct {
     double *c;     /* k: coefficients c_j / k */
     double *gh;    /* d: the estimate g^ */
     double eps, tr, lmax, mult;
+    int rises;     /* fixed step: consecutive rises of the loss */
     /* minibatch mode */
     double *XZ;    /* d x (k+1): [x, Z] */
     double *AXZ;   /* B blocks of nmax x (k+1): A_j [x, Z] per batch member */
@@ -181,27 +185,48 @@ static double step_size(smr_solver *sv, spsa_state *st, double trace,
     double tr = fmax(trace, 0.0);
     st->tr = sv->iter == 0 ? tr : 0.9 * st->tr + 0.1 * tr;
     st->lmax = sv->iter == 0 ? lmax : fmax(0.9 * st->lmax, lmax);
+    if (sv->opt.spsa_step > 0.0)
+        return sv->opt.spsa_step;
     double denom = st->tr + (double)(k + 1) * st->lmax;
     if (!(denom > 0.0)) /* flat in every direction seen: nothing to do */
         denom = 1.0 / (st->eps * st->eps);
     return st->mult * sv->opt.spsa_lr * (double)k / denom;
 }
 
-/* x <- xt when the trial loss lt is no worse than L; else keep x */
-static void accept_or_refuse(smr_solver *sv, spsa_state *st, double L,
+/* Automatic step: x <- xt when the trial loss lt is no worse than L, else
+ * keep x.  Fixed step: always x <- xt (a non-finite lt stops the solve),
+ * counting consecutive rises.  Returns true when x moved to xt. */
+static bool accept_or_refuse(smr_solver *sv, spsa_state *st, double L,
                              double lt, double eta)
 {
-    if (isfinite(lt) && lt <= L) {
+    bool fixed = sv->opt.spsa_step > 0.0;
+    if (fixed && isfinite(lt))
+        st->rises = lt > L ? st->rises + 1 : 0;
+    if (isfinite(lt) && (fixed || lt <= L)) {
         double *t = sv->x;
         sv->x = sv->xt;
         sv->xt = t;
         sv->loss = lt;
         sv->step = eta * smr_norm2(sv->d, st->gh);
         st->mult = fmin(1.0, st->mult * 1.1);
-    } else {
-        sv->step = 0.0;
-        st->mult *= 0.5;
+        return true;
     }
+    sv->step = 0.0;
+    if (!fixed)
+        st->mult *= 0.5;
+    return false;
+}
+
+/* how a step ended, for the fixed step's stops */
+static smr_status step_status(const smr_solver *sv, const spsa_state *st, double lt)
+{
+    if (sv->opt.spsa_step > 0.0) {
+        if (!isfinite(lt))
+            return SMR_STATUS_NONFINITE;
+        if (st->rises >= 10)
+            return SMR_STATUS_DIVERGED;
+    }
+    return SMR_STATUS_NONE;
 }
 
 /*
@@ -280,6 +305,9 @@ static smr_status spsa_batch_iterate(smr_solver *sv)
     accept_or_refuse(sv, st, Lx, lt, eta);
     sv->have_grad = false;
     sv->loss_exact = false;
+    smr_status stop = step_status(sv, st, lt);
+    if (stop != SMR_STATUS_NONE)
+        return stop;
     if (o->spsa_check_every > 0 && (sv->iter + 1) % o->spsa_check_every == 0) {
         if (smr_sv_eval(sv, sv->x, &sv->loss, sv->g) != SMR_OK)
             return SMR_STATUS_NONFINITE;
@@ -321,12 +349,14 @@ static smr_status spsa_iterate(smr_solver *sv)
                                     sv->prob->lambda > 0 ? smr_k_sumsq(d, sv->xt) : 0.0,
                                     st->f);
     sv->have_grad = false;
-    if (isfinite(lt) && lt <= L) { /* the logits follow x */
+    if (accept_or_refuse(sv, st, L, lt, eta)) { /* the logits follow x */
         double *t = st->zx;
         st->zx = st->zt;
         st->zt = t;
     }
-    accept_or_refuse(sv, st, L, lt, eta);
+    smr_status stop = step_status(sv, st, lt);
+    if (stop != SMR_STATUS_NONE)
+        return stop;
     /* periodic exact check: true gradient for the stopping test, and exact
      * logits (the incremental update drifts by rounding) */
     if (o->spsa_check_every > 0 && (sv->iter + 1) % o->spsa_check_every == 0) {
