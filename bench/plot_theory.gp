@@ -38,14 +38,15 @@ set output out.'/theory-pd.png'
 set multiplot layout 1,2 title 'Claim 2: smallest Hessian eigenvalue against a uniform row weight w (random x, |x| 0.01..100)'
 unset logscale
 set xlabel 'w'
-set ylabel 'lambda_min(H)'
+set ylabel 'lambda_min(H) / sigma_min(A)^2'
 set key top left
-set yrange [-0.15:0.6]
-plot dir.'/pd.csv' using 1:3 with linespoints pt 7 title 'min over points', \
-     dir.'/pd.csv' using 1:4 with linespoints pt 6 title 'median over points', \
-     dir.'/pd.csv' using 1:7 with lines dt 2 title '(w^2 - beta) sigma_min^2, beta measured', \
-     dir.'/pd.csv' using 1:6 with lines dt 3 title '(w^2 - 12) sigma_min^2, proven', \
+set xrange [0:0.6]
+set yrange [-0.02:0.3]
+plot dir.'/pd.csv' using 1:9 with linespoints pt 7 title 'min over the points', \
+     dir.'/pd.csv' using 1:10 with lines dt 2 title 'w^2 - beta (beta = -min eig B, measured)', \
+     dir.'/pd.csv' using 1:($2 - 12) with lines dt 3 title 'w^2 - 12 (proven; positive from w = 3.46)', \
      0 with lines lc rgb 'black' notitle
+set xrange [*:*]
 set yrange [*:*]
 set logscale x
 set xlabel '|x|'

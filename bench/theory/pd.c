@@ -29,7 +29,15 @@ static void random_point(int64_t d, double *x)
 int th_pd(th_ctx *c)
 {
     int64_t n = c->quick ? 60 : 200, d = c->quick ? 5 : 10;
-    int M = c->quick ? 30 : 300, NW = c->quick ? 13 : 41;
+    int M = c->quick ? 30 : 300;
+    /* w: finely where lambda_min changes sign, coarsely up to past sqrt(12) */
+    double wg[40];
+    int NW = 0;
+    for (int k = 0; k <= (c->quick ? 5 : 20); ++k)
+        wg[NW++] = (c->quick ? 0.1 : 0.025) * k;
+    const double coarse[] = {0.75, 1, 1.5, 2, 2.5, 3, 3.5, 3.75, 4};
+    for (int k = 0; k < 9; ++k)
+        wg[NW++] = coarse[k];
     double *A = th_alloc((size_t)(n * d), sizeof *A), *b = th_alloc((size_t)n, sizeof *b);
     double *w = th_alloc((size_t)n, sizeof *w), *X = th_alloc((size_t)(M * d), sizeof *X);
     double *H = th_alloc((size_t)(d * d), sizeof *H), *ev = th_alloc((size_t)n, sizeof *ev);
@@ -71,11 +79,12 @@ int th_pd(th_ctx *c)
     double beta = fmax(-bmin, 0.0);
 
     FILE *f = th_csv(c, "pd.csv", "w,w2,lmin_min,lmin_median,frac_indefinite,"
-                                  "bound_c12,bound_measured,sigma_min2");
+                                  "bound_c12,bound_measured,sigma_min2,lmin_min_rel,"
+                                  "bound_measured_rel");
     double w_pos = NAN, worst_gap = INFINITY, frac0 = 0, lmin0 = 0;
     int proven_ok = 1;
     for (int kw = 0; kw < NW; ++kw) {
-        double wv = 4.0 * kw / (NW - 1);
+        double wv = wg[kw];
         for (int64_t i = 0; i < n; ++i)
             w[i] = wv;
         smr_problem p = {.n = n, .d = d, .A = A, .b = b, .w = kw ? w : NULL};
@@ -96,8 +105,8 @@ int th_pd(th_ctx *c)
             w_pos = wv;
         if (kw == 0)
             frac0 = (double)indef / M, lmin0 = lo;
-        fprintf(f, "%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", wv, wv * wv, lo, med,
-                (double)indef / M, b12, bm, smin2);
+        fprintf(f, "%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", wv, wv * wv, lo, med,
+                (double)indef / M, b12, bm, smin2, lo / smin2, wv * wv - beta);
     }
     fclose(f);
     th_note(c, "middle matrix eigenvalues over %d points (|x| 0.01..100, b on the simplex): "
