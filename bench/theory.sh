@@ -24,6 +24,7 @@ echo "theory experiments ($mode) took $(( $(date +%s) - t0 )) s; CSV and summary
 if command -v gnuplot >/dev/null; then
   gnuplot -e "dir='$out'; out='$figs'" bench/plot_theory.gp 2>"$out/gnuplot.log" \
     || { cat "$out/gnuplot.log"; exit 1; }
+  rm -f "$out/gnuplot.log"
   echo "plots in $figs/theory-*.png"
 fi
 exit "$status"
