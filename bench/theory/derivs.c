@@ -67,17 +67,7 @@ static double rel_fro(int64_t m, const double *a, const double *b)
 
 static double log_uniform(double lo, double hi)
 {
-    double u = 0.5 + 0.5 * erf(bench_normal() / sqrt(2.0)); /* uniform (0,1) */
-    return lo * pow(hi / lo, u);
-}
-
-static void random_simplex(int64_t n, double *b)
-{
-    double s = 0;
-    for (int64_t i = 0; i < n; ++i)
-        s += (b[i] = -log(0.5 + 0.5 * erf(bench_normal() / sqrt(2.0))));
-    for (int64_t i = 0; i < n; ++i)
-        b[i] /= s;
+    return lo * pow(hi / lo, th_uniform());
 }
 
 /* derivative checks at random problems and points */
@@ -100,7 +90,7 @@ static void derivatives(th_ctx *c)
         double *H = th_alloc((size_t)(d * d), sizeof *H), *Hf = th_alloc((size_t)(d * d), sizeof *Hf);
         for (int64_t k = 0; k < n * d; ++k)
             A[k] = bench_normal() / sqrt((double)d); /* stored in either order */
-        random_simplex(n, b);
+        th_random_simplex(n, b);
         for (int64_t i = 0; i < n; ++i)
             w[i] = 0.5 + 0.5 * erf(bench_normal());
         for (int64_t j = 0; j < d; ++j)
@@ -153,7 +143,7 @@ static void middle(th_ctx *c)
         double *sv = th_alloc((size_t)n, sizeof *sv), *svf = th_alloc((size_t)n, sizeof *svf);
         for (int64_t i = 0; i < n; ++i)
             Id[i * n + i] = 1.0;
-        random_simplex(n, b);
+        th_random_simplex(n, b);
         for (int64_t i = 0; i < n; ++i)
             z[i] = zs * bench_normal();
         smr_problem p = {.n = n, .d = n, .A = Id, .b = b};

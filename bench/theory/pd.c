@@ -21,7 +21,7 @@
 
 static void random_point(int64_t d, double *x)
 {
-    double s = 0.01 * pow(1e4, 0.5 + 0.5 * erf(bench_normal() / sqrt(2.0)));
+    double s = 0.01 * pow(1e4, th_uniform());
     for (int64_t j = 0; j < d; ++j)
         x[j] = s * bench_normal();
 }
@@ -43,13 +43,7 @@ int th_pd(th_ctx *c)
     double *H = th_alloc((size_t)(d * d), sizeof *H), *ev = th_alloc((size_t)n, sizeof *ev);
     double *sv = th_alloc((size_t)d, sizeof *sv), *lmin = th_alloc((size_t)M, sizeof *lmin);
     bench_seed(303);
-    for (int64_t k = 0; k < n * d; ++k)
-        A[k] = bench_normal() / sqrt((double)d);
-    double s = 0;
-    for (int64_t i = 0; i < n; ++i)
-        s += (b[i] = -log(0.5 + 0.5 * erf(bench_normal() / sqrt(2.0))));
-    for (int64_t i = 0; i < n; ++i)
-        b[i] /= s;
+    th_random_problem(n, d, A, b, NULL);
     for (int m = 0; m < M; ++m)
         random_point(d, X + m * d);
     /* sigma_min(A): A row-major n x d is A' column-major d x n */

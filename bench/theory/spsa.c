@@ -28,15 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void random_simplex(int64_t n, double *b)
-{
-    double s = 0;
-    for (int64_t i = 0; i < n; ++i)
-        s += (b[i] = -log(0.5 + 0.5 * erf(bench_normal() / sqrt(2.0))));
-    for (int64_t i = 0; i < n; ++i)
-        b[i] /= s;
-}
-
 /* ---- (a) bias ---- */
 static void bias(th_ctx *c)
 {
@@ -45,11 +36,7 @@ static void bias(th_ctx *c)
     double *A = th_alloc((size_t)(n * d), sizeof *A), *b = th_alloc((size_t)n, sizeof *b);
     double x[10], g[10], gh[10], z[10], acc[10], mean[10];
     bench_seed(707);
-    for (int64_t k = 0; k < n * d; ++k)
-        A[k] = bench_normal() / sqrt((double)d);
-    random_simplex(n, b);
-    for (int64_t j = 0; j < d; ++j)
-        x[j] = bench_normal();
+    th_random_problem(n, d, A, b, x);
     smr_problem p = {.n = n, .d = d, .A = A, .b = b};
     smr_gradient(&p, x, g);
     double gn = th_norm(d, g);
@@ -110,11 +97,7 @@ static void moment(th_ctx *c)
         double *A = th_alloc((size_t)(n * d), sizeof *A), *b = th_alloc((size_t)n, sizeof *b);
         double *x = th_alloc((size_t)d, sizeof *x), *g = th_alloc((size_t)d, sizeof *g);
         double *gh = th_alloc((size_t)d, sizeof *gh);
-        for (int64_t k = 0; k < n * d; ++k)
-            A[k] = bench_normal() / sqrt((double)d);
-        random_simplex(n, b);
-        for (int64_t j = 0; j < d; ++j)
-            x[j] = bench_normal();
+        th_random_problem(n, d, A, b, x);
         smr_problem p = {.n = n, .d = d, .A = A, .b = b};
         smr_gradient(&p, x, g);
         double g2 = pow(th_norm(d, g), 2);
@@ -423,9 +406,7 @@ static void replay(th_ctx *c)
     int64_t n = 300, d = 32, its = c->quick ? 100 : 500;
     double *A = th_alloc((size_t)(n * d), sizeof *A), *b = th_alloc((size_t)n, sizeof *b);
     bench_seed(1001);
-    for (int64_t k = 0; k < n * d; ++k)
-        A[k] = bench_normal() / sqrt((double)d);
-    random_simplex(n, b);
+    th_random_problem(n, d, A, b, NULL);
     smr_problem p = {.n = n, .d = d, .A = A, .b = b};
     trace_t t[3];
     smr_iter_info *hist[3];

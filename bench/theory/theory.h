@@ -48,6 +48,13 @@ int th_pencil(int64_t d, const double *Ht, const double *H, double *ev);
 int th_orthonormal(int64_t d, int64_t r, double *P);
 int th_orthonormalize(int64_t d, int64_t r, double *P);
 
+/* uniform (0, 1) from the bench generator */
+double th_uniform(void);
+/* b: a random point of the simplex (normalized exponentials) */
+void th_random_simplex(int64_t n, double *b);
+/* A ~ N(0, 1/d) (n x d, either order), b on the simplex, x ~ N(0, I)
+ * (x may be NULL), drawn in that order */
+void th_random_problem(int64_t n, int64_t d, double *A, double *b, double *x);
 /* softmax(z) into f (max-shifted) */
 void th_softmax(int64_t n, const double *z, double *f);
 double th_norm(int64_t n, const double *v);

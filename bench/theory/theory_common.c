@@ -113,6 +113,26 @@ int th_orthonormal(int64_t d, int64_t r, double *P)
     return th_orthonormalize(d, r, P);
 }
 
+double th_uniform(void) { return 0.5 + 0.5 * erf(bench_normal() / sqrt(2.0)); }
+
+void th_random_simplex(int64_t n, double *b)
+{
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i)
+        s += (b[i] = -log(th_uniform()));
+    for (int64_t i = 0; i < n; ++i)
+        b[i] /= s;
+}
+
+void th_random_problem(int64_t n, int64_t d, double *A, double *b, double *x)
+{
+    for (int64_t k = 0; k < n * d; ++k)
+        A[k] = bench_normal() / sqrt((double)d);
+    th_random_simplex(n, b);
+    for (int64_t j = 0; x && j < d; ++j)
+        x[j] = bench_normal();
+}
+
 void th_softmax(int64_t n, const double *z, double *f)
 {
     double m = -INFINITY, s = 0.0;
