@@ -166,7 +166,7 @@ static void middle(th_ctx *c)
         r3 = fmax(r3, q3), r3fd = fmax(r3fd, q3f), r2min = fmin(r2min, q2);
         fprintf(f, "%d,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", t, (long long)n, zs, sv[0], q2, q3,
                 q3f, fdrel);
-        if (t >= P - 4 || t < 0)
+        if (t >= P - 4)
             for (int64_t i = 0; i < n; ++i)
                 fprintf(fs, "%d,%lld,%.6g,%.6g\n", t, (long long)i + 1, sv[i] / sv[0],
                         svf[i] / svf[0]);

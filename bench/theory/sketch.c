@@ -80,7 +80,7 @@ static void spectral(th_ctx *c)
     gram(&s, n, NULL, s.D, s.H);
 
     int T = c->quick ? 10 : 50;
-    double *e = th_alloc((size_t)(4 * T + 400), sizeof *e);
+    double *e = th_alloc((size_t)T, sizeof *e);
     FILE *f = th_csv(c, "sketch-spectral.csv", "n,d,samples,eps_median,eps_q90,eps_max,eps_rule");
     double xs[16], ys[16];
     int m = 0, rule_ok = 1;

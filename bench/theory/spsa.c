@@ -42,7 +42,7 @@ static void bias(th_ctx *c)
     double gn = th_norm(d, g);
     const double eps[] = {0.3, 0.1, 0.03, 0.01, 0.003, 0.001};
     FILE *f = th_csv(c, "spsa-bias.csv", "eps,bias_rel,mean_err_rel,mc_se_rel,parallel_err");
-    double xs[6], ys[6], par = 0, worst_z = 0;
+    double xs[6], ys[6], par = 0;
     for (int ke = 0; ke < 6; ++ke) {
         memset(acc, 0, sizeof acc);
         memset(mean, 0, sizeof mean);
@@ -61,7 +61,6 @@ static void bias(th_ctx *c)
                 acc[j] += gh[j] - zg * z[j];
                 mean[j] += gh[j];
             }
-            worst_z = fmax(worst_z, zz);
         }
         double bn = 0, me = 0;
         for (int64_t j = 0; j < d; ++j)
@@ -78,7 +77,6 @@ static void bias(th_ctx *c)
     th_claim(c, slope > 1.7 && slope < 2.3,
              "bias is O(eps^2): log-log slope of |E(g^_eps - g0)| / |g| against eps = %.2f "
              "(eps 0.3..0.01; %.2e at eps = 0.01; %d directions each)", slope, ys[3], N);
-    (void)worst_z;
     free(A), free(b);
 }
 
@@ -129,7 +127,7 @@ static void moment(th_ctx *c)
 /* ---- (c) iterations against d, r and k ---- */
 typedef struct {
     int64_t n, r;
-    double *G, *b, L0;
+    double *G, *b;
 } base_t;
 
 static void base_make(base_t *s, int64_t n, int64_t r)
@@ -137,16 +135,13 @@ static void base_make(base_t *s, int64_t n, int64_t r)
     s->n = n, s->r = r;
     s->G = th_alloc((size_t)(n * r), sizeof *s->G);
     s->b = th_alloc((size_t)n, sizeof *s->b);
-    double *y = th_alloc((size_t)r, sizeof *y), *u = th_alloc((size_t)n, sizeof *u);
+    double *y = th_alloc((size_t)r, sizeof *y);
     for (int64_t k = 0; k < n * r; ++k)
         s->G[k] = bench_normal() / sqrt((double)r);
     for (int64_t j = 0; j < r; ++j)
         y[j] = bench_normal();
     th_realize(n, r, s->G, y, s->b);
-    s->L0 = 0;
-    for (int64_t i = 0; i < n; ++i)
-        s->L0 += 0.5 * pow(1.0 / n - s->b[i], 2);
-    free(y), free(u);
+    free(y);
 }
 
 /* effective rank tr H / |H| at the solution, in the r-dimensional space */
@@ -265,7 +260,6 @@ static void base_make_iso(base_t *s, int64_t n, int64_t r)
         for (int64_t l = 0; l < r; ++l)
             s->G[i * r + l] = sqrt((double)n) * Q[i + l * n];
     }
-    s->L0 = 0;
     free(Q);
 }
 

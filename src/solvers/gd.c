@@ -21,7 +21,6 @@
 #include <stdlib.h>
 
 #define GD_MEMORY 10   /* non-monotone window of the BB safeguard */
-#define GD_RISES 10    /* consecutive rises that mean divergence   */
 
 typedef struct {
     double *p;                 /* direction, d */
@@ -60,7 +59,7 @@ static smr_status fixed_step(smr_solver *sv, gd_state *st)
     if (smr_sv_eval(sv, sv->xt, &lt, sv->gt) != SMR_OK)
         return SMR_STATUS_NONFINITE;
     st->rises = lt > sv->loss ? st->rises + 1 : 0;
-    if (st->rises >= GD_RISES)
+    if (st->rises >= SMR_SV_RISES)
         return SMR_STATUS_DIVERGED;
     smr_sv_accept(sv, lt, t * smr_norm2(sv->d, st->p));
     return SMR_STATUS_NONE;

@@ -97,4 +97,8 @@ extern const smr_method_ops smr_newton_ops;
 extern const smr_method_ops smr_spsa_ops;
 extern const smr_method_ops smr_sketch_ops;
 
+/* fixed steps (GD, SPSA): this many consecutive rises of the loss mean
+ * divergence (SMR_STATUS_DIVERGED) */
+#define SMR_SV_RISES 10
+
 #endif

@@ -223,7 +223,7 @@ static smr_status step_status(const smr_solver *sv, const spsa_state *st, double
     if (sv->opt.spsa_step > 0.0) {
         if (!isfinite(lt))
             return SMR_STATUS_NONFINITE;
-        if (st->rises >= 10)
+        if (st->rises >= SMR_SV_RISES)
             return SMR_STATUS_DIVERGED;
     }
     return SMR_STATUS_NONE;
