@@ -14,6 +14,9 @@
 
 double bench_now(void);
 double bench_median(double *v, int n);
+/* Wait until OpenBLAS's worker threads, spinning after a threaded call,
+ * have gone to sleep (call after measuring a threaded OpenBLAS routine). */
+void bench_blas_idle(void);
 void bench_seed(uint64_t s);
 double bench_normal(void);
 /* "cpu=...;cores=...;threads=...;cflags=...;version=...;commit=..." */

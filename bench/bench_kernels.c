@@ -2,16 +2,20 @@
  * bench_kernels.c -- the objective kernels against this machine's own
  * limits, measured in the same run on the same A.
  *
- *   bench_kernels [--quick | --targets] [--csv FILE]
+ *   bench_kernels [--quick | --targets | --case N D] [--csv FILE]
  *
  * --targets runs the cases of the performance targets (issue 7): tall
  * n = 10^6, d = 16, 64, 256 and wide n = 10^4, d = 2000, both layouts.
  *
  * For each layout and (n, d) of the grid (A <= 2 GB):
  *   stream     limit for the memory-bound kernels: the faster of OpenBLAS
- *              dgemv on A and a plain 4-way summation over A
- *   two_call   dgemv then transposed dgemv: what a user writes by hand for
- *              loss and gradient
+ *              dgemv on A (its own threads) and a vectorized summation
+ *              over A split over the same number of threads
+ *   two_call   OpenBLAS dgemv then transposed dgemv: what a user writes by
+ *              hand for loss and gradient
+ *   one_pass_compute  the one-pass kernel's own compute: its time per row
+ *              on the first rows of A (256 KiB, in cache) times n -- what
+ *              the pass costs beyond the read when the two do not overlap
  *   loss, loss_grad, hessvec    the library's kernels (loss_grad: the
  *              two-pass path; loss_grad_api: the public call, which also
  *              validates and allocates)
@@ -20,7 +24,11 @@
  *              other point, as between a solver's iterates); the CSV's
  *              fallbacks column counts calls that needed a second pass
  *   one_pass_1t  the same with one thread (our threads and OpenBLAS's)
- *   syrk       limit for the Hessian: cblas_dsyrk on A (d <= 1000)
+ *   syrk       limit for the Hessian: OpenBLAS cblas_dsyrk on A, its own
+ *              threads (d <= 1000)
+ * After each threaded OpenBLAS measurement the run waits for OpenBLAS's
+ * idle workers to stop spinning (bench_blas_idle), so they do not take a
+ * core from the next measurement.
  *   hessian    the library's dense Hessian
  * CSV: kernel,layout,n,d,seconds,rate,unit,limit_seconds,ratio (seconds /
  * limit; 1 is the machine's limit) -- medians of reps after a warm-up.
@@ -36,7 +44,8 @@ static int reps_for(double bytes) { return bytes > 5e8 ? 3 : bytes > 5e7 ? 5 : 9
 
 typedef struct {
     smr_problem *p;
-    smr_ws *ws;
+    smr_ws *ws, *hws;
+    int64_t head;
     double *x, *y, *g, *H, *s, *hv, *x2;
     double sink;
     int flip;
@@ -44,26 +53,48 @@ typedef struct {
 
 #define TIMED(name, ...)                                                     \
     static void name(K *k) { __VA_ARGS__; }
+/* plain summation over rows [i0, i0 + m) of the data, 8 vector sums */
+typedef double v8d __attribute__((vector_size(64)));
+typedef struct { const double *a; int64_t len; double s[SMR_MAX_THREADS]; } sum_ctx;
+static void sum_part(void *v, int t, int T)
+{
+    sum_ctx *c = v;
+    int64_t i0 = c->len / 8 * t / T * 8, i1 = t == T - 1 ? c->len : c->len / 8 * (t + 1) / T * 8;
+    v8d acc[4] = {{0}};
+    int64_t i = i0;
+    for (; i + 32 <= i1; i += 32)
+        for (int q = 0; q < 4; ++q) {
+            v8d x;
+            memcpy(&x, c->a + i + 8 * q, sizeof x);
+            acc[q] += x;
+        }
+    double s = 0;
+    for (; i < i1; ++i)
+        s += c->a[i];
+    for (int q = 0; q < 4; ++q)
+        for (int l = 0; l < 8; ++l)
+            s += acc[q][l];
+    c->s[t] = s;
+}
 TIMED(k_sum, {
-    /* plain summation over A, 4 accumulators (the compiler vectorizes) */
-    const double *a = k->p->A;
-    int64_t len = k->p->n * k->p->d;
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int64_t i = 0;
-    for (; i + 4 <= len; i += 4) {
-        s0 += a[i];
-        s1 += a[i + 1];
-        s2 += a[i + 2];
-        s3 += a[i + 3];
-    }
-    for (; i < len; ++i)
-        s0 += a[i];
-    k->sink += s0 + s1 + s2 + s3;
+    sum_ctx c = {.a = k->p->A, .len = k->p->n * k->p->d};
+    int T = smr_k_threads();
+    smr_k_parallel(T, sum_part, &c);
+    for (int t = 0; t < T; ++t)
+        k->sink += c.s[t];
 })
-TIMED(k_gemv, smr_k_mul(&k->ws->A, 1, k->x, k->p->d, k->y, k->p->n))
+/* OpenBLAS alone (its own threads): y = A x, g = A^T y */
+static void blas_gemv(const smr_problem *p, bool trans, const double *v, double *out)
+{
+    bool rm = p->layout == SMR_ROW_MAJOR;
+    int rows = (int)(rm ? p->d : p->n), cols = (int)(rm ? p->n : p->d);
+    cblas_dgemv(CblasColMajor, (rm != trans) ? CblasTrans : CblasNoTrans, rows, cols, 1.0, p->A,
+                rows, v, 1, 0.0, out, 1);
+}
+TIMED(k_gemv, blas_gemv(k->p, false, k->x, k->y))
 TIMED(k_two_call, {
-    smr_k_mul(&k->ws->A, 1, k->x, k->p->d, k->y, k->p->n);
-    smr_k_mul_t(&k->ws->A, 1, k->y, k->p->n, k->g, k->p->d);
+    blas_gemv(k->p, false, k->x, k->y);
+    blas_gemv(k->p, true, k->y, k->g);
 })
 TIMED(k_loss, smr_obj_forward(k->p, k->x, k->ws))
 TIMED(k_loss_grad, {
@@ -73,6 +104,13 @@ TIMED(k_loss_grad, {
 TIMED(k_one_pass, {
     k->flip ^= 1;
     smr_obj_loss_grad(k->p, k->flip ? k->x2 : k->x, k->ws, k->g);
+})
+TIMED(k_one_pass_head, { /* on the first rows only (k->head set), in cache */
+    k->flip ^= 1;
+    smr_problem h = *k->p;
+    h.n = k->head;
+    smr_ws_bind(k->hws, &h);
+    smr_obj_loss_grad(&h, k->flip ? k->x2 : k->x, k->hws, k->g);
 })
 TIMED(k_loss_grad_api, { double L; smr_loss_gradient(k->p, k->x, &L, k->g); k->sink += L; })
 TIMED(k_hessvec, smr_obj_hessvec(k->p, k->x, k->s, k->ws, k->hv))
@@ -113,12 +151,21 @@ static void row(FILE *f, const char *kernel, const char *lay, int64_t n, int64_t
 int main(int argc, char **argv)
 {
     int quick = 0, targets = 0;
+    long long one_n = 0, one_d = 0; /* --case N D: that case only */
     const char *csv = "bench-kernels.csv";
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--targets")) targets = 1;
         else if (!strcmp(argv[i], "--csv") && i + 1 < argc) csv = argv[++i];
-        else { fprintf(stderr, "usage: bench_kernels [--quick | --targets] [--csv FILE]\n"); return 2; }
+        else if (!strcmp(argv[i], "--case") && i + 2 < argc) {
+            one_n = atoll(argv[++i]);
+            one_d = atoll(argv[++i]);
+            if (one_n < 1 || one_d < 1 || one_n < one_d || (double)one_n * (double)one_d > 3e8) {
+                fprintf(stderr, "bench_kernels: --case needs 1 <= D <= N, N*D <= 3e8\n");
+                return 2;
+            }
+        }
+        else { fprintf(stderr, "usage: bench_kernels [--quick | --targets | --case N D] [--csv FILE]\n"); return 2; }
     }
     const int64_t ns_full[] = {1000, 10000, 100000, 1000000, 10000000};
     const int64_t ds_full[] = {10, 100, 1000, 2000};
@@ -130,7 +177,10 @@ int main(int argc, char **argv)
     /* the cases as (n, d) pairs: the grid, or the targets' list */
     int64_t cn[32], cd[32];
     int nc = 0;
-    if (targets) {
+    if (one_n) {
+        cn[nc] = one_n, cd[nc++] = one_d;
+        max_entries = 3e8;
+    } else if (targets) {
         const int64_t tn[] = {1000000, 1000000, 1000000, 10000};
         const int64_t td[] = {16, 64, 256, 2000};
         for (int c = 0; c < 4; ++c)
@@ -170,11 +220,13 @@ int main(int argc, char **argv)
                 const char *L = lay ? "col" : "row";
                 int reps = reps_for(bytes);
                 double t_sum = med(k_sum, &k, reps), t_gemv = med(k_gemv, &k, reps);
+                bench_blas_idle();
                 double lim = t_sum < t_gemv ? t_sum : t_gemv;
                 row(f, "stream_sum", L, n, d, t_sum, bytes / t_sum / 1e9, "GB/s", lim);
                 row(f, "stream_gemv", L, n, d, t_gemv, bytes / t_gemv / 1e9, "GB/s", lim);
                 double t;
                 t = med(k_two_call, &k, reps);
+                bench_blas_idle();
                 row(f, "two_call", L, n, d, t, 2 * bytes / t / 1e9, "GB/s", lim);
                 t = med(k_loss, &k, reps);
                 row(f, "loss", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
@@ -190,6 +242,19 @@ int main(int argc, char **argv)
                 row_fallbacks = ws.fused_fallbacks;
                 smr_k_set_threads(thr);
                 row(f, "one_pass_1t", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
+                if (targets || one_n) { /* the compute part of the one-pass kernel */
+                    smr_problem hp = p;
+                    hp.n = (1 << 18) / (8 * d) > d ? (1 << 18) / (8 * d) : d;
+                    smr_ws hws;
+                    if (hp.n < n && smr_ws_init(&hws, &hp, false) == SMR_OK) {
+                        k.hws = &hws;
+                        k.head = hp.n;
+                        double th = med(k_one_pass_head, &k, 15);
+                        t = th * (double)n / (double)hp.n;
+                        row(f, "one_pass_compute", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
+                        smr_ws_free(&hws);
+                    }
+                }
                 t = med(k_loss_grad_api, &k, reps);
                 row(f, "loss_grad_api", L, n, d, t, 2 * bytes / t / 1e9, "GB/s", lim);
                 t = med(k_hessvec, &k, reps);
@@ -198,6 +263,7 @@ int main(int argc, char **argv)
                 if (d <= 1000 && flops <= (quick ? 2e9 : 2e11)) {
                     int hr = flops > 2e10 ? 3 : reps;
                     double t_syrk = med(k_syrk, &k, hr);
+                    bench_blas_idle();
                     row(f, "syrk", L, n, d, t_syrk, flops / t_syrk / 1e9, "GFLOP/s", t_syrk);
                     t = med(k_hessian, &k, hr);
                     row(f, "hessian", L, n, d, t, flops / t / 1e9, "GFLOP/s", t_syrk);

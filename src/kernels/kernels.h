@@ -121,6 +121,12 @@ int smr_k_threads(void);
 /* Run fn(ctx, t, T) for t = 0..T-1, in T threads (the caller is one), with
  * OpenBLAS held to one thread meanwhile.  The parts must be independent. */
 void smr_k_parallel(int T, void (*fn)(void *ctx, int t, int T), void *ctx);
+/* Hold OpenBLAS to one thread around a BLAS/LAPACK call of the library
+ * (returns the count that smr_k_blas_release restores): the library's
+ * threads are its own, so OpenBLAS's workers never start, and never spin
+ * beside ours afterwards. */
+int smr_k_blas_hold(void);
+void smr_k_blas_release(int old);
 
 /* QR of the m x d matrix SM (layout row_major, ld) in place, R in its upper
  * triangle (LAPACK dgeqrf); tau (d) work.  Returns LAPACK's info. */

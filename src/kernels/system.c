@@ -1,7 +1,9 @@
 /*
  * system.c -- the two things the library asks of its environment: a
- * monotonic clock, and the BLAS thread count (OpenBLAS's own setter; the
- * library starts no threads itself, so OpenBLAS's are the only ones).
+ * monotonic clock, and the thread count.  The count is kept where OpenBLAS
+ * keeps its own (openblas_set_num_threads): it is the one number both the
+ * library's threads (parallel.c) and OpenBLAS read, so the threads option
+ * sets both; the library runs OpenBLAS at one thread inside its own parts.
  */
 #define _POSIX_C_SOURCE 199309L
 #include "kernels.h"

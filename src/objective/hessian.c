@@ -17,6 +17,7 @@
 #include "objective.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* F = [f, v] into ws->nk columns 0 and 1; returns kappa.  Column 2 gets
@@ -43,12 +44,12 @@ static double middle_terms(const smr_problem *p, smr_ws *ws, bool scale_col2)
  * split: positive rows scaled by sqrt(w) into P, negative into N,
  * H += P^T P - N^T N (two dsyrk). */
 static void add_rows(const smr_mat *A, const int64_t *rows, int64_t i0, int64_t m,
-                     const double *wt, const double *e, smr_ws *ws, double *H,
-                     int64_t ldh)
+                     const double *wt, const double *e, double *blk, int64_t nb,
+                     double *H, int64_t ldh)
 {
-    int64_t d = A->d, nb = ws->nb;
-    double *P = ws->blk, *N = ws->blk + nb * d;
-    double *scale = ws->blk + 2 * nb * d; /* nb entries: sqrt|w|       */
+    int64_t d = A->d;
+    double *P = blk, *N = blk + nb * d;
+    double *scale = blk + 2 * nb * d;      /* nb entries: sqrt|w|       */
     double *rowof = scale + nb;            /* nb entries: row index      */
     int64_t np = 0, nn = 0;
     /* positive rows fill slots 0.. upward, negative rows nb-1.. downward */
@@ -103,6 +104,66 @@ double smr_obj_hessian_parts(const smr_problem *p, smr_ws *ws)
     return kappa;
 }
 
+/*
+ * Threads: the row blocks are split into T contiguous ranges; part 0 adds
+ * its rows into H, part t > 0 into its own d x d upper triangle, and the
+ * triangles are added to H in the order 1..T-1 (the result depends on T
+ * only).  Each part has its own row buffers.  Extra memory: (T - 1)
+ * (d^2 + 2 nb d + 2 nb) doubles, allocated on first use; without it the
+ * Hessian is assembled by one thread.
+ */
+typedef struct {
+    const smr_mat *A;
+    const int64_t *rows;
+    const double *wt, *e;
+    int64_t total, nb, d;
+    double *blk0, *part, *H;
+    int64_t ldh;
+} assemble_ctx;
+
+static int64_t part_doubles(int64_t d, int64_t nb) { return d * d + 2 * nb * d + 2 * nb; }
+
+static void assemble_part(void *v, int t, int T)
+{
+    assemble_ctx *c = v;
+    int64_t nblk = (c->total + c->nb - 1) / c->nb, d = c->d;
+    int64_t b0 = nblk * t / T, b1 = nblk * (t + 1) / T;
+    double *H = c->H, *blk = c->blk0;
+    int64_t ldh = c->ldh;
+    if (t > 0) {
+        H = c->part + (int64_t)(t - 1) * part_doubles(d, c->nb);
+        blk = H + d * d;
+        ldh = d;
+    }
+    for (int64_t j = 0; j < d; ++j)
+        memset(H + j * ldh, 0, (size_t)(j + 1) * sizeof(double));
+    for (int64_t k = b0; k < b1; ++k) {
+        int64_t k0 = k * c->nb, m = c->total - k0 < c->nb ? c->total - k0 : c->nb;
+        add_rows(c->A, c->rows ? c->rows + k0 : NULL, k0, m, c->rows ? c->wt + k0 : NULL,
+                 c->e, blk, c->nb, H, ldh);
+    }
+}
+
+/* the per-thread scratch for T parts, or 1 if it cannot be had */
+static int assemble_threads(smr_ws *ws, int64_t total)
+{
+    int T = smr_k_threads();
+    int64_t nblk = (total + ws->nb - 1) / ws->nb;
+    if (T > nblk)
+        T = (int)nblk;
+    if (T <= 1 || (double)total * (double)ws->d * (double)ws->d < 4e6)
+        return 1;
+    if (ws->hcap >= T)
+        return T;
+    free(ws->hpart);
+    ws->hcap = 0;
+    ws->hpart = malloc((size_t)((T - 1) * part_doubles(ws->d, ws->nb)) * sizeof(double));
+    if (!ws->hpart)
+        return 1;
+    ws->hcap = T;
+    return T;
+}
+
 int smr_obj_hessian_assemble(const smr_problem *p, smr_ws *ws, double kappa,
                              const int64_t *rows, const double *wt, int64_t count,
                              double mu, double *H, int64_t ldh)
@@ -110,12 +171,17 @@ int smr_obj_hessian_assemble(const smr_problem *p, smr_ws *ws, double kappa,
     int64_t n = p->n, d = p->d;
     const double *e = ws->nk + 2 * n;
     double *pv = ws->dk, *qv = ws->dk + d, *tv = ws->dk + 2 * d;
-    for (int64_t j = 0; j < d; ++j)
-        memset(H + j * ldh, 0, (size_t)(j + 1) * sizeof(double));
     int64_t total = rows ? count : n;
-    for (int64_t k0 = 0; k0 < total; k0 += ws->nb) {
-        int64_t m = total - k0 < ws->nb ? total - k0 : ws->nb;
-        add_rows(&ws->A, rows ? rows + k0 : NULL, k0, m, rows ? wt + k0 : NULL, e, ws, H, ldh);
+    int T = assemble_threads(ws, total);
+    assemble_ctx c = {.A = &ws->A, .rows = rows, .wt = wt, .e = e, .total = total,
+                      .nb = ws->nb, .d = d, .blk0 = ws->blk, .part = ws->hpart,
+                      .H = H, .ldh = ldh};
+    smr_k_parallel(T, assemble_part, &c);
+    for (int t = 1; t < T; ++t) {
+        const double *Ht = ws->hpart + (int64_t)(t - 1) * part_doubles(d, ws->nb);
+        for (int64_t j = 0; j < d; ++j)
+            for (int64_t i = 0; i <= j; ++i)
+                H[i + j * ldh] += Ht[i + j * d];
     }
     for (int64_t j = 0; j < d; ++j)
         tv[j] = qv[j] - 0.5 * kappa * pv[j];

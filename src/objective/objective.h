@@ -24,6 +24,8 @@ typedef struct smr_ws {
     double *dk;      /* 3d: column-major d x 3 multi-vector scratch   */
     double *blk;     /* 2 * nb * d: Hessian row blocks (if requested) */
     int64_t nb;      /* rows per Hessian block (0 if no blk)          */
+    int hcap;        /* parts the Hessian's per-thread scratch is for */
+    double *hpart;   /* (hcap - 1) x (d^2 + 2 nb d + 2 nb), hessian.c */
     double fc;       /* <f, c>, c = f - b, at the last forward pass   */
     double loss;     /* L at the last forward pass                    */
     /* one-pass loss+gradient (fused.c; scratch allocated on first use) */

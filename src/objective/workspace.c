@@ -62,6 +62,7 @@ void smr_ws_free(smr_ws *ws)
     free(ws->nk);
     free(ws->dk);
     free(ws->blk);
+    free(ws->hpart);
     free(ws->part);
     free(ws->bmu);
     *ws = (smr_ws){0};

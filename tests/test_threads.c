@@ -1,0 +1,161 @@
+/*
+ * test_threads.c -- the library's own threads outside the one-pass kernel
+ * (test_fused covers that): the products with A split over row ranges
+ * (src/kernels/blas.c) and the Hessian assembled by row blocks per thread
+ * (src/objective/hessian.c).  For each: the threaded result agrees with
+ * one thread to rounding, is bit-identical from run to run at a fixed
+ * thread count, and OpenBLAS's thread count is the caller's again after.
+ */
+#include "testutil.h"
+#include "kernels/kernels.h"
+#include "objective/objective.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N 30001 /* not a multiple of 8: the last range is short */
+#define D 24
+#define K 3
+
+static double rel(int64_t len, const double *a, const double *b)
+{
+    return tu_diff_inf(len, a, b) / tu_norm_inf(len, b);
+}
+
+/* Z = A X (n x K) and C = A^T Z (D x K) with the given thread count */
+static void products(const smr_problem *p, int threads, const double *X, double *Z,
+                     double *C, double *z1, double *c1)
+{
+    int old = smr_k_set_threads(threads);
+    smr_mat A = smr_problem_mat(p);
+    smr_k_mul(&A, K, X, D, Z, p->n);
+    smr_k_mul_t(&A, K, Z, p->n, C, D);
+    smr_k_mul(&A, 1, X, D, z1, p->n);
+    smr_k_mul_t(&A, 1, z1, p->n, c1, D);
+    assert_int_equal(openblas_get_num_threads(), threads); /* restored */
+    smr_k_set_threads(old);
+}
+
+static void test_split_products(void **state)
+{
+    (void)state;
+    for (int lay = 0; lay < 2; ++lay) {
+        tu_spec spec = {.n = N, .d = D, .layout = lay ? SMR_COL_MAJOR : SMR_ROW_MAJOR,
+                        .a_scale = 1.0, .seed = 5 + (uint64_t)lay};
+        tu_problem tp;
+        tu_problem_make(&tp, &spec);
+        tu_rng r;
+        tu_seed(&r, 8);
+        double X[D * K];
+        for (int q = 0; q < D * K; ++q)
+            X[q] = tu_normal(&r);
+        double *Z[4], C[4][D * K], *z1[4], c1[4][D];
+        int counts[4] = {1, 2, 2, 3};
+        for (int run = 0; run < 4; ++run) {
+            Z[run] = malloc(sizeof(double) * N * K);
+            z1[run] = malloc(sizeof(double) * N);
+            assert_non_null(Z[run]);
+            assert_non_null(z1[run]);
+            products(&tp.p, counts[run], X, Z[run], C[run], z1[run], c1[run]);
+        }
+        /* the reference: the same sums in long double, row by row */
+        double err = 0.0;
+        for (int q = 0; q < K; ++q)
+            for (int64_t j = 0; j < D; ++j) {
+                long double s = 0, sa = 0;
+                for (int64_t i = 0; i < N; ++i) {
+                    long double zi = 0;
+                    for (int64_t l = 0; l < D; ++l)
+                        zi += (long double)tu_a(&tp.p, i, l) * X[q * D + l];
+                    s += (long double)tu_a(&tp.p, i, j) * zi;
+                    sa += fabsl((long double)tu_a(&tp.p, i, j) * zi);
+                }
+                for (int run = 0; run < 4; ++run) {
+                    double e = (double)(fabsl(C[run][q * D + j] - s) / sa);
+                    err = e > err ? e : err;
+                }
+            }
+        TU_CHECK(err <= 1e-13, "layout %d: A^T A X relative error %.3g", lay, err);
+        for (int run = 1; run < 4; ++run) {
+            TU_CHECK(rel(N * K, Z[run], Z[0]) <= 1e-14, "layout %d, run %d: A X", lay, run);
+            TU_CHECK(rel(D, c1[run], c1[0]) <= 1e-12, "layout %d, run %d: A^T z", lay, run);
+        }
+        /* the same thread count: the same bits */
+        assert_memory_equal(Z[1], Z[2], sizeof(double) * N * K);
+        assert_memory_equal(C[1], C[2], sizeof C[1]);
+        assert_memory_equal(c1[1], c1[2], sizeof c1[1]);
+        for (int run = 0; run < 4; ++run) {
+            free(Z[run]);
+            free(z1[run]);
+        }
+        tu_problem_free(&tp);
+    }
+}
+
+/* the dense Hessian (all rows, and a sampled set with weights) at 1, 2, 2
+ * and 3 threads */
+static void test_hessian_threads(void **state)
+{
+    (void)state;
+    for (int lay = 0; lay < 2; ++lay) {
+        tu_spec spec = {.n = N, .d = D, .layout = lay ? SMR_COL_MAJOR : SMR_ROW_MAJOR,
+                        .a_scale = 1.0, .with_w = true, .w_scale = 0.1,
+                        .seed = 11 + (uint64_t)lay};
+        tu_problem tp;
+        tu_problem_make(&tp, &spec);
+        tu_rng r;
+        tu_seed(&r, 12);
+        double x[D];
+        for (int j = 0; j < D; ++j)
+            x[j] = 0.5 * tu_normal(&r);
+        int64_t cnt = 9000, *rows = malloc(sizeof(int64_t) * cnt);
+        double *wt = malloc(sizeof(double) * cnt);
+        assert_non_null(rows);
+        assert_non_null(wt);
+        for (int64_t k = 0; k < cnt; ++k) {
+            rows[k] = (int64_t)(tu_uniform(&r) * N);
+            wt[k] = 3.0 * tu_uniform(&r) - 1.0; /* both signs */
+        }
+        double H[4][D * D], Hs[4][D * D];
+        int counts[4] = {1, 2, 2, 3};
+        for (int run = 0; run < 4; ++run) {
+            int old = smr_k_set_threads(counts[run]);
+            smr_ws ws;
+            assert_int_equal(smr_ws_init(&ws, &tp.p, true), SMR_OK);
+            ws.nb = 512; /* many blocks, so that every thread has some */
+            assert_int_equal(smr_obj_forward(&tp.p, x, &ws), SMR_OK);
+            double kappa = smr_obj_hessian_parts(&tp.p, &ws);
+            assert_int_equal(smr_obj_hessian_assemble(&tp.p, &ws, kappa, NULL, NULL, 0, 0.0, H[run], D), SMR_OK);
+            assert_int_equal(smr_obj_hessian_assemble(&tp.p, &ws, kappa, rows, wt, cnt, 0.0, Hs[run], D), SMR_OK);
+            assert_int_equal(openblas_get_num_threads(), counts[run]);
+            smr_ws_free(&ws);
+            smr_k_set_threads(old);
+        }
+        for (int run = 1; run < 4; ++run) {
+            TU_CHECK(rel(D * D, H[run], H[0]) <= 1e-12, "layout %d, run %d: H %.3g", lay, run,
+                     rel(D * D, H[run], H[0]));
+            TU_CHECK(rel(D * D, Hs[run], Hs[0]) <= 1e-12, "layout %d, run %d: sampled H", lay, run);
+        }
+        assert_memory_equal(H[1], H[2], sizeof H[1]);
+        assert_memory_equal(Hs[1], Hs[2], sizeof Hs[1]);
+        /* and the one-thread Hessian is the derivative of the gradient */
+        double Hfd[D * D];
+        tu_fd_hessian(&tp.p, x, 1e-4, Hfd);
+        TU_CHECK(rel(D * D, H[2], Hfd) <= 1e-6, "layout %d: threaded H vs FD %.3g", lay,
+                 rel(D * D, H[2], Hfd));
+        free(rows);
+        free(wt);
+        tu_problem_free(&tp);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_split_products),
+        cmocka_unit_test(test_hessian_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
