@@ -13,9 +13,10 @@
  *              over A split over the same number of threads
  *   two_call   OpenBLAS dgemv then transposed dgemv: what a user writes by
  *              hand for loss and gradient
- *   one_pass_compute  the one-pass kernel's own compute: its time per row
- *              on the first rows of A (256 KiB, in cache) times n -- what
- *              the pass costs beyond the read when the two do not overlap
+ *   one_pass_compute  the one-pass kernel's own compute: one thread's time
+ *              per row on the first rows of A (256 KiB, in cache) times
+ *              n / threads -- what the pass costs beyond the read when the
+ *              two do not overlap (--targets and --case only)
  *   loss, loss_grad, hessvec    the library's kernels (loss_grad: the
  *              two-pass path; loss_grad_api: the public call, which also
  *              validates and allocates)
@@ -249,8 +250,10 @@ int main(int argc, char **argv)
                     if (hp.n < n && smr_ws_init(&hws, &hp, false) == SMR_OK) {
                         k.hws = &hws;
                         k.head = hp.n;
+                        int thr1 = smr_k_set_threads(1);
                         double th = med(k_one_pass_head, &k, 15);
-                        t = th * (double)n / (double)hp.n;
+                        smr_k_set_threads(thr1);
+                        t = th * (double)n / (double)hp.n / (double)thr1;
                         row(f, "one_pass_compute", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
                         smr_ws_free(&hws);
                     }

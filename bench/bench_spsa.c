@@ -3,9 +3,19 @@
  * perturbations (Ax once, A Z as one gemm, 2k softmaxes) against 2k separate
  * loss evaluations (2k passes over A), for k in {1, 4, 16, 64}.
  *
+ * Two comparisons, both medians of one run:
+ *   solver   one step of the SPSA solver (estimate, trial point, its loss),
+ *            as the time of a solve of R + 1 steps minus one of 1 step,
+ *            over R; against 2k losses by the objective kernel with a
+ *            reused workspace (smr_obj_forward): the cheapest plain loss.
+ *            This is the performance target's comparison.
+ *   api      the public smr_spsa_gradient against 2k public smr_loss calls;
+ *            both allocate per call (the former n x k for A Z).
+ *
  *   bench_spsa [--quick] [--csv FILE]
  */
 #include "bench_common.h"
+#include "objective/objective.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +37,7 @@ int main(int argc, char **argv)
     FILE *f = fopen(csv, "w");
     if (!f) { perror(csv); return 2; }
     fprintf(f, "# %s\n", bench_machine());
-    fprintf(f, "n,d,k,step_seconds,separate_seconds,speedup\n");
+    fprintf(f, "n,d,k,step_seconds,separate_seconds,speedup,solver_step_seconds,kernel_losses_seconds,solver_speedup\n");
     printf("# %s\n", bench_machine());
     for (int gi = 0; gi < ng; ++gi) {
         int64_t n = grid[gi][0], d = grid[gi][1];
@@ -56,9 +66,42 @@ int main(int argc, char **argv)
                 tl[r] = bench_now() - t0;
             }
             double s = bench_median(ts, reps), l = bench_median(tl, reps);
-            fprintf(f, "%lld,%lld,%d,%.6g,%.6g,%.3f\n", (long long)n, (long long)d, k, s, l, l / s);
-            printf("n=%-8lld d=%-5lld k=%-3d step %9.5f s, 2k losses %9.5f s, speedup %.2fx\n",
-                   (long long)n, (long long)d, k, s, l, l / s);
+            /* the solver's step, and 2k kernel losses with one workspace */
+            smr_ws ws;
+            if (smr_ws_init(&ws, &p, false) != SMR_OK) { fprintf(stderr, "out of memory\n"); return 1; }
+            double tss[16], tkl[16];
+            int R = 4;
+            for (int r = 0; r < reps; ++r) {
+                double ta[2];
+                for (int q = 0; q < 2; ++q) {
+                    smr_options o;
+                    smr_options_init(&o);
+                    o.method = SMR_METHOD_SPSA;
+                    o.spsa_k = k;
+                    o.max_iter = q ? R + 1 : 1;
+                    o.gtol_rel = 0.0;
+                    memcpy(xp, x, 8 * (size_t)d);
+                    smr_result res;
+                    double t0 = bench_now();
+                    smr_solve(&p, &o, xp, &res);
+                    ta[q] = bench_now() - t0;
+                }
+                tss[r] = (ta[1] - ta[0]) / R;
+                double t0 = bench_now();
+                for (int j = 0; j < 2 * k; ++j) {
+                    for (int64_t c = 0; c < d; ++c)
+                        xp[c] = x[c] + (j % 2 ? -1e-4 : 1e-4) * (double)((c + j) % 3 - 1);
+                    smr_obj_forward(&p, xp, &ws);
+                    sink += ws.loss;
+                }
+                tkl[r] = bench_now() - t0;
+            }
+            smr_ws_free(&ws);
+            double ss = bench_median(tss, reps), kl = bench_median(tkl, reps);
+            fprintf(f, "%lld,%lld,%d,%.6g,%.6g,%.3f,%.6g,%.6g,%.3f\n", (long long)n, (long long)d, k, s,
+                    l, l / s, ss, kl, kl / ss);
+            printf("n=%-8lld d=%-5lld k=%-3d api: step %8.5f s, 2k losses %8.5f s, %.2fx | solver step %8.5f s, 2k kernel losses %8.5f s, %.2fx\n",
+                   (long long)n, (long long)d, k, s, l, l / s, ss, kl, kl / ss);
             if (sink == 1e300)
                 printf(" ");
         }

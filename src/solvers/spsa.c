@@ -43,6 +43,9 @@ typedef struct {
     double *f;     /* n: softmax scratch */
     double *c;     /* k: coefficients c_j / k */
     double *gh;    /* d: the estimate g^ */
+    double *pl;    /* 2k: the perturbed losses */
+    double *ps;    /* the scratch of smr_obj_perturbed_losses */
+    int tcap;      /* threads ps is sized for */
     double eps, tr, lmax, mult;
     int rises;     /* fixed step: consecutive rises of the loss */
     /* minibatch mode */
@@ -53,6 +56,8 @@ typedef struct {
 } spsa_state;
 
 /* buffers for n x d problems and k directions; NULL when out of memory */
+static void spsa_free_state(spsa_state *st);
+
 static spsa_state *spsa_alloc(int64_t n, int64_t d, int64_t k)
 {
     spsa_state *st = calloc(1, sizeof *st);
@@ -72,6 +77,13 @@ static spsa_state *spsa_alloc(int64_t n, int64_t d, int64_t k)
     st->f = st->zt + n;
     st->c = st->f + n;
     st->mult = 1.0;
+    st->tcap = smr_k_threads();
+    st->pl = malloc((size_t)(2 * k + smr_obj_perturbed_scratch(k, st->tcap)) * sizeof(double));
+    if (!st->pl) {
+        spsa_free_state(st);
+        return NULL;
+    }
+    st->ps = st->pl + 2 * k;
     return st;
 }
 
@@ -115,6 +127,7 @@ static void spsa_free_state(spsa_state *st)
     free(st->AXZ);
     free(st->lpm);
     free(st->pick);
+    free(st->pl);
     free(st->Z);
     free(st->AZ);
     free(st);
@@ -154,12 +167,21 @@ static bool estimate(const smr_problem *p, const smr_mat *A, spsa_state *st,
     smr_k_mul(A, k, st->Z, d, st->AZ, n);
     double xx = p->lambda > 0 ? smr_k_dot(d, x, x) : 0.0;
     double trsum = 0.0, lm = 0.0;
+    /* all 2k losses in one pass over the logits (perturbed.c); any it
+     * cannot form, the plain way */
+    if (smr_obj_perturbed_losses(p, st->zx, st->AZ, k, eps, st->ps, st->tcap, st->pl) != SMR_OK)
+        return false;
     for (int64_t j = 0; j < k; ++j) {
         const double *zj = st->Z + j * d;
         double xz = p->lambda > 0 ? smr_k_dot(d, x, zj) : 0.0;
         double zz = smr_k_dot(d, zj, zj);
-        double lp = perturbed(p, st, j, eps, xx, xz, zz);
-        double lmi = perturbed(p, st, j, -eps, xx, xz, zz);
+        double reg = 0.5 * p->lambda * (xx + eps * eps * zz);
+        double lp = st->pl[2 * j] + reg + p->lambda * eps * xz;
+        double lmi = st->pl[2 * j + 1] + reg - p->lambda * eps * xz;
+        if (!isfinite(lp))
+            lp = perturbed(p, st, j, eps, xx, xz, zz);
+        if (!isfinite(lmi))
+            lmi = perturbed(p, st, j, -eps, xx, xz, zz);
         if (!isfinite(lp) || !isfinite(lmi))
             return false;
         st->c[j] = (lp - lmi) / (2.0 * eps) / (double)k;
