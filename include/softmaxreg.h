@@ -20,8 +20,11 @@
  *    integer is 32-bit in Debian's OpenBLAS, is range-checked first
  *    (SMR_ERR_TOO_LARGE).
  *  - Thread safety: functions hold no global state; concurrent calls on
- *    distinct outputs are safe.  BLAS threading follows OpenBLAS
- *    (OPENBLAS_NUM_THREADS) unless a solver option says otherwise.
+ *    distinct outputs are safe.  The thread count is OpenBLAS's
+ *    (OPENBLAS_NUM_THREADS) unless a solver option says otherwise; the
+ *    library splits its passes over A across that many threads of its own
+ *    and runs OpenBLAS at one thread meanwhile (never more threads than
+ *    the count).
  */
 #ifndef SOFTMAXREG_H
 #define SOFTMAXREG_H
@@ -369,10 +372,11 @@ typedef struct smr_options {
     double xtol;           /* >= 0; |x_k - x_{k-1}| <= xtol (xtol + |x_k|);
                               default 0 (off)                                */
     uint64_t seed;         /* randomness (SPSA); default 0                   */
-    int threads;           /* BLAS threads for the solve; 0 (default) leaves
-                              OpenBLAS as configured (OPENBLAS_NUM_THREADS);
+    int threads;           /* threads for the solve; 0 (default) takes
+                              OpenBLAS's count (OPENBLAS_NUM_THREADS);
                               > 0 sets it for the solve and restores it after.
-                              The library starts no threads of its own.      */
+                              The library's own threads do the passes over A,
+                              with OpenBLAS at one thread inside them.       */
     FILE *verbose;         /* NULL (default) or a stream that receives a
                               header and one line per iteration              */
     smr_callback callback; /* NULL (default) or called after every iteration

@@ -412,12 +412,15 @@ static void test_no_allocation_in_loop(void **state)
 {
     (void)state;
     tu_problem tp;
-    make(&tp, 600, 9, true, 1e-3, 11);
+    /* large enough that the products, the Hessian and the SPSA losses run
+     * on 2 threads (their scratch must come from the workspace too) */
+    make(&tp, 60000, 9, true, 1e-3, 11);
     for (int m = SMR_METHOD_GD; m <= SMR_METHOD_SPSA; ++m) {
         double x[9] = {0};
         alloc_probe a = {0};
         smr_options o;
         smr_options_init(&o);
+        o.threads = 2;
         o.method = (smr_method)m;
         o.max_iter = 50;
         o.gtol_rel = 1e-15;

@@ -12,7 +12,6 @@
 #include "kernels.h"
 
 #include <cblas.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Rows [i0, i0 + m) of A as a column-major matrix (rows x cols, ld) */
@@ -126,17 +125,18 @@ void smr_k_mul(const smr_mat *A, int64_t k, const double *X, int64_t ldx,
     smr_k_parallel(split_threads(A, k), mul_part, &c);
 }
 
+/* the partial products of threads 1..T-1 live on the caller's stack (no
+ * allocation in a solver's loop); T is lowered until they fit */
+#define SMR_SPLIT_PARTIAL 8192
+
 void smr_k_mul_t(const smr_mat *A, int64_t k, const double *F, int64_t ldf,
                  double *C, int64_t ldc)
 {
     int T = split_threads(A, k);
     int64_t d = A->d;
-    double *part = NULL;
-    if (T > 1) {
-        part = malloc((size_t)((T - 1) * d * k) * sizeof(double));
-        if (!part) /* no scratch: one thread, same answer as T = 1 */
-            T = 1;
-    }
+    while (T > 1 && (T - 1) * d * k > SMR_SPLIT_PARTIAL)
+        --T;
+    double part[SMR_SPLIT_PARTIAL];
     split_ctx c = {.A = A, .k = k, .ldx = ldf, .ldz = ldc, .X = F, .Z = C, .part = part};
     smr_k_parallel(T, mul_t_part, &c);
     for (int t = 1; t < T; ++t) {
@@ -145,7 +145,6 @@ void smr_k_mul_t(const smr_mat *A, int64_t k, const double *F, int64_t ldf,
             for (int64_t j = 0; j < d; ++j)
                 C[q * ldc + j] += P[q * d + j];
     }
-    free(part);
 }
 
 void smr_k_syrk_rows(int64_t d, int64_t m, double alpha, const double *B,

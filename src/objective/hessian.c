@@ -109,8 +109,9 @@ double smr_obj_hessian_parts(const smr_problem *p, smr_ws *ws)
  * its rows into H, part t > 0 into its own d x d upper triangle, and the
  * triangles are added to H in the order 1..T-1 (the result depends on T
  * only).  Each part has its own row buffers.  Extra memory: (T - 1)
- * (d^2 + 2 nb d + 2 nb) doubles, allocated on first use; without it the
- * Hessian is assembled by one thread.
+ * (d^2 + 2 nb d + 2 nb) doubles, allocated with the workspace for the
+ * thread count in force then (smr_ws_hessian_parts); more threads than
+ * that are not used.
  */
 typedef struct {
     const smr_mat *A;
@@ -144,24 +145,32 @@ static void assemble_part(void *v, int t, int T)
     }
 }
 
-/* the per-thread scratch for T parts, or 1 if it cannot be had */
-static int assemble_threads(smr_ws *ws, int64_t total)
+/* threads for the assembly: at most the parts the workspace has scratch
+ * for (smr_ws_hessian_parts, allocated with the workspace) */
+static int assemble_threads(const smr_ws *ws, int64_t total)
 {
     int T = smr_k_threads();
     int64_t nblk = (total + ws->nb - 1) / ws->nb;
+    if (T > ws->hcap)
+        T = ws->hcap;
     if (T > nblk)
         T = (int)nblk;
     if (T <= 1 || (double)total * (double)ws->d * (double)ws->d < 4e6)
         return 1;
-    if (ws->hcap >= T)
-        return T;
-    free(ws->hpart);
-    ws->hcap = 0;
-    ws->hpart = malloc((size_t)((T - 1) * part_doubles(ws->d, ws->nb)) * sizeof(double));
-    if (!ws->hpart)
-        return 1;
-    ws->hcap = T;
     return T;
+}
+
+int smr_ws_hessian_parts(smr_ws *ws, int T)
+{
+    if (T <= ws->hcap)
+        return SMR_OK;
+    double *h = malloc((size_t)((T - 1) * part_doubles(ws->d, ws->nb)) * sizeof(double));
+    if (!h)
+        return SMR_ERR_NO_MEMORY;
+    free(ws->hpart);
+    ws->hpart = h;
+    ws->hcap = T;
+    return SMR_OK;
 }
 
 int smr_obj_hessian_assemble(const smr_problem *p, smr_ws *ws, double kappa,

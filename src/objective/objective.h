@@ -109,6 +109,9 @@ int smr_obj_hessian(const smr_problem *prob, smr_ws *ws, double mu, double *H,
 /* The parts of the Hessian at the last forward pass: e (ws->nk column 2),
  * p and q (ws->dk columns 0, 1; one pass over A); returns kappa. */
 double smr_obj_hessian_parts(const smr_problem *prob, smr_ws *ws);
+/* Scratch for assembling the Hessian with T threads (hessian.c); called by
+ * smr_ws_init with the thread count in force.  SMR_ERR_NO_MEMORY. */
+int smr_ws_hessian_parts(smr_ws *ws, int T);
 /* H = sum_k wt[k] a_{rows[k]} a_{rows[k]}^T (all rows with e when rows is
  * NULL) - p q^T - q p^T + kappa p p^T + (lambda + mu) I, after
  * smr_obj_hessian_parts. */

@@ -48,7 +48,9 @@ int smr_ws_init(smr_ws *ws, const smr_problem *prob, bool want_hessian)
         /* 2 blocks + per-row scale (nb) + row index (nb, stored as double) */
         ws->blk = alloc_doubles(2 * nb * ws->d + 2 * nb);
     }
-    if (!ws->z || !ws->f || !ws->nk || !ws->dk || (want_hessian && !ws->blk)) {
+    ws->hcap = 1;
+    if (!ws->z || !ws->f || !ws->nk || !ws->dk || (want_hessian && !ws->blk) ||
+        (want_hessian && smr_ws_hessian_parts(ws, smr_k_threads()) != SMR_OK)) {
         smr_ws_free(ws);
         return SMR_ERR_NO_MEMORY;
     }
