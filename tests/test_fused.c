@@ -148,8 +148,11 @@ static void near_minimizer(bool realizable, smr_layout lay, bool w, int64_t n,
      * the rounding of Ax in double (eps |a_i||x| per logit): every double
      * evaluation, the two-pass one included, has relative error ~eps/1e-6
      * there against long double (docs/benchmarks.md).  What the one-pass
-     * path must not do is lose digits beyond that: */
-    TU_CHECK(worst_g <= 2.0 * worst_two + 1e-13, "g %.3g against two-pass %.3g", worst_g, worst_two);
+     * path must not do is lose digits beyond that.  Both errors are the
+     * rounding of 10 random points, so their ratio scatters (1 thread:
+     * 1.1x and 2.1x in two runs whose x* differed in the last bits); the
+     * naive one-pass formula would be ~10^6 times worse: */
+    TU_CHECK(worst_g <= 4.0 * worst_two + 1e-13, "g %.3g against two-pass %.3g", worst_g, worst_two);
     TU_CHECK(worst_l <= 1e-9, "L %.3g", worst_l);
     TU_CHECK(fb == 0, "%lld of 10 evaluations fell back to two passes", (long long)fb);
     free(x);
@@ -170,12 +173,13 @@ static void test_near_minimizer(void **state)
     near_minimizer(false, SMR_ROW_MAJOR, false, 2000, 200, 15);
 }
 
-/* bit-identical for a fixed thread count, whatever the scheduling; both
+/* bit-identical for a fixed thread count, whatever the scheduling (n d above
+ * SMR_FUSED_MIN_WORK, so 2 threads are 2 ranges); both
  * counts accurate */
 static void test_threads_reproducible(void **state)
 {
     (void)state;
-    tu_spec spec = {.n = 30001, .d = 24, .layout = SMR_ROW_MAJOR, .a_scale = 1.0,
+    tu_spec spec = {.n = 50001, .d = 24, .layout = SMR_ROW_MAJOR, .a_scale = 1.0,
                     .with_w = true, .w_scale = 0.2, .seed = 99};
     tu_problem tp;
     tu_problem_make(&tp, &spec);

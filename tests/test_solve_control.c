@@ -414,7 +414,7 @@ static void test_no_allocation_in_loop(void **state)
     tu_problem tp;
     /* large enough that the products, the Hessian and the SPSA losses run
      * on 2 threads (their scratch must come from the workspace too) */
-    make(&tp, 60000, 9, true, 1e-3, 11);
+    make(&tp, 150000, 9, true, 1e-3, 11);
     for (int m = SMR_METHOD_GD; m <= SMR_METHOD_SPSA; ++m) {
         double x[9] = {0};
         alloc_probe a = {0};

@@ -5,6 +5,7 @@
  * (src/objective/hessian.c).  For each: the threaded result agrees with
  * one thread to rounding, is bit-identical from run to run at a fixed
  * thread count, and OpenBLAS's thread count is the caller's again after.
+ * And the thread pool under concurrent callers.
  */
 #include "testutil.h"
 #include "kernels/kernels.h"
@@ -12,10 +13,12 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define N 30001 /* not a multiple of 8: the last range is short */
+#define N 60001 /* not a multiple of 8: the last range is short; n d >= 2^20, so
+                   * every product is split (blas.c SMR_SPLIT_MIN_WORK) */
 #define D 24
 #define K 3
 
@@ -151,11 +154,73 @@ static void test_hessian_threads(void **state)
     }
 }
 
+/*
+ * The pool (src/kernels/parallel.c): one caller at a time uses its
+ * workers, a concurrent caller starts threads of its own.  Two program
+ * threads computing C = A^T (A X) at once, many times, on 2 threads each
+ * (after a 3-thread call grew the pool beyond what they use), must get the
+ * bits of the same product computed alone.
+ */
+typedef struct {
+    const smr_problem *p;
+    const double *X, *Cref;
+    int mismatches;
+} caller_arg;
+
+static void *caller(void *v)
+{
+    caller_arg *a = v;
+    double *Z = malloc(sizeof(double) * N * K), C[D * K];
+    smr_mat A = smr_problem_mat(a->p);
+    for (int rep = 0; rep < 20 && Z; ++rep) {
+        smr_k_mul(&A, K, a->X, D, Z, a->p->n);
+        smr_k_mul_t(&A, K, Z, a->p->n, C, D);
+        a->mismatches += memcmp(C, a->Cref, sizeof C) != 0;
+    }
+    if (!Z)
+        a->mismatches = -1;
+    free(Z);
+    return NULL;
+}
+
+static void test_concurrent_callers(void **state)
+{
+    (void)state;
+    tu_spec spec = {.n = N, .d = D, .layout = SMR_ROW_MAJOR, .a_scale = 1.0, .seed = 21};
+    tu_problem tp;
+    tu_problem_make(&tp, &spec);
+    tu_rng r;
+    tu_seed(&r, 22);
+    double X[D * K], Cref[D * K], C3[D * K], c1[D];
+    for (int q = 0; q < D * K; ++q)
+        X[q] = tu_normal(&r);
+    double *Z = malloc(sizeof(double) * N * K), *z1 = malloc(sizeof(double) * N);
+    assert_non_null(Z);
+    assert_non_null(z1);
+    products(&tp.p, 3, X, Z, C3, z1, c1); /* three parts: the pool has 2 workers */
+    products(&tp.p, 2, X, Z, Cref, z1, c1);
+    int old = smr_k_set_threads(2);
+    caller_arg a[2] = {{&tp.p, X, Cref, 0}, {&tp.p, X, Cref, 0}};
+    pthread_t th[2];
+    for (int t = 0; t < 2; ++t)
+        assert_int_equal(pthread_create(&th[t], NULL, caller, &a[t]), 0);
+    for (int t = 0; t < 2; ++t)
+        pthread_join(th[t], NULL);
+    smr_k_set_threads(old);
+    for (int t = 0; t < 2; ++t)
+        TU_CHECK(a[t].mismatches == 0, "caller %d: %d of 20 products differ from the lone one",
+                 t, a[t].mismatches);
+    free(Z);
+    free(z1);
+    tu_problem_free(&tp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_products),
         cmocka_unit_test(test_hessian_threads),
+        cmocka_unit_test(test_concurrent_callers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,7 +67,7 @@ static void mul_t_rows(const smr_mat *A, int64_t i0, int64_t m, int64_t k,
  * (measured: the one-pass loss+gradient at n = 10^6, d = 16 took 14.7 ms
  * right after a threaded dgemv against 8.3 ms without one).
  */
-#define SMR_SPLIT_MIN_WORK (1 << 18) /* n d k below which one call is made */
+#define SMR_SPLIT_MIN_WORK (1 << 20) /* n d k below which one call is made */
 
 typedef struct {
     const smr_mat *A;
@@ -162,10 +162,10 @@ void smr_k_syrk_rows(int64_t d, int64_t m, double alpha, const double *B,
 void smr_k_syr2(int64_t d, double alpha, const double *x, const double *y,
                 double *H, int64_t ldh)
 {
-    int hold = smr_k_blas_hold();
+    smr_k_blas_hold();
     cblas_dsyr2(CblasColMajor, CblasUpper, (blasint)d, alpha, x, 1, y, 1, H,
                 (blasint)ldh);
-    smr_k_blas_release(hold);
+    smr_k_blas_release();
 }
 
 void smr_k_symmetrize(int64_t d, double *H, int64_t ldh)

@@ -96,8 +96,6 @@ void smr_k_countsketch(const smr_mat *A, const double *scale, uint64_t seed,
 
 /* Seconds on a monotonic clock. */
 double smr_k_now(void);
-/* Set the BLAS thread count when threads > 0; returns the previous one. */
-int smr_k_set_threads(int threads);
 
 /* ---- LAPACK (lapack.c) ---- */
 
@@ -116,17 +114,22 @@ void smr_k_block_mul_t_add(const smr_mat *A, int64_t i0, int64_t m, int64_t k,
 
 #define SMR_MAX_THREADS 64
 /* The thread count in force: OpenBLAS's (set by the solver's threads
- * option), clamped to [1, SMR_MAX_THREADS]. */
+ * option), clamped to [1, SMR_MAX_THREADS]; while the library holds
+ * OpenBLAS at one thread, the count it saved. */
 int smr_k_threads(void);
+/* Set the thread count (OpenBLAS's) when threads > 0; returns the previous
+ * one.  Process-wide, like OpenBLAS's own. */
+int smr_k_set_threads(int threads);
 /* Run fn(ctx, t, T) for t = 0..T-1, in T threads (the caller is one), with
  * OpenBLAS held to one thread meanwhile.  The parts must be independent. */
 void smr_k_parallel(int T, void (*fn)(void *ctx, int t, int T), void *ctx);
-/* Hold OpenBLAS to one thread around a BLAS/LAPACK call of the library
- * (returns the count that smr_k_blas_release restores): the library's
- * threads are its own, so OpenBLAS's workers never start, and never spin
- * beside ours afterwards. */
-int smr_k_blas_hold(void);
-void smr_k_blas_release(int old);
+/* Hold OpenBLAS to one thread around a BLAS/LAPACK call of the library,
+ * until the matching release (holds nest and may come from several program
+ * threads; the last release restores the count): the library's threads are
+ * its own, so OpenBLAS's workers never start, and never spin beside ours
+ * afterwards. */
+void smr_k_blas_hold(void);
+void smr_k_blas_release(void);
 
 /* QR of the m x d matrix SM (layout row_major, ld) in place, R in its upper
  * triangle (LAPACK dgeqrf); tau (d) work.  Returns LAPACK's info. */

@@ -17,24 +17,24 @@
 int smr_k_cholesky_solve(int64_t d, double *M, int64_t ldm, int64_t nrhs,
                          double *B, int64_t ldb)
 {
-    int hold = smr_k_blas_hold();
+    smr_k_blas_hold();
     lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U',
                                           (lapack_int)d, M, (lapack_int)ldm);
     if (info == 0)
         info = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', (lapack_int)d,
                                    (lapack_int)nrhs, M, (lapack_int)ldm, B,
                                    (lapack_int)ldb);
-    smr_k_blas_release(hold);
+    smr_k_blas_release();
     return (int)info;
 }
 
 int smr_k_qr(bool row_major, int64_t m, int64_t d, double *SM, int64_t ld,
              double *tau)
 {
-    int hold = smr_k_blas_hold();
+    smr_k_blas_hold();
     int info = (int)LAPACKE_dgeqrf(row_major ? LAPACK_ROW_MAJOR : LAPACK_COL_MAJOR,
                                    (lapack_int)m, (lapack_int)d, SM, (lapack_int)ld, tau);
-    smr_k_blas_release(hold);
+    smr_k_blas_release();
     return info;
 }
 
@@ -42,9 +42,9 @@ void smr_k_rsolve(bool row_major, int64_t d, const double *R, int64_t ld,
                   int64_t k, double *W)
 {
     /* row-major R (upper, ld) is the column-major lower triangle of R^T */
-    int hold = smr_k_blas_hold();
+    smr_k_blas_hold();
     cblas_dtrsm(CblasColMajor, CblasLeft, row_major ? CblasLower : CblasUpper,
                 row_major ? CblasTrans : CblasNoTrans, CblasNonUnit, (blasint)d,
                 (blasint)k, 1.0, R, (blasint)ld, W, (blasint)d);
-    smr_k_blas_release(hold);
+    smr_k_blas_release();
 }

@@ -52,7 +52,7 @@
 #define SMR_FUSED_BLOCK_MIN_ROWS 16
 #define SMR_FUSED_RESCALE 64.0    /* u <= e^64 before a range rescales   */
 #define SMR_FUSED_CORR_MAX 16.0   /* see above                           */
-#define SMR_FUSED_MIN_WORK 65536  /* n d below which one thread is used  */
+#define SMR_FUSED_MIN_WORK (1 << 20) /* n d below which one thread is used  */
 #define SMR_FUSED_MAX_SHIFT 30.0  /* mu above max z by more: fall back   */
 
 typedef struct {

@@ -113,6 +113,10 @@ double smr_obj_hessian_parts(const smr_problem *p, smr_ws *ws)
  * thread count in force then (smr_ws_hessian_parts); more threads than
  * that are not used.
  */
+/* total d^2 below which the assembly runs on one thread (a part's start and
+ * its triangle's sum cost more than it saves) */
+#define SMR_HESS_THREAD_WORK 4e6
+
 typedef struct {
     const smr_mat *A;
     const int64_t *rows;
@@ -155,14 +159,15 @@ static int assemble_threads(const smr_ws *ws, int64_t total)
         T = ws->hcap;
     if (T > nblk)
         T = (int)nblk;
-    if (T <= 1 || (double)total * (double)ws->d * (double)ws->d < 4e6)
+    if (T <= 1 || (double)total * (double)ws->d * (double)ws->d < SMR_HESS_THREAD_WORK)
         return 1;
     return T;
 }
 
 int smr_ws_hessian_parts(smr_ws *ws, int T)
 {
-    if (T <= ws->hcap)
+    /* no scratch where even all n rows would be assembled on one thread */
+    if (T <= ws->hcap || (double)ws->n * (double)ws->d * (double)ws->d < SMR_HESS_THREAD_WORK)
         return SMR_OK;
     double *h = malloc((size_t)((T - 1) * part_doubles(ws->d, ws->nb)) * sizeof(double));
     if (!h)

@@ -13,7 +13,7 @@
 
 #include <stdlib.h>
 
-#define SMR_HESS_BLOCK_BYTES (1 << 20)
+#define SMR_HESS_BLOCK_BYTES (1 << 18)
 #define SMR_HESS_BLOCK_MIN_ROWS 64
 
 int64_t smr_ws_block_rows(int64_t bytes, int64_t d, int64_t min_rows, int64_t n)
