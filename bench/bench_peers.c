@@ -11,7 +11,8 @@
  *   gsl_bfgs GSL multimin, vector_bfgs2
  *   lbfgs    liblbfgs (Okazaki), default More-Thuente line search
  * The quasi-Newton peers evaluate loss and gradient with this library's
- * smr_loss_gradient, so the comparison is of algorithms on equal kernels;
+ * one-pass kernel (smr_obj_loss_grad on a workspace kept for the run, as
+ * our solvers do), so the comparison is of algorithms on equal kernels;
  * the LM residual and Jacobian are formed with OpenBLAS directly.  All link
  * the same OpenBLAS (GSL's cblas calls bind to it; see docs/benchmarks.md).
  * A separate program, not installed: GSL is GPL and stays out of the
@@ -22,6 +23,7 @@
  *                            at d = 300); their rows say "skipped"
  */
 #include "bench_common.h"
+#include "objective/objective.h"
 
 #include <gsl/gsl_blas.h> /* declares cblas_* (gsl_cblas.h); they bind to OpenBLAS */
 #include <gsl/gsl_multifit_nlinear.h>
@@ -36,7 +38,16 @@ typedef struct {
     double target;
     double *z, *pv; /* n, d scratch */
     int64_t evals;
+    smr_ws ws;      /* the peers' loss+gradient workspace (one-pass kernel) */
 } ctx_t;
+
+/* loss and gradient for the quasi-Newton peers: the kernel our solvers use */
+static double peer_eval(ctx_t *c, const double *x, double *g)
+{
+    if (smr_obj_loss_grad(c->p, x, &c->ws, g) != SMR_OK)
+        return INFINITY;
+    return c->ws.loss;
+}
 
 /* ---- ours ---- */
 static int stop_at_target(const smr_iter_info *info, const double *x, void *user)
@@ -121,20 +132,18 @@ static double run_gsl_lm(ctx_t *c, double *iters)
 static double mm_f(const gsl_vector *x, void *params)
 {
     ctx_t *c = params;
-    double L;
-    smr_loss(c->p, x->data, &L);
     c->evals++;
-    return L;
+    return smr_obj_forward(c->p, x->data, &c->ws) == SMR_OK ? c->ws.loss : INFINITY;
 }
 static void mm_df(const gsl_vector *x, void *params, gsl_vector *g)
 {
     ctx_t *c = params;
-    smr_gradient(c->p, x->data, g->data);
+    peer_eval(c, x->data, g->data);
 }
 static void mm_fdf(const gsl_vector *x, void *params, double *f, gsl_vector *g)
 {
     ctx_t *c = params;
-    smr_loss_gradient(c->p, x->data, f, g->data);
+    *f = peer_eval(c, x->data, g->data);
     c->evals++;
 }
 
@@ -168,10 +177,8 @@ static lbfgsfloatval_t lb_eval(void *inst, const lbfgsfloatval_t *x, lbfgsfloatv
     (void)n;
     (void)step;
     ctx_t *c = inst;
-    double L;
-    smr_loss_gradient(c->p, x, &L, g);
     c->evals++;
-    return L;
+    return peer_eval(c, x, g);
 }
 static int lb_progress(void *inst, const lbfgsfloatval_t *x, const lbfgsfloatval_t *g,
                        lbfgsfloatval_t fx, lbfgsfloatval_t xn, lbfgsfloatval_t gn,
@@ -221,7 +228,11 @@ int main(int argc, char **argv)
     fprintf(f, "# %s\n", bench_machine());
     fprintf(f, "kind,n,d,solver,seconds,iterations,reached,ratio_ours_over_peer\n");
     printf("# %s\n", bench_machine());
-    const char *names[] = {"ours", "gsl_lm", "gsl_bfgs", "lbfgs"};
+    /* ours = auto; newton and our_lbfgs are this library's methods by name,
+     * to show what auto chose between */
+    const char *names[] = {"ours", "gsl_lm", "gsl_bfgs", "lbfgs", "newton", "our_lbfgs"};
+    const smr_method own[] = {SMR_METHOD_AUTO, 0, 0, 0, SMR_METHOD_NEWTON, SMR_METHOD_LBFGS};
+    enum { NS = 6 };
     for (int gi = 0; gi < ng; ++gi)
         for (int kind = 0; kind < 2; ++kind) {
             int64_t n = grid[gi][0], d = grid[gi][1];
@@ -246,8 +257,12 @@ int main(int argc, char **argv)
             smr_solve(&p, &o, x, &r);
             double Lstar = r.loss, L0 = r.initial_loss;
             ctx_t c = {.p = &p, .z = z, .pv = pv, .target = Lstar + 1e-8 * (L0 - Lstar)};
-            double t[4], it[4];
-            for (int s = 0; s < 4; ++s) {
+            if (smr_ws_init(&c.ws, &p, false) != SMR_OK || smr_ws_fused_init(&c.ws) != SMR_OK) {
+                fprintf(stderr, "out of memory\n");
+                return 1;
+            }
+            double t[NS], it[NS];
+            for (int s = 0; s < NS; ++s) {
                 double tr[8], itr = 0;
                 if (s > 0 && strstr(skip, names[s])) {
                     t[s] = 0.0; /* neither reached nor timed */
@@ -255,8 +270,9 @@ int main(int argc, char **argv)
                     continue;
                 }
                 for (int rep = 0; rep < reps; ++rep) {
-                    if (s == 0) {
+                    if (s == 0 || s >= 4) {
                         smr_options_init(&o);
+                        o.method = own[s];
                         o.callback = stop_at_target;
                         o.callback_data = &c;
                         memset(x, 0, 8 * (size_t)d);
@@ -275,7 +291,7 @@ int main(int argc, char **argv)
                 t[s] = bench_median(tr, reps);
                 it[s] = itr;
             }
-            for (int s = 0; s < 4; ++s) {
+            for (int s = 0; s < NS; ++s) {
                 int reached = t[s] > 0;
                 double ratio = reached && t[0] > 0 ? t[0] / t[s] : NAN;
                 fprintf(f, "%s,%lld,%lld,%s,%.6g,%.0f,%d,%.4g\n", kind ? "noisy" : "realizable",
@@ -285,6 +301,7 @@ int main(int argc, char **argv)
                        it[s], reached ? "reached " : t[s] == 0.0 ? "skipped    " : "NOT REACHED", ratio);
             }
             fflush(f);
+            smr_ws_free(&c.ws);
             free(A); free(b); free(xs); free(x); free(z); free(pv);
         }
     fclose(f);

@@ -274,21 +274,23 @@ SMR_API void smr_sparsifier_free(smr_sparsifier *s);
  */
 
 typedef enum smr_method {
-    SMR_METHOD_AUTO = 0,  /* Newton when d <= SMR_AUTO_NEWTON_MAX_D, else GD */
+    SMR_METHOD_AUTO = 0,  /* Newton when d <= SMR_AUTO_NEWTON_MAX_D, else L-BFGS */
     SMR_METHOD_GD = 1,    /* gradient descent: fixed, Armijo or BB steps     */
     SMR_METHOD_NEWTON = 2,/* Newton, Cholesky, Armijo, Levenberg shift       */
     SMR_METHOD_SPSA = 3,  /* zeroth-order SPSA (MeZO form), loss values only */
     SMR_METHOD_SKETCH = 4,/* Newton with a leverage-score sparsified Hessian */
+    SMR_METHOD_LBFGS = 5, /* limited-memory BFGS, Armijo line search         */
     SMR_METHOD_COUNT_
 } smr_method;
 
-/* auto picks Newton up to this d: a Newton iteration costs O(n d^2 + d^3)
- * and d^2 doubles of memory, and beyond this d gradient descent with
- * Barzilai-Borwein steps is usually faster to the same tolerance. */
-#define SMR_AUTO_NEWTON_MAX_D 512
+/* auto picks Newton up to this d, L-BFGS beyond: a Newton iteration costs
+ * O(n d^2 + d^3), an L-BFGS iteration one pass over A (O(n d)); Newton
+ * needs fewer iterations, and on bench_peers' grid the two were even at
+ * d = 10 and L-BFGS 2.5-6x faster from d = 50 (docs/benchmarks.md). */
+#define SMR_AUTO_NEWTON_MAX_D 32
 
-/* Name of a method ("auto", "gd", "newton", "spsa", "sketch"), or NULL if
- * unknown. */
+/* Name of a method ("auto", "gd", "newton", "spsa", "sketch", "lbfgs"), or
+ * NULL if unknown. */
 SMR_API const char *smr_method_name(smr_method m);
 
 /* Step-size rule of gradient descent. */
@@ -399,6 +401,9 @@ typedef struct smr_options {
 
     /* Newton */
     double newton_mu0;     /* >= 0; initial Levenberg shift; default 0       */
+
+    /* L-BFGS */
+    int lbfgs_memory;      /* correction pairs kept, 1..1024; default 8      */
 
     /* Sketched Newton (docs/sketch.md) */
     double sketch_eps;     /* in (0, 1): spectral accuracy of the sampled

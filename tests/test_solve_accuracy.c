@@ -80,6 +80,12 @@ static void run_method(smr_method m)
         TU_CHECK(r.converged, "%s on family %zu: %s after %lld iterations (|g| %.3g, |g0| %.3g)",
                  smr_method_name(m), fi, smr_status_name(r.status), (long long)r.iterations,
                  r.grad_norm, r.initial_grad_norm);
+        /* L-BFGS: its line search costs a few trials per iteration, not
+         * the 60 of a search that can only halve (first versions: 94
+         * evaluations in 7 iterations) */
+        if (m == SMR_METHOD_LBFGS)
+            TU_CHECK(r.loss_evals <= 3 * r.iterations + 30, "family %zu: %lld evaluations in %lld iterations",
+                     fi, (long long)r.loss_evals, (long long)r.iterations);
         /* the result describes the returned x */
         double L, *g = malloc((size_t)f->d * sizeof(double));
         assert_int_equal(smr_loss_gradient(&tp.p, x, &L, g), SMR_OK);
@@ -103,22 +109,32 @@ static void run_method(smr_method m)
 static void test_newton(void **s) { (void)s; run_method(SMR_METHOD_NEWTON); }
 static void test_gd(void **s) { (void)s; run_method(SMR_METHOD_GD); }
 static void test_spsa(void **s) { (void)s; run_method(SMR_METHOD_SPSA); }
+static void test_lbfgs(void **s) { (void)s; run_method(SMR_METHOD_LBFGS); }
 
-/* default options (auto) solve a well-posed problem to its minimizer */
+/* default options (auto) solve a well-posed problem to its minimizer, on
+ * both sides of SMR_AUTO_NEWTON_MAX_D (Newton below, L-BFGS above) */
 static void test_auto_defaults(void **state)
 {
     (void)state;
-    const family f = {5000, 40, false, 0.0, SMR_ROW_MAJOR};
-    tu_problem tp;
-    double xs[40], x[40] = {0};
-    make(&f, &tp, xs, 77);
-    smr_result r;
-    assert_int_equal(smr_solve(&tp.p, NULL, x, &r), SMR_OK);
-    assert_int_equal(r.method, SMR_METHOD_NEWTON);
-    TU_CHECK(r.converged, "%s", r.message);
-    TU_CHECK(r.loss <= 1e-8 * r.initial_loss, "L = %g, L0 = %g", r.loss, r.initial_loss);
-    TU_CHECK(tu_diff_inf(40, x, xs) <= 1e-6, "|x - x*| = %g", tu_diff_inf(40, x, xs));
-    tu_problem_free(&tp);
+    const int64_t dims[2] = {SMR_AUTO_NEWTON_MAX_D, SMR_AUTO_NEWTON_MAX_D + 8};
+    for (int k = 0; k < 2; ++k) {
+        int64_t d = dims[k];
+        const family f = {5000, d, false, 0.0, SMR_ROW_MAJOR};
+        tu_problem tp;
+        double *xs = malloc((size_t)d * sizeof(double)), *x = calloc((size_t)d, sizeof(double));
+        make(&f, &tp, xs, 77);
+        smr_result r;
+        assert_int_equal(smr_solve(&tp.p, NULL, x, &r), SMR_OK);
+        assert_int_equal(r.method, k == 0 ? SMR_METHOD_NEWTON : SMR_METHOD_LBFGS);
+        TU_CHECK(r.converged, "d %lld: %s", (long long)d, r.message);
+        TU_CHECK(r.loss <= 1e-8 * r.initial_loss, "d %lld: L = %g, L0 = %g", (long long)d, r.loss,
+                 r.initial_loss);
+        TU_CHECK(tu_diff_inf(d, x, xs) <= 1e-6, "d %lld: |x - x*| = %g", (long long)d,
+                 tu_diff_inf(d, x, xs));
+        free(xs);
+        free(x);
+        tu_problem_free(&tp);
+    }
 }
 
 /* Newton converges from any start on regularized problems: starts up to
@@ -154,6 +170,7 @@ int main(void)
         cmocka_unit_test(test_newton),
         cmocka_unit_test(test_gd),
         cmocka_unit_test(test_spsa),
+        cmocka_unit_test(test_lbfgs),
         cmocka_unit_test(test_auto_defaults),
         cmocka_unit_test(test_newton_far_starts),
     };

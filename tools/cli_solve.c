@@ -70,8 +70,9 @@ static int parse(int argc, char **argv, solve_args *s)
             else if (!strcmp(v, "newton")) s->o.method = SMR_METHOD_NEWTON;
             else if (!strcmp(v, "spsa")) s->o.method = SMR_METHOD_SPSA;
             else if (!strcmp(v, "sketch")) s->o.method = SMR_METHOD_SKETCH;
+            else if (!strcmp(v, "lbfgs")) s->o.method = SMR_METHOD_LBFGS;
             else
-                return cli_error("option --method: unknown method '%s' (auto, gd, newton, sketch, spsa)", v);
+                return cli_error("option --method: unknown method '%s' (auto, gd, lbfgs, newton, sketch, spsa)", v);
         } else if (!strcmp(n, "--w")) s->wpath = v;
         else if (!strcmp(n, "--x0")) s->x0path = v;
         else if (!strcmp(n, "--out")) s->outpath = v;

@@ -25,7 +25,7 @@ static smr_method resolve_method(const smr_problem *p, smr_method m)
 {
     if (m != SMR_METHOD_AUTO)
         return m;
-    return p->d <= SMR_AUTO_NEWTON_MAX_D ? SMR_METHOD_NEWTON : SMR_METHOD_GD;
+    return p->d <= SMR_AUTO_NEWTON_MAX_D ? SMR_METHOD_NEWTON : SMR_METHOD_LBFGS;
 }
 
 typedef struct {

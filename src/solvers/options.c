@@ -21,6 +21,7 @@ void smr_options_init(smr_options *o)
     o->spsa_dir = SMR_DIR_GAUSSIAN;
     o->spsa_check_every = 25;
     o->spsa_batch_size = 1;
+    o->lbfgs_memory = 8;
     o->sketch_eps = 0.5;
     o->sketch_delta = 0.1;
 }
@@ -61,6 +62,8 @@ int smr_options_check(const smr_options *o, const char **field)
         bad = "gd_step_size";
     else if (!finite_ge0(o->newton_mu0))
         bad = "newton_mu0";
+    else if (o->lbfgs_memory < 1 || o->lbfgs_memory > 1024)
+        bad = "lbfgs_memory";
     else if (!(o->sketch_eps > 0.0 && o->sketch_eps < 1.0))
         bad = "sketch_eps";
     else if (!(o->sketch_delta > 0.0 && o->sketch_delta < 1.0))

@@ -54,6 +54,7 @@ static const char *const method_names[SMR_METHOD_COUNT_] = {
     [SMR_METHOD_NEWTON] = "newton",
     [SMR_METHOD_SPSA] = "spsa",
     [SMR_METHOD_SKETCH] = "sketch",
+    [SMR_METHOD_LBFGS] = "lbfgs",
 };
 
 const char *smr_method_name(smr_method m)
@@ -68,6 +69,7 @@ const smr_method_ops *smr_method_table(smr_method m)
         [SMR_METHOD_NEWTON] = &smr_newton_ops,
         [SMR_METHOD_SPSA] = &smr_spsa_ops,
         [SMR_METHOD_SKETCH] = &smr_sketch_ops,
+        [SMR_METHOD_LBFGS] = &smr_lbfgs_ops,
     };
     return (m > 0 && m < SMR_METHOD_COUNT_) ? table[m] : NULL;
 }
