@@ -81,8 +81,9 @@ int main(int argc, char **argv)
     const int64_t grid_quick[][2] = {{2000, 10}, {20000, 10}, {5000, 50}};
     const int64_t (*grid)[2] = quick ? grid_quick : grid_full;
     int ng = quick ? 3 : 7;
-    const smr_method methods[] = {SMR_METHOD_AUTO, SMR_METHOD_NEWTON, SMR_METHOD_GD,
-                                  SMR_METHOD_SKETCH, SMR_METHOD_SPSA};
+    const smr_method methods[] = {SMR_METHOD_AUTO, SMR_METHOD_NEWTON, SMR_METHOD_LBFGS,
+                                  SMR_METHOD_GD, SMR_METHOD_SKETCH, SMR_METHOD_SPSA};
+    enum { NM = sizeof methods / sizeof *methods };
     FILE *f = fopen(csv, "w");
     if (!f) { perror(csv); return 2; }
     fprintf(f, "# %s\n", bench_machine());
@@ -104,10 +105,10 @@ int main(int argc, char **argv)
                     b[i] /= sum;
             }
             smr_problem p = {.n = n, .d = d, .A = A, .b = b};
-            child_out out[5];
-            int ok[5];
+            child_out out[NM];
+            int ok[NM];
             double best = INFINITY;
-            for (int m = 0; m < 5; ++m) {
+            for (int m = 0; m < NM; ++m) {
                 smr_options o;
                 smr_options_init(&o);
                 o.method = methods[m];
@@ -130,7 +131,7 @@ int main(int argc, char **argv)
                 if (ok[m] && isfinite(out[m].r.loss))
                     best = fmin(best, out[m].r.loss);
             }
-            for (int m = 0; m < 5; ++m) {
+            for (int m = 0; m < NM; ++m) {
                 if (!ok[m])
                     continue;
                 smr_result *r = &out[m].r;

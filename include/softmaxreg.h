@@ -274,7 +274,8 @@ SMR_API void smr_sparsifier_free(smr_sparsifier *s);
  */
 
 typedef enum smr_method {
-    SMR_METHOD_AUTO = 0,  /* Newton when d <= SMR_AUTO_NEWTON_MAX_D, else L-BFGS */
+    SMR_METHOD_AUTO = 0,  /* Newton when d <= SMR_AUTO_NEWTON_MAX_D, else
+                             L-BFGS handing over to Newton if it stalls    */
     SMR_METHOD_GD = 1,    /* gradient descent: fixed, Armijo or BB steps     */
     SMR_METHOD_NEWTON = 2,/* Newton, Cholesky, Armijo, Levenberg shift       */
     SMR_METHOD_SPSA = 3,  /* zeroth-order SPSA (MeZO form), loss values only */
@@ -283,10 +284,13 @@ typedef enum smr_method {
     SMR_METHOD_COUNT_
 } smr_method;
 
-/* auto picks Newton up to this d, L-BFGS beyond: a Newton iteration costs
- * O(n d^2 + d^3), an L-BFGS iteration one pass over A (O(n d)); Newton
- * needs fewer iterations, and on bench_peers' grid the two were even at
- * d = 10 and L-BFGS 2.5-6x faster from d = 50 (docs/benchmarks.md). */
+/* auto runs Newton up to this d.  Beyond it, L-BFGS, and Newton from the
+ * L-BFGS iterate when L-BFGS has not converged within ~6 (1 + d/20)
+ * iterations (about the cost of a Newton solve): a Newton iteration costs
+ * O(n d^2 + d^3), an L-BFGS iteration one pass over A (O(n d)); on
+ * bench_peers' grid L-BFGS was 2.5-6x faster from d = 50, but on
+ * ill-conditioned problems it can stall where Newton takes 4 iterations
+ * (docs/solvers.md).  result.method says "newton" or "auto". */
 #define SMR_AUTO_NEWTON_MAX_D 32
 
 /* Name of a method ("auto", "gd", "newton", "spsa", "sketch", "lbfgs"), or
@@ -454,7 +458,9 @@ SMR_API int smr_options_check(const smr_options *opt, const char **field);
 typedef struct smr_result {
     smr_status status;     /* see smr_status                                 */
     int converged;         /* smr_status_converged(status)                   */
-    smr_method method;     /* the method that ran (auto resolved)            */
+    smr_method method;     /* the method that ran: auto resolves to newton up
+                              to SMR_AUTO_NEWTON_MAX_D, else stays auto
+                              (L-BFGS, then Newton if it stalls)             */
     int64_t iterations;
     double loss;           /* L at the returned x, bit for bit what smr_loss
                               returns there (re-evaluated once at the end,

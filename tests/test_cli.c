@@ -136,6 +136,8 @@ static void test_gen_solve_eval(void **state)
     assert_int_equal(access(path_of("q-xstar.mtx"), F_OK), -1);
     assert_int_equal(run("solve q-A.mtx q-b.mtx --w q-w.mtx --lambda 1e-3 --method gd --seed 4 --threads 1 --verbose"), 0);
     TU_CHECK(strstr(err, "iter") && strstr(err, "loss"), "verbose table missing: %s", err);
+    assert_int_equal(run("solve q-A.mtx q-b.mtx --method lbfgs"), 0);
+    assert_true(strstr(out, "\"method\": \"lbfgs\""));
     assert_int_equal(run("solve q-A.mtx q-b.mtx --method spsa --gtol 1e-3 --max-iter 5000"), 0);
     assert_true(strstr(out, "\"method\": \"spsa\""));
     assert_int_equal(run("gen --n 20000 --d 6 --prefix s"), 0);

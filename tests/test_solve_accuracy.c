@@ -112,7 +112,8 @@ static void test_spsa(void **s) { (void)s; run_method(SMR_METHOD_SPSA); }
 static void test_lbfgs(void **s) { (void)s; run_method(SMR_METHOD_LBFGS); }
 
 /* default options (auto) solve a well-posed problem to its minimizer, on
- * both sides of SMR_AUTO_NEWTON_MAX_D (Newton below, L-BFGS above) */
+ * both sides of SMR_AUTO_NEWTON_MAX_D (Newton below; above, L-BFGS handing
+ * over to Newton if it stalls, reported as auto) */
 static void test_auto_defaults(void **state)
 {
     (void)state;
@@ -125,7 +126,7 @@ static void test_auto_defaults(void **state)
         make(&f, &tp, xs, 77);
         smr_result r;
         assert_int_equal(smr_solve(&tp.p, NULL, x, &r), SMR_OK);
-        assert_int_equal(r.method, k == 0 ? SMR_METHOD_NEWTON : SMR_METHOD_LBFGS);
+        assert_int_equal(r.method, k == 0 ? SMR_METHOD_NEWTON : SMR_METHOD_AUTO);
         TU_CHECK(r.converged, "d %lld: %s", (long long)d, r.message);
         TU_CHECK(r.loss <= 1e-8 * r.initial_loss, "d %lld: L = %g, L0 = %g", (long long)d, r.loss,
                  r.initial_loss);
@@ -135,6 +136,40 @@ static void test_auto_defaults(void **state)
         free(x);
         tu_problem_free(&tp);
     }
+}
+
+/* auto above the switch on an ill-conditioned problem (column j scaled by
+ * 10^(-4 j/(d-1)), as softmaxreg gen --kind ill-conditioned): plain L-BFGS
+ * was still far off after 5000 iterations; auto hands over to Newton and
+ * converges */
+static void test_auto_ill_conditioned(void **state)
+{
+    (void)state;
+    const int64_t d = SMR_AUTO_NEWTON_MAX_D + 16;
+    const family f = {4000, d, false, 0.0, SMR_ROW_MAJOR};
+    tu_problem tp;
+    double *xs = malloc((size_t)d * sizeof(double)), *x = calloc((size_t)d, sizeof(double));
+    make(&f, &tp, xs, 91);
+    for (int64_t i = 0; i < f.n; ++i)
+        for (int64_t j = 0; j < d; ++j)
+            tp.A[i * d + j] *= pow(10.0, -4.0 * (double)j / (double)(d - 1));
+    tu_make_realizable(&tp, xs, 1.0, 92);
+    smr_result r;
+    smr_options o;
+    smr_options_init(&o);
+    o.method = SMR_METHOD_LBFGS;
+    o.max_iter = 300;
+    assert_int_equal(smr_solve(&tp.p, &o, x, &r), SMR_OK);
+    TU_CHECK(!r.converged, "plain L-BFGS converged in %lld iterations: not a hard case",
+             (long long)r.iterations);
+    memset(x, 0, (size_t)d * sizeof(double));
+    assert_int_equal(smr_solve(&tp.p, NULL, x, &r), SMR_OK);
+    TU_CHECK(r.converged, "auto: %s after %lld iterations", r.message, (long long)r.iterations);
+    TU_CHECK(r.hess_evals > 0 && r.hess_evals < 20, "auto: %lld Hessians", (long long)r.hess_evals);
+    TU_CHECK(r.loss <= 1e-10 * r.initial_loss, "auto: L = %g, L0 = %g", r.loss, r.initial_loss);
+    free(xs);
+    free(x);
+    tu_problem_free(&tp);
 }
 
 /* Newton converges from any start on regularized problems: starts up to
@@ -172,6 +207,7 @@ int main(void)
         cmocka_unit_test(test_spsa),
         cmocka_unit_test(test_lbfgs),
         cmocka_unit_test(test_auto_defaults),
+        cmocka_unit_test(test_auto_ill_conditioned),
         cmocka_unit_test(test_newton_far_starts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -153,7 +153,7 @@ static void test_bad_options(void **state)
     static const char *const fields[] = {
         "method", "max_iter", "max_time", "gtol_abs", "gtol_rel", "ftol", "xtol",
         "threads", "history_len", "armijo_c1", "max_backtracks", "gd_step",
-        "gd_step_size", "newton_mu0", "spsa_k", "spsa_eps", "spsa_lr", "spsa_step",
+        "gd_step_size", "newton_mu0", "lbfgs_memory", "spsa_k", "spsa_eps", "spsa_lr", "spsa_step",
         "spsa_dir", "spsa_check_every"};
     for (size_t c = 0; c < sizeof fields / sizeof *fields; ++c)
         for (int variant = 0; variant < 2; ++variant) {
@@ -175,6 +175,7 @@ static void test_bad_options(void **state)
             if (!strcmp(f, "gd_step")) o.gd_step = (smr_gd_step)(variant ? 7 : -1);
             if (!strcmp(f, "gd_step_size")) { o.gd_step = SMR_GD_FIXED; o.gd_step_size = variant ? 0.0 : bad; }
             if (!strcmp(f, "newton_mu0")) o.newton_mu0 = bad;
+            if (!strcmp(f, "lbfgs_memory")) o.lbfgs_memory = variant ? 0 : 1025;
             if (!strcmp(f, "spsa_k")) o.spsa_k = variant ? 0 : 5000;
             if (!strcmp(f, "spsa_eps")) o.spsa_eps = bad;
             if (!strcmp(f, "spsa_lr")) o.spsa_lr = variant ? 0.0 : bad;

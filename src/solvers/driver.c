@@ -25,7 +25,9 @@ static smr_method resolve_method(const smr_problem *p, smr_method m)
 {
     if (m != SMR_METHOD_AUTO)
         return m;
-    return p->d <= SMR_AUTO_NEWTON_MAX_D ? SMR_METHOD_NEWTON : SMR_METHOD_LBFGS;
+    /* above the switch: SMR_METHOD_AUTO itself, L-BFGS handing over to
+     * Newton (smr_auto_ops, lbfgs.c) */
+    return p->d <= SMR_AUTO_NEWTON_MAX_D ? SMR_METHOD_NEWTON : SMR_METHOD_AUTO;
 }
 
 typedef struct {

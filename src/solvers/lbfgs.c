@@ -51,12 +51,8 @@ typedef struct {
     double *xlo, *glo;  /* the line search's best Armijo point, d each */
 } lbfgs_state;
 
-static int lbfgs_init(smr_solver *sv)
+static int lbfgs_init_into(smr_solver *sv, lbfgs_state *st)
 {
-    lbfgs_state *st = calloc(1, sizeof *st);
-    if (!st)
-        return SMR_ERR_NO_MEMORY;
-    sv->state = st;
     int64_t m = sv->opt.lbfgs_memory, d = sv->d;
     if ((uint64_t)d > SIZE_MAX / sizeof(double) / (uint64_t)(2 * m + 3) - 2)
         return SMR_ERR_NO_MEMORY;
@@ -71,6 +67,15 @@ static int lbfgs_init(smr_solver *sv)
     st->rho = st->glo + d;
     st->alpha = st->rho + m;
     return SMR_OK;
+}
+
+static int lbfgs_init(smr_solver *sv)
+{
+    lbfgs_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return SMR_ERR_NO_MEMORY;
+    sv->state = st;
+    return lbfgs_init_into(sv, st);
 }
 
 static void lbfgs_free(smr_solver *sv)
@@ -209,9 +214,8 @@ static smr_status wolfe_search(smr_solver *sv, lbfgs_state *st, double gp, doubl
                                                          : SMR_STATUS_LINE_SEARCH;
 }
 
-static smr_status lbfgs_iterate(smr_solver *sv)
+static smr_status lbfgs_step(smr_solver *sv, lbfgs_state *st)
 {
-    lbfgs_state *st = sv->state;
     int64_t d = sv->d;
     direction(st, d, sv->g, st->p);
     double gp = smr_k_dot(d, sv->g, st->p);
@@ -244,10 +248,86 @@ static smr_status lbfgs_iterate(smr_solver *sv)
     return SMR_STATUS_NONE;
 }
 
+static smr_status lbfgs_iterate(smr_solver *sv) { return lbfgs_step(sv, sv->state); }
+
 const smr_method_ops smr_lbfgs_ops = {
     .name = "lbfgs",
     .needs_hessian_blocks = false,
     .init = lbfgs_init,
     .iterate = lbfgs_iterate,
     .free = lbfgs_free,
+};
+
+/*
+ * auto above SMR_AUTO_NEWTON_MAX_D: L-BFGS, and Newton from where it got
+ * to if it has not converged within a budget of iterations worth about a
+ * Newton solve.  L-BFGS is 2.5-6x faster than Newton on well-conditioned
+ * problems with d >= 50 (bench_peers), but on ill-conditioned ones
+ * (softmaxreg gen --kind ill-conditioned, d = 48 or 100) it was still far
+ * from the minimizer after 5000 iterations where Newton took 4.  A Newton
+ * iteration costs about 1 + d/20 passes over A (the Hessian's n d^2 flops
+ * against a pass's n d doubles, measured on the development machine) and
+ * a Newton solve ~6 iterations, so the budget is ~6 (1 + d/20) L-BFGS
+ * iterations: the worst case costs about two Newton solves, the usual case
+ * one L-BFGS solve.  A failed L-BFGS line search also hands over.
+ */
+typedef struct {
+    lbfgs_state lb;
+    smr_newton_core nc;
+    int64_t budget;
+    bool newton;
+} hybrid_state;
+
+static int hybrid_init(smr_solver *sv)
+{
+    hybrid_state *h = calloc(1, sizeof *h);
+    if (!h)
+        return SMR_ERR_NO_MEMORY;
+    sv->state = h;
+    int rc = lbfgs_init_into(sv, &h->lb);
+    if (rc == SMR_OK)
+        rc = smr_newton_core_init(&h->nc, sv->d, sv->opt.newton_mu0);
+    h->budget = 6 + (6 * sv->d) / 20;
+    return rc;
+}
+
+static void hybrid_free(smr_solver *sv)
+{
+    hybrid_state *h = sv->state;
+    if (h) {
+        free(h->lb.S);
+        smr_newton_core_free(&h->nc);
+    }
+    free(h);
+    sv->state = NULL;
+}
+
+static smr_status hybrid_iterate(smr_solver *sv)
+{
+    hybrid_state *h = sv->state;
+    if (!h->newton) {
+        if (sv->iter < h->budget) {
+            smr_status s = lbfgs_step(sv, &h->lb);
+            if (s == SMR_STATUS_NONE || s == SMR_STATUS_NONFINITE)
+                return s;
+        }
+        /* hand over: the forward pass at x for the Hessian (the line
+         * search may have accepted a point other than its last trial) */
+        h->newton = true;
+        double l;
+        if (smr_sv_loss(sv, sv->x, &l) != SMR_OK)
+            return SMR_STATUS_NONFINITE;
+    }
+    sv->hess_evals++;
+    if (smr_obj_hessian(sv->prob, &sv->ws, 0.0, h->nc.H, sv->d) != SMR_OK)
+        return SMR_STATUS_NONFINITE;
+    return smr_newton_core_step(sv, &h->nc);
+}
+
+const smr_method_ops smr_auto_ops = {
+    .name = "auto",
+    .needs_hessian_blocks = true,
+    .init = hybrid_init,
+    .iterate = hybrid_iterate,
+    .free = hybrid_free,
 };

@@ -94,6 +94,7 @@ smr_status smr_newton_core_step(smr_solver *sv, smr_newton_core *c);
 /* the method tables, one per file */
 extern const smr_method_ops smr_gd_ops;
 extern const smr_method_ops smr_lbfgs_ops;
+extern const smr_method_ops smr_auto_ops; /* L-BFGS, then Newton (lbfgs.c) */
 extern const smr_method_ops smr_newton_ops;
 extern const smr_method_ops smr_spsa_ops;
 extern const smr_method_ops smr_sketch_ops;

@@ -65,11 +65,12 @@ const char *smr_method_name(smr_method m)
 const smr_method_ops *smr_method_table(smr_method m)
 {
     static const smr_method_ops *const table[SMR_METHOD_COUNT_] = {
+        [SMR_METHOD_AUTO] = &smr_auto_ops, /* what auto runs above SMR_AUTO_NEWTON_MAX_D */
         [SMR_METHOD_GD] = &smr_gd_ops,
         [SMR_METHOD_NEWTON] = &smr_newton_ops,
         [SMR_METHOD_SPSA] = &smr_spsa_ops,
         [SMR_METHOD_SKETCH] = &smr_sketch_ops,
         [SMR_METHOD_LBFGS] = &smr_lbfgs_ops,
     };
-    return (m > 0 && m < SMR_METHOD_COUNT_) ? table[m] : NULL;
+    return (m >= 0 && m < SMR_METHOD_COUNT_) ? table[m] : NULL;
 }
