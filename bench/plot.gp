@@ -1,6 +1,7 @@
 # plot.gp -- scaling plots from bench/run.sh's CSV files.
 #   gnuplot -e "dir='bench/results'; out='docs/figures'" bench/plot.gp
-# kernels-vs-n.png   log-log time against n at fixed d, with the limit line
+# kernels-vs-n.png   log-log time against n at fixed d, with the limit line;
+#                    every series' fitted slope in its legend
 # kernels-vs-d.png   log-log time against d at fixed n, with the limit lines
 # peers.png          our time / peer time, per problem
 # Series are selected with awk (Debian's mawk).
@@ -19,12 +20,22 @@ set format y '%g'
 set xlabel 'n'
 set ylabel 'seconds'
 set key top left
+# fitted log-log slopes (least squares, gnuplot's stats): the scaling
+# target is slope 1 +- 0.1 in n for the O(n d) kernels
 do for [dd in '10 100'] {
   set title 'd = '.dd
-  plot sel('loss_grad', 4, dd) using 3:5 with linespoints title 'loss+grad', \
-       sel('two_call', 4, dd) using 3:5 with linespoints title 'two calls (gemv, gemv^T)', \
-       sel('loss', 4, dd) using 3:5 with linespoints title 'loss', \
-       sel('hessvec', 4, dd) using 3:5 with linespoints title 'Hv', \
+  stats sel('loss_grad', 4, dd) using (log($3)):(log($5)) nooutput
+  s1 = STATS_slope
+  stats sel('two_call', 4, dd) using (log($3)):(log($5)) nooutput
+  s2 = STATS_slope
+  stats sel('loss', 4, dd) using (log($3)):(log($5)) nooutput
+  s3 = STATS_slope
+  stats sel('hessvec', 4, dd) using (log($3)):(log($5)) nooutput
+  s4 = STATS_slope
+  plot sel('loss_grad', 4, dd) using 3:5 with linespoints title sprintf('loss+grad (slope %.2f)', s1), \
+       sel('two_call', 4, dd) using 3:5 with linespoints title sprintf('two calls (gemv, gemv^T) (slope %.2f)', s2), \
+       sel('loss', 4, dd) using 3:5 with linespoints title sprintf('loss (slope %.2f)', s3), \
+       sel('hessvec', 4, dd) using 3:5 with linespoints title sprintf('Hv (slope %.2f)', s4), \
        sel('loss_grad', 4, dd) using 3:8 with lines dashtype 2 lw 2 lc rgb 'black' title 'limit: 1 read of A'
 }
 unset multiplot
@@ -34,9 +45,13 @@ set multiplot layout 1,2 title 'Objective kernels vs d (row-major A)'
 set xlabel 'd'
 do for [nn in '10000 100000'] {
   set title 'n = '.nn
-  plot sel('loss_grad', 3, nn) using 4:5 with linespoints title 'loss+grad', \
+  stats sel('loss_grad', 3, nn) using (log($4)):(log($5)) nooutput
+  s1 = STATS_slope
+  stats sel('hessian', 3, nn) using (log($4)):(log($5)) nooutput
+  s2 = STATS_slope
+  plot sel('loss_grad', 3, nn) using 4:5 with linespoints title sprintf('loss+grad (slope %.2f)', s1), \
        sel('loss_grad', 3, nn) using 4:8 with lines dashtype 2 lw 2 lc rgb 'black' title 'limit: 1 read of A', \
-       sel('hessian', 3, nn) using 4:5 with linespoints title 'Hessian', \
+       sel('hessian', 3, nn) using 4:5 with linespoints title sprintf('Hessian (slope %.2f; n d^2 gives 2)', s2), \
        sel('hessian', 3, nn) using 4:8 with lines dashtype 3 lw 2 lc rgb 'red' title 'limit: dsyrk on A'
 }
 unset multiplot
