@@ -49,6 +49,8 @@ typedef struct {
     double *rho, *alpha; /* m each */
     double *p;          /* direction, d */
     double *xlo, *glo;  /* the line search's best Armijo point, d each */
+    bool ws_at_x;       /* the workspace's forward pass is at the iterate
+                           (the accepted point was the last trial) */
 } lbfgs_state;
 
 static int lbfgs_init_into(smr_solver *sv, lbfgs_state *st)
@@ -157,6 +159,7 @@ static smr_status wolfe_search(smr_solver *sv, lbfgs_state *st, double gp, doubl
     bool bracket = false, saved = false;
     double step = *t, wprev = INFINITY;
     int zooms = 0;
+    st->ws_at_x = false;
     for (int k = 0; k < sv->opt.max_backtracks; ++k) {
         double f = NAN, df = NAN;
         int r = trial(sv, st->p, step, &f, &df);
@@ -167,11 +170,11 @@ static smr_status wolfe_search(smr_solver *sv, lbfgs_state *st, double gp, doubl
             bracket = true;
             /* the decrease this step could give is below the loss's
              * rounding (as in smr_line_search) */
-            if (!saved && r == 0 && step * fabs(gp) <= 256.0 * DBL_EPSILON * fabs(f0) &&
-                f >= f0 - 256.0 * DBL_EPSILON * fabs(f0))
+            if (!saved && r == 0 && smr_ls_no_gain(sv, step, gp, f))
                 return SMR_STATUS_ROUNDOFF;
         } else {
             if (fabs(df) <= -c2 * gp && f < f0) {
+                st->ws_at_x = true;
                 *t = step;
                 *lt = f;
                 return SMR_STATUS_NONE;
@@ -311,17 +314,15 @@ static smr_status hybrid_iterate(smr_solver *sv)
             if (s == SMR_STATUS_NONE || s == SMR_STATUS_NONFINITE)
                 return s;
         }
-        /* hand over: the forward pass at x for the Hessian (the line
-         * search may have accepted a point other than its last trial) */
+        /* hand over; the Hessian needs the forward pass at x, which the
+         * workspace lacks when the last search accepted its best Armijo
+         * point or failed (its last trial is elsewhere) */
         h->newton = true;
         double l;
-        if (smr_sv_loss(sv, sv->x, &l) != SMR_OK)
+        if (!h->lb.ws_at_x && smr_sv_loss(sv, sv->x, &l) != SMR_OK)
             return SMR_STATUS_NONFINITE;
     }
-    sv->hess_evals++;
-    if (smr_obj_hessian(sv->prob, &sv->ws, 0.0, h->nc.H, sv->d) != SMR_OK)
-        return SMR_STATUS_NONFINITE;
-    return smr_newton_core_step(sv, &h->nc);
+    return smr_newton_core_iterate(sv, &h->nc);
 }
 
 const smr_method_ops smr_auto_ops = {

@@ -106,6 +106,12 @@ void smr_sv_accept(smr_solver *sv, double loss, double step)
     sv->have_grad = true;
 }
 
+bool smr_ls_no_gain(const smr_solver *sv, double t, double gp, double l)
+{
+    double r = 256.0 * DBL_EPSILON * fabs(sv->loss);
+    return t * fabs(gp) <= r && l >= sv->loss - r;
+}
+
 smr_status smr_line_search(smr_solver *sv, const double *p, double gp,
                            double lref, double *t, double *lt)
 {
@@ -137,8 +143,7 @@ smr_status smr_line_search(smr_solver *sv, const double *p, double gp,
             return SMR_STATUS_NONE;
         }
         /* the decrease this step could give is below the loss's rounding */
-        if (step * fabs(gp) <= 256.0 * DBL_EPSILON * fabs(sv->loss) &&
-            l >= sv->loss - 256.0 * DBL_EPSILON * fabs(sv->loss))
+        if (smr_ls_no_gain(sv, step, gp, l))
             return SMR_STATUS_ROUNDOFF;
     }
     return *t * fabs(gp) <= 1e3 * DBL_EPSILON * fabs(sv->loss)

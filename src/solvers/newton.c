@@ -92,16 +92,17 @@ smr_status smr_newton_core_step(smr_solver *sv, smr_newton_core *c)
     return SMR_STATUS_NONE;
 }
 
-static smr_status newton_iterate(smr_solver *sv)
+smr_status smr_newton_core_iterate(smr_solver *sv, smr_newton_core *c)
 {
-    smr_newton_core *c = sv->state;
-    /* the objective workspace holds the forward pass at x (the last point
-     * evaluated was the accepted one) */
     sv->hess_evals++;
     if (smr_obj_hessian(sv->prob, &sv->ws, 0.0, c->H, sv->d) != SMR_OK)
         return SMR_STATUS_NONFINITE;
     return smr_newton_core_step(sv, c);
 }
+
+/* the objective workspace holds the forward pass at x (the last point
+ * evaluated was the accepted one) */
+static smr_status newton_iterate(smr_solver *sv) { return smr_newton_core_iterate(sv, sv->state); }
 
 const smr_method_ops smr_newton_ops = {
     .name = "newton",

@@ -75,6 +75,11 @@ int smr_sv_eval_exact(smr_solver *sv, const double *y, double *loss, double *g);
 smr_status smr_line_search(smr_solver *sv, const double *p, double gp,
                            double lref, double *t, double *lt);
 
+/* A trial loss l at step t along a slope gp that no decrease could be
+ * measured from: the predicted decrease t |gp| and the change are within
+ * the rounding of sv->loss (256 ulps).  Shared by the line searches. */
+bool smr_ls_no_gain(const smr_solver *sv, double t, double gp, double l);
+
 /* Accept the trial point: swap x/xt and g/gt, set loss, step. */
 void smr_sv_accept(smr_solver *sv, double loss, double step);
 
@@ -90,6 +95,9 @@ typedef struct smr_newton_core {
 int smr_newton_core_init(smr_newton_core *c, int64_t d, double mu0);
 void smr_newton_core_free(smr_newton_core *c);
 smr_status smr_newton_core_step(smr_solver *sv, smr_newton_core *c);
+/* A Newton iteration: the exact Hessian at sv->x, from the forward pass
+ * the workspace holds (it must be at sv->x), then smr_newton_core_step. */
+smr_status smr_newton_core_iterate(smr_solver *sv, smr_newton_core *c);
 
 /* the method tables, one per file */
 extern const smr_method_ops smr_gd_ops;
