@@ -59,6 +59,10 @@ static const cfg cfgs[] = {
     {3000, 300, SMR_ROW_MAJOR, true, 0.05, 2},
     {3000, 300, SMR_COL_MAJOR, false, 0.05, 0},
     {50, 7, SMR_ROW_MAJOR, false, 0.0, 0},      /* one block, one part */
+    /* row-major kernel paths (fused_rows.c): 17 strips (pairs of strips
+     * for wide rows, then one), a short last panel (2003 = 8 * 250 + 3),
+     * rows not 64-byte aligned */
+    {2003, 136, SMR_ROW_MAJOR, false, 0.0, 1},
 };
 
 /* random points: first call without a guess, then a chain of nearby and
@@ -94,6 +98,46 @@ static void test_random_points(void **state)
         TU_CHECK(worst_g <= 1e-12 && worst_l <= 1e-12, "cfg %zu: g %.3g L %.3g", c, worst_g, worst_l);
         free(x);
         free(g);
+        smr_ws_free(&ws);
+        tu_problem_free(&tp);
+    }
+}
+
+/* Logits that rise along the rows by far more than the rescaling
+ * threshold (e^64): each thread's shift is raised many times inside its
+ * blocks, and the u already written are rescaled.  Without a guess and with
+ * a guess far below the true lse.  A row-major kernel that forgot to rescale
+ * the block's earlier u fails this (relative error 10^48).  An earlier
+ * build, whose a-posteriori test did not count the rescales' rounding,
+ * returned a gradient 10^8 off here; whether the cancellation shows
+ * depends on how the compiler contracts the rescale, so that term
+ * (fused.c, err1) is not pinned by this test alone. */
+static void test_shift_rises(void **state)
+{
+    (void)state;
+    for (int with_w = 0; with_w < 2; ++with_w) {
+        tu_spec spec = {.n = 3001, .d = 9, .layout = SMR_ROW_MAJOR,
+                        .with_w = with_w, .w_scale = 0.1, .a_scale = 1.0,
+                        .seed = 404 + (uint64_t)with_w};
+        tu_problem tp;
+        tu_problem_make(&tp, &spec);
+        for (int64_t i = 0; i < spec.n; ++i) /* z_i ~ 0.2 i x_0: 0 .. 600 */
+            tp.A[i * spec.d] = 0.2 * (double)i;
+        smr_ws ws;
+        assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+        double x[9] = {1.0, 0.1, -0.2, 0.3, 0.0, 0.05, -0.1, 0.2, 0.1};
+        double g[9];
+        for (int it = 0; it < 3; ++it) {
+            if (it == 2) { /* a guess 500 below the lse */
+                ws.have_guess = true;
+                ws.guess_lse -= 500.0;
+            }
+            assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK);
+            errs e = compare(&tp.p, x, ws.loss, g);
+            TU_CHECK(e.gerr <= 1e-12 && e.lerr <= 1e-12, "w %d it %d: g %.3g L %.3g",
+                     with_w, it, e.gerr, e.lerr);
+            x[1] += 1e-3;
+        }
         smr_ws_free(&ws);
         tu_problem_free(&tp);
     }
@@ -217,6 +261,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_points),
         cmocka_unit_test(test_near_minimizer),
+        cmocka_unit_test(test_shift_rises),
         cmocka_unit_test(test_threads_reproducible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

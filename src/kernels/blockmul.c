@@ -14,6 +14,7 @@
  * available (picked at run time, like vexp.c), with a*b+c contracted.
  */
 #include "kernels.h"
+#include "simd.h"
 
 #include <string.h>
 
@@ -24,15 +25,6 @@
  * registers; rows are summed in chunks of 64 (two-level summation keeps
  * the rounding error ~(64 + m/64) eps instead of m eps). */
 #define SMR_CHUNK 64
-typedef double v8d __attribute__((vector_size(64))); /* GCC generic vector */
-
-static inline __attribute__((always_inline)) v8d ld8(const double *p)
-{
-    v8d v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 static inline __attribute__((always_inline)) void
 strip8(int64_t m, int64_t k, const double *B, int64_t ldb, const double *W,
        int64_t j0, double *G, int64_t d)

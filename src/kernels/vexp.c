@@ -30,48 +30,28 @@
  * last bit between the vector and the libm path.
  */
 #include "kernels.h"
+#include "simd.h"
 
 #include <math.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#ifdef SMR_SIMD_X86
 #define SMR_VEXP_X86 1
-static inline __attribute__((always_inline)) double exp_poly(double x)
+/* 8 at a time (simd.h), the last n mod 8 through a padded vector */
+static inline __attribute__((always_inline)) void
+exp_loop(int64_t n, const double *z, double shift, double *out)
 {
-    const double log2e = 0x1.71547652b82fep0;
-    const double ln2hi = 0x1.62e42fefa3800p-1; /* 43 bits: k ln2hi exact */
-    const double ln2lo = 0x1.ef35793c76730p-45;
-    const double shifter = 0x1.8p52;
-    x = x < -746.0 ? -746.0 : x;
-    x = x > 710.0 ? 710.0 : x;
-    double kd = x * log2e + shifter;
-    double k = kd - shifter;
-    double r = x - k * ln2hi;
-    r = r - k * ln2lo;
-    double p = 1.0 / 6227020800.0; /* 1/13! */
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    /* k sits in the low 52 bits of kd's significand, two's complement */
-    uint64_t kb;
-    memcpy(&kb, &kd, sizeof kb);
-    int64_t ki = (int64_t)(kb << 12) >> 12;
-    int64_t k1 = ki >> 1, k2 = ki - k1;
-    uint64_t b1 = (uint64_t)(k1 + 1023) << 52, b2 = (uint64_t)(k2 + 1023) << 52;
-    double s1, s2;
-    memcpy(&s1, &b1, sizeof s1);
-    memcpy(&s2, &b2, sizeof s2);
-    return p * s1 * s2;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        st8(out + i, exp8(ld8(z + i) - shift));
+    if (i < n) {
+        double t[8] = {0};
+        for (int64_t q = i; q < n; ++q)
+            t[q - i] = z[q] - shift;
+        st8(t, exp8(ld8(t)));
+        for (int64_t q = i; q < n; ++q)
+            out[q] = t[q - i];
+    }
 }
 
 /* The same loop compiled for two instruction sets; vexp.c is built with
@@ -79,15 +59,13 @@ static inline __attribute__((always_inline)) double exp_poly(double x)
 __attribute__((target("arch=x86-64-v4"))) static void
 exp_v4(int64_t n, const double *z, double shift, double *out)
 {
-    for (int64_t i = 0; i < n; ++i)
-        out[i] = exp_poly(z[i] - shift);
+    exp_loop(n, z, shift, out);
 }
 
 __attribute__((target("arch=x86-64-v3"))) static void
 exp_v3(int64_t n, const double *z, double shift, double *out)
 {
-    for (int64_t i = 0; i < n; ++i)
-        out[i] = exp_poly(z[i] - shift);
+    exp_loop(n, z, shift, out);
 }
 #endif
 

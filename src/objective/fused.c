@@ -23,24 +23,30 @@
  * s - s~ are tiny and G1 carries the answer, formed from c = f - b
  * directly like the two-pass residual.  A posteriori: if
  *
- *     |c (c - 1)| |G2| + |c (s - s~)| |G3|  >  SMR_FUSED_CORR_MAX |grad|
+ *     |c (c - 1)| |G2| + |c (s - s~)| |G3| + |c| e1  >  SMR_FUSED_CORR_MAX |grad|
  *
  * (the corrections could cost more than about 13 digits' worth of the
- * result) or anything is not finite, the gradient is recomputed by the
+ * result; e1 bounds, over eps, the rounding that raising a shift put into
+ * G1, smr_fused_rescale) or anything is not finite, the gradient is recomputed by the
  * two-pass path from the exact f (a second pass over A; counted in
  * ws->fused_fallbacks).  The first evaluation, with no previous lse, takes
- * mu from the first block's largest logit and usually falls back.
+ * mu from the first panel's largest logit and usually falls back.
  *
- * The loss and s are computed from f exactly as in the two-pass path (the
+ * The loss and s are computed from f as in the two-pass path (the
  * per-block u are rescaled to f in a pass over the n-vector, not over A).
+ *
+ * Row-major A goes through fused_rows.c (dots, exp, weights and the
+ * G update eight rows at a time, with software prefetch); column-major A
+ * through the per-block dgemv + exp + thin product below.
  *
  * Threads: the blocks are split into T contiguous ranges, one per thread
  * (smr_k_parallel); each range keeps its own shift (raised, with its
- * accumulators rescaled, when a block's largest logit exceeds it by more
+ * accumulators rescaled, when a panel's largest logit exceeds it by more
  * than SMR_FUSED_RESCALE, so u never overflows) and its own G; the ranges
  * are combined in order 0..T-1.  The result depends on T, not on timing.
  */
 #include "objective.h"
+#include "fused_rows.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -50,7 +56,6 @@
  * memory and the thin product that reuses them */
 #define SMR_FUSED_BLOCK_BYTES (1 << 18)
 #define SMR_FUSED_BLOCK_MIN_ROWS 16
-#define SMR_FUSED_RESCALE 64.0    /* u <= e^64 before a range rescales   */
 #define SMR_FUSED_CORR_MAX 16.0   /* see above                           */
 #define SMR_FUSED_MIN_WORK (1 << 20) /* n d below which one thread is used  */
 #define SMR_FUSED_MAX_SHIFT 30.0  /* mu above max z by more: fall back   */
@@ -64,27 +69,16 @@ typedef struct {
     double mu0, s0;   /* provisional shift and <f,c> */
 } fused_ctx;
 
-/* the scratch of part t: W (nbf x 4), G (d x 4), then 8 scalars: mu,
- * alpha, zmax, fin (the pass), sum (f-b)^2, sum (wz)^2, <f, f-b> (finish) */
+/* the scratch of part t: W (nbf x 4), G (d x 4), Gb (d x 4, fused_rows.c),
+ * then 8 scalars: mu, alpha, zmax, fin (the pass), sum (f-b)^2, sum (wz)^2,
+ * <f, f-b> (finish), err1 (the pass: G1's rescale rounding bound / eps) */
+#define SMR_FUSED_PART(nbf, d) (4 * (nbf) + 8 * (d) + 8)
 static double *part_w(smr_ws *ws, int t)
 {
-    return ws->part + (int64_t)t * (4 * ws->nbf + 4 * ws->d + 8);
+    return ws->part + (int64_t)t * SMR_FUSED_PART(ws->nbf, ws->d);
 }
 static double *part_g(smr_ws *ws, int t) { return part_w(ws, t) + 4 * ws->nbf; }
-static double *part_s(smr_ws *ws, int t) { return part_g(ws, t) + 4 * ws->d; }
-
-/* Rescale a part's accumulators from shift mu to mu' (rho = e^(mu - mu')):
- * u' = rho u, so G1' = rho G1 + rho (rho - 1) G2, G2' = rho^2 G2,
- * G3' = rho G3, alpha' = rho alpha; G4 does not involve u. */
-static void rescale(int64_t d, double rho, double *G, double *alpha)
-{
-    for (int64_t j = 0; j < d; ++j) {
-        G[j] = rho * G[j] + rho * (rho - 1.0) * G[d + j];
-        G[d + j] *= rho * rho;
-        G[2 * d + j] *= rho;
-    }
-    *alpha *= rho;
-}
+static double *part_s(smr_ws *ws, int t) { return part_g(ws, t) + 8 * ws->d; }
 
 static void fused_part(void *vctx, int t, int T)
 {
@@ -96,9 +90,26 @@ static void fused_part(void *vctx, int t, int T)
     int64_t b0 = nblk * t / T, b1 = nblk * (t + 1) / T;
     double *W = part_w(ws, t), *G = part_g(ws, t), *S = part_s(ws, t);
     memset(G, 0, (size_t)(4 * d) * sizeof(double));
-    double mu = c->mu0, alpha = 0.0, zmax = -INFINITY, fin = 0.0;
+    double mu = c->mu0, alpha = 0.0, zmax = -INFINITY, fin = 0.0, err1 = 0.0;
     bool have_mu = c->guess;
     const double *b = p->b, *w = p->w, s0 = c->s0;
+    if (ws->A.row_major) {
+        smr_fused_acc st = {.mu = mu, .have_mu = have_mu, .alpha = 0.0,
+                            .zmax = -INFINITY, .fin = 0.0, .err1 = 0.0, .G = G,
+                            .Gb = G + 4 * d};
+        for (int64_t k = b0; k < b1; ++k) {
+            int64_t i0 = k * nb, m = n - i0 < nb ? n - i0 : nb;
+            smr_fused_rows(&ws->A, i0, m, c->x, b + i0, w ? w + i0 : NULL,
+                           s0, ws->z + i0, ws->f + i0, &st);
+            ws->bmu[k] = st.mu;
+        }
+        S[0] = st.have_mu ? st.mu : -INFINITY;
+        S[1] = st.alpha;
+        S[2] = st.zmax;
+        S[3] = st.fin;
+        S[7] = st.err1;
+        return;
+    }
     for (int64_t k = b0; k < b1; ++k) {
         int64_t i0 = k * nb, m = n - i0 < nb ? n - i0 : nb;
         double *z = ws->z + i0, *u = ws->f + i0;
@@ -111,7 +122,8 @@ static void fused_part(void *vctx, int t, int T)
             mu = bm;
             have_mu = true;
         } else if (bm > mu + SMR_FUSED_RESCALE) {
-            rescale(d, exp(mu - bm), G, &alpha);
+            double rho = exp(mu - bm);
+            err1 = rho * err1 + smr_fused_rescale(d, rho, G, &alpha);
             mu = bm;
         }
         ws->bmu[k] = mu;
@@ -132,6 +144,7 @@ static void fused_part(void *vctx, int t, int T)
     S[1] = alpha;
     S[2] = zmax;
     S[3] = fin;
+    S[7] = err1;
 }
 
 typedef struct {
@@ -141,7 +154,7 @@ typedef struct {
 } finish_ctx;
 
 /* f_i = u_i e^(mu_blk - mu) / alpha over part t's blocks, with its partial
- * sums of (f - b)^2 (pairwise within a block), (w z)^2 and f (f - b). */
+ * sums of (f - b)^2, (w z)^2 and f (f - b) (fused_rows.c). */
 static void finish_part(void *vctx, int t, int T)
 {
     finish_ctx *c = vctx;
@@ -149,24 +162,16 @@ static void finish_part(void *vctx, int t, int T)
     smr_ws *ws = c->ws;
     int64_t n = p->n, nb = ws->nbf, nblk = (n + nb - 1) / nb;
     int64_t b0 = nblk * t / T, b1 = nblk * (t + 1) / T;
-    double *r = part_w(ws, t), *S = part_s(ws, t);
+    double *S = part_s(ws, t);
     double sc2 = 0.0, sw2 = 0.0, fc = 0.0;
     for (int64_t k = b0; k < b1; ++k) {
         int64_t i0 = k * nb, m = n - i0 < nb ? n - i0 : nb;
-        double sc = exp(ws->bmu[k] - c->mu) / c->alpha;
-        double *f = ws->f + i0;
-        const double *b = p->b + i0;
-        for (int64_t i = 0; i < m; ++i) {
-            f[i] *= sc;
-            r[i] = f[i] - b[i];
-            fc += f[i] * r[i];
-        }
-        sc2 += smr_k_sumsq(m, r);
-        if (p->w) {
-            for (int64_t i = 0; i < m; ++i)
-                r[i] = p->w[i0 + i] * ws->z[i0 + i];
-            sw2 += smr_k_sumsq(m, r);
-        }
+        double sc = exp(ws->bmu[k] - c->mu) / c->alpha, o[3];
+        smr_fused_finish_rows(m, sc, ws->f + i0, p->b + i0,
+                              p->w ? p->w + i0 : NULL, ws->z + i0, o);
+        sc2 += o[0];
+        sw2 += o[1];
+        fc += o[2];
     }
     S[4] = sc2;
     S[5] = sw2;
@@ -200,7 +205,7 @@ int smr_ws_fused_init(smr_ws *ws)
     ws->tcap = smr_k_threads();
     if (ws->tcap > ws->nblk)
         ws->tcap = (int)ws->nblk;
-    size_t per = (size_t)(4 * ws->nbf + 4 * ws->d + 8);
+    size_t per = (size_t)SMR_FUSED_PART(ws->nbf, ws->d);
     ws->part = malloc((size_t)ws->tcap * per * sizeof(double));
     ws->bmu = malloc((size_t)ws->nblk * sizeof(double));
     if (!ws->part || !ws->bmu) {
@@ -243,12 +248,16 @@ int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
     }
     if (fin != 0.0) /* a logit is NaN or infinite */
         return smr_classify_nonfinite(p);
-    double *G = part_g(ws, 0), alpha = 0.0;
+    double *G = part_g(ws, 0), alpha = 0.0, err1 = 0.0;
     for (int t = 0; t < T; ++t) {
         double *Gt = part_g(ws, t), *S = part_s(ws, t);
         double a = S[1];
-        if (S[0] != mu)
-            rescale(d, exp(S[0] - mu), Gt, &a);
+        if (S[0] != mu) {
+            double rho = exp(S[0] - mu);
+            err1 += rho * S[7] + smr_fused_rescale(d, rho, Gt, &a);
+        } else {
+            err1 += S[7];
+        }
         alpha += a;
         if (t > 0)
             for (int64_t j = 0; j < 4 * d; ++j)
@@ -281,7 +290,8 @@ int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
             n2 += G[d + j] * G[d + j];
             n3 += G[2 * d + j] * G[2 * d + j];
         }
-        double corr = fabs(cc * (cc - 1.0)) * sqrt(n2) + fabs(cc * ds) * sqrt(n3);
+        double corr = fabs(cc * (cc - 1.0)) * sqrt(n2) + fabs(cc * ds) * sqrt(n3) +
+                      fabs(cc) * err1; /* rescales' rounding (fused_rows.c) */
         if (isfinite(gn) && corr <= SMR_FUSED_CORR_MAX * sqrt(gn))
             return SMR_OK;
     }

@@ -237,27 +237,22 @@ int smr_solve(const smr_problem *prob, const smr_options *opt, double *x,
     smr_status st = run(&sv, ops, &ds);
     /* minibatch: the last iterate's loss was a batch loss; weigh it fully */
     if (!sv.loss_exact && isfinite(ds.lbest) &&
-        smr_sv_eval(&sv, sv.x, &sv.loss, sv.g) == SMR_OK) {
+        smr_sv_eval_exact(&sv, sv.x, &sv.loss, sv.g) == SMR_OK) {
         sv.loss_exact = sv.have_grad = true;
         sv.gnorm = smr_norm2(sv.d, sv.g);
         keep_best(&sv, &ds);
     }
     if (isfinite(ds.lbest)) {
         memcpy(x, ds.xbest, dbytes);
-        if (!sv.probs) {
-            /* the result describes the returned x exactly as smr_loss and
-             * smr_gradient see it (two passes, counted): the one-pass
-             * path's loss can differ from theirs in the last bits */
-            double l;
-            if (smr_sv_eval_exact(&sv, x, &l, sv.gt) == SMR_OK) {
-                ds.lbest = l;
-                ds.gbest = smr_norm2(sv.d, sv.gt);
-            }
-        } else if (!isfinite(ds.gbest)) {
-            /* the gradient norm at the returned point (SPSA) */
-            double l;
-            if (smr_sv_eval(&sv, x, &l, sv.gt) == SMR_OK)
-                ds.gbest = smr_norm2(sv.d, sv.gt);
+        /* the result describes the returned x exactly as smr_loss and
+         * smr_gradient see it (two passes, counted): the one-pass path's
+         * loss can differ from theirs in the last bits.  Minibatch: the
+         * start and the end, the only points kept, were evaluated so. */
+        double l;
+        if ((!sv.probs || !isfinite(ds.gbest)) &&
+            smr_sv_eval_exact(&sv, x, &l, sv.gt) == SMR_OK) {
+            ds.lbest = l;
+            ds.gbest = smr_norm2(sv.d, sv.gt);
         }
     }
     double seconds = smr_k_now() - ds.t0;

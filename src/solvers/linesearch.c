@@ -47,10 +47,13 @@ int smr_sv_grad(smr_solver *sv, const double *y, double *g)
     return smr_obj_gradient(sv->prob, y, &sv->ws, g);
 }
 
+static int eval_probs(smr_solver *sv, const double *y, double *loss,
+                      double *g, bool exact);
+
 int smr_sv_eval_exact(smr_solver *sv, const double *y, double *loss, double *g)
 {
     if (sv->probs)
-        return smr_sv_eval(sv, y, loss, g);
+        return eval_probs(sv, y, loss, g, true);
     int rc = smr_sv_loss(sv, y, loss);
     return rc == SMR_OK ? smr_sv_grad(sv, y, g) : rc;
 }
@@ -70,9 +73,19 @@ int smr_sv_eval(smr_solver *sv, const double *y, double *loss, double *g)
         *loss = sv->ws.loss;
         return rc;
     }
-    /* F = (1/m) sum_j L_j, grad F = (1/m) sum_j grad L_j; sv->gt is free
-     * here as the per-problem gradient (callers pass sv->g or sv->gt as g
-     * only when the other is not needed) */
+    return eval_probs(sv, y, loss, g, false);
+}
+
+/* F = (1/m) sum_j L_j, grad F = (1/m) sum_j grad L_j, each term by the
+ * one-pass kernel or, when exact, by the two passes of smr_loss and
+ * smr_gradient (the same logits bit for bit: at a realizable minimum the
+ * loss is the square of rounding-level residuals, and another summation
+ * order of Ax changes it in the 8th digit).  sv->gt is free here as the
+ * per-problem gradient (callers pass sv->g or sv->gt as g only when the
+ * other is not needed). */
+static int eval_probs(smr_solver *sv, const double *y, double *loss,
+                      double *g, bool exact)
+{
     int64_t m = sv->nprobs, d = sv->d;
     double *gj = (g == sv->gt) ? sv->xt : sv->gt;
     double F = 0.0;
@@ -84,7 +97,13 @@ int smr_sv_eval(smr_solver *sv, const double *y, double *loss, double *g)
         smr_ws_bind(&sv->ws, p);
         sv->loss_evals++;
         sv->grad_evals++;
-        rc = smr_obj_loss_grad(p, y, &sv->ws, gj);
+        if (exact) {
+            rc = smr_obj_forward(p, y, &sv->ws);
+            if (rc == SMR_OK)
+                rc = smr_obj_gradient(p, y, &sv->ws, gj);
+        } else {
+            rc = smr_obj_loss_grad(p, y, &sv->ws, gj);
+        }
         F += sv->ws.loss / (double)m;
         for (int64_t j = 0; j < d && rc == SMR_OK; ++j)
             g[j] += gj[j] / (double)m;

@@ -331,7 +331,8 @@ static smr_status spsa_batch_iterate(smr_solver *sv)
     if (stop != SMR_STATUS_NONE)
         return stop;
     if (o->spsa_check_every > 0 && (sv->iter + 1) % o->spsa_check_every == 0) {
-        if (smr_sv_eval(sv, sv->x, &sv->loss, sv->g) != SMR_OK)
+        /* the points kept as the result are evaluated as smr_loss does */
+        if (smr_sv_eval_exact(sv, sv->x, &sv->loss, sv->g) != SMR_OK)
             return SMR_STATUS_NONFINITE;
         sv->have_grad = sv->loss_exact = true;
     }

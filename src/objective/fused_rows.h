@@ -1,0 +1,47 @@
+/*
+ * fused_rows.h -- the one-pass loss+gradient's row-major inner loop
+ * (fused_rows.c) and the accumulator rescaling fused.c shares with it.
+ * Internal to the objective layer.
+ */
+#ifndef SMR_FUSED_ROWS_H
+#define SMR_FUSED_ROWS_H
+
+#include "../kernels/kernels.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SMR_FUSED_RESCALE 64.0 /* u <= e^64 before the shift is raised */
+
+/* One thread's running state over its blocks. */
+typedef struct smr_fused_acc {
+    double mu;        /* the shift in force                         */
+    bool have_mu;     /* false until the first panel sets mu        */
+    double alpha;     /* sum of u at shift mu                       */
+    double zmax;      /* largest logit seen                         */
+    double fin;       /* 0, or NaN when a logit was NaN or infinite */
+    double err1;      /* rounding bound of G1 from rescales, / eps   */
+    double *G;        /* d x 4, column-major: G1..G4 at shift mu    */
+    double *Gb;       /* d x 4 scratch (one block's sums)           */
+} smr_fused_acc;
+
+/* Rows [i0, i0 + m) of row-major A: z (m) = the logits, u (m) = exp(z -
+ * mu) at the block's final shift st->mu, and G += A_blk^T [u o (u - b -
+ * s0), u o u, u, w o w o z] (4th column only when w), alpha += sum u.  b
+ * and w point at the block's first row; w may be NULL.  m >= 1. */
+void smr_fused_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
+                    const double *b, const double *w, double s0, double *z,
+                    double *u, smr_fused_acc *st);
+
+/* One block's finishing sweep: f (m) *= sc in place, and out = [sum (f -
+ * b)^2, sum (w o z)^2 (0 when w is NULL), sum f o (f - b)]. */
+void smr_fused_finish_rows(int64_t m, double sc, double *f, const double *b,
+                           const double *w, const double *z, double out[3]);
+
+/* Accumulators taken at shift mu moved to shift mu' (rho = e^(mu - mu')):
+ * G (d x 4 as above) and alpha.  Returns this rescale's rounding bound on
+ * G1 over eps: rho |G1| + rho |rho - 1| |G2|; an earlier bound e becomes
+ * rho e. */
+double smr_fused_rescale(int64_t d, double rho, double *G, double *alpha);
+
+#endif
