@@ -19,6 +19,7 @@ t0=$(date +%s)
 "$b/bench_kernels" $flag --csv "$out/kernels.csv" > "$out/kernels.txt"
 "$b/bench_solvers" $flag --csv "$out/solvers.csv" > "$out/solvers.txt"
 "$b/bench_spsa" $flag --csv "$out/spsa.csv" > "$out/spsa.txt"
+"$b/bench_scaling" $flag --csv "$out/scaling.csv" > "$out/scaling.txt"
 if [ -x "$b/bench_peers" ]; then
   "$b/bench_peers" $flag --csv "$out/peers.csv" > "$out/peers.txt"
 else
@@ -36,6 +37,7 @@ if command -v gnuplot >/dev/null; then
   figs="$out"; [ "$mode" = full ] && figs=docs/figures
   mkdir -p "$figs"
   gnuplot -e "dir='$out'; out='$figs'" bench/plot.gp
+  gnuplot -e "dir='$out'; out='$figs'" bench/plot_scaling.gp
   [ "$mode" = full ] && gnuplot -e "dir='$out'; out='$figs'" bench/plot_sketch.gp
   echo "plots in $figs"
 fi

@@ -1,0 +1,140 @@
+/*
+ * bench_scaling.c -- the cost of one iteration of each solver against n
+ * and d (issue 7, target 7: linear in n for greedy descent and SPSA steps,
+ * n d^2 + d^3 for a Newton iteration).
+ *
+ * An iteration's cost is measured through the public smr_solve, as a
+ * difference: (time of a solve stopped after K2 iterations - time of one
+ * stopped after K1) / (K2 - K1), every stopping test but max_iter off, so
+ * the fixed work of a solve (checking A, the exact start and result) and
+ * the allocation cancel.  Medians of 3 pairs.  A row whose solves stopped
+ * early (iterations != K) says so in its `ok` column and is not plotted.
+ *
+ *   bench_scaling [--quick] [--csv FILE]
+ *
+ * CSV: sweep,method,n,d,per_iter_s,work,ok -- work is n (the n sweeps) or
+ * n d^2 + d^3 (Newton's d sweep).  bench/plot.gp fits log-log slopes.
+ */
+#include "bench_common.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    smr_method method;
+    int64_t k1, k2;
+} meth;
+
+/* one solve of K iterations; returns seconds, iterations in *it */
+static double solve_k(const smr_problem *p, const meth *m, int64_t K,
+                      int64_t *it)
+{
+    int64_t d = p->d;
+    double *x = calloc((size_t)d, sizeof(double));
+    smr_options o;
+    smr_options_init(&o);
+    o.method = m->method;
+    o.max_iter = K;
+    o.gtol_rel = 0.0;
+    o.gtol_abs = 0.0;
+    o.ftol = 0.0;
+    o.xtol = 0.0;
+    o.spsa_k = 16;
+    o.seed = 7;
+    smr_result r;
+    double t0 = bench_now();
+    smr_solve(p, &o, x, &r);
+    double t = bench_now() - t0;
+    *it = r.iterations;
+    free(x);
+    return t;
+}
+
+static void one(FILE *f, const char *sweep, const meth *m, int64_t n, int64_t d)
+{
+    double *A = malloc((size_t)(n * d) * sizeof(double));
+    double *b = malloc((size_t)n * sizeof(double));
+    double *xs = malloc((size_t)d * sizeof(double));
+    if (!A || !b || !xs) {
+        fprintf(stderr, "bench_scaling: out of memory at n %lld d %lld\n",
+                (long long)n, (long long)d);
+        exit(1);
+    }
+    bench_seed(1000 + (uint64_t)n + 7 * (uint64_t)d);
+    bench_problem(n, d, A, b, xs);
+    bench_blas_idle();
+    smr_problem p = {.n = n, .d = d, .A = A, .b = b, .layout = SMR_ROW_MAJOR};
+    double dt[3];
+    bool ok = true;
+    int64_t i1 = 0, i2 = 0;
+    solve_k(&p, m, m->k1, &i1); /* warm-up: pages, the thread pool */
+    for (int r = 0; r < 3; ++r) {
+        double t1 = solve_k(&p, m, m->k1, &i1);
+        double t2 = solve_k(&p, m, m->k2, &i2);
+        ok = ok && i1 == m->k1 && i2 == m->k2;
+        dt[r] = (t2 - t1) / (double)(i2 > i1 ? i2 - i1 : 1);
+    }
+    double per = bench_median(dt, 3);
+    double work = strcmp(sweep, "newton_d") == 0
+                      ? (double)n * (double)d * (double)d + (double)d * d * d
+                      : (double)n;
+    printf("%-9s %-7s n=%-8lld d=%-5lld %.3e s/iteration  (%s)\n", sweep, m->name,
+           (long long)n, (long long)d, per, ok ? "ok" : "stopped early");
+    fprintf(f, "%s,%s,%lld,%lld,%.6e,%.6e,%d\n", sweep, m->name, (long long)n,
+            (long long)d, per, work, ok ? 1 : 0);
+    fflush(f);
+    free(A);
+    free(b);
+    free(xs);
+}
+
+int main(int argc, char **argv)
+{
+    bool quick = false;
+    const char *csv = "bench-scaling.csv";
+    for (int i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "--quick"))
+            quick = true;
+        else if (!strcmp(argv[i], "--csv") && i + 1 < argc)
+            csv = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench_scaling [--quick] [--csv FILE]\n");
+            return 2;
+        }
+    }
+    FILE *f = fopen(csv, "w");
+    if (!f) {
+        perror(csv);
+        return 1;
+    }
+    fprintf(f, "# %s\n", bench_machine());
+    fprintf(f, "sweep,method,n,d,per_iter_s,work,ok\n");
+    printf("# %s\n", bench_machine());
+    const meth ms[] = {
+        {"gd", SMR_METHOD_GD, 4, 24},
+        {"spsa", SMR_METHOD_SPSA, 4, 24},
+        {"newton", SMR_METHOD_NEWTON, 1, 3},
+    };
+    /* from 25 MB (past the caches) to 410 MB, all above the threading
+     * threshold n d = 2^20, so the constant does not change along the line */
+    const int64_t ns_full[] = {200000, 400000, 800000, 1600000, 3200000};
+    const int64_t ns_quick[] = {20000, 40000, 80000};
+    const int64_t *ns = quick ? ns_quick : ns_full;
+    int nn = quick ? 3 : 5;
+    int64_t d0 = 16;
+    for (size_t m = 0; m < sizeof ms / sizeof ms[0]; ++m)
+        for (int i = 0; i < nn; ++i)
+            one(f, "n", &ms[m], ns[i], d0);
+    /* Newton against d at fixed n: n d^2 (the Hessian) + d^3 (Cholesky) */
+    const int64_t ds_full[] = {64, 128, 256, 512, 1024};
+    const int64_t ds_quick[] = {32, 64};
+    const int64_t *ds = quick ? ds_quick : ds_full;
+    int nd = quick ? 2 : 5;
+    for (int i = 0; i < nd; ++i)
+        one(f, "newton_d", &ms[2], quick ? 5000 : 20000, ds[i]);
+    fclose(f);
+    printf("csv: %s\n", csv);
+    return 0;
+}

@@ -1,0 +1,37 @@
+# plot_scaling.gp -- per-iteration cost of the solvers (bench_scaling):
+#   gnuplot -e "dir='bench/results'; out='docs/figures'" bench/plot_scaling.gp
+# scaling.png  left: seconds per iteration against n (d = 16) for greedy
+#              descent, SPSA (k = 16) and Newton, each with its fitted
+#              log-log slope (target 1 +- 0.1); right: Newton's seconds per
+#              iteration against n d^2 + d^3 (n = 20000, d = 32 ... 512),
+#              slope 1 when the model holds.  Rows whose solves stopped
+#              early (ok = 0) are left out.
+if (!exists("dir")) dir = 'bench/results'
+if (!exists("out")) out = 'docs/figures'
+set datafile separator ','
+set terminal pngcairo size 1200,460 noenhanced
+c = dir.'/scaling.csv'
+sel(S, M) = sprintf("< awk -F, '$1==\"%s\" && $2==\"%s\" && $7==1' %s", S, M, c)
+set output out.'/scaling.png'
+set multiplot layout 1,2 title 'Cost of one solver iteration (difference of two solves; median of 3)'
+set logscale xy
+set format y '%g'
+set key top left
+set title 'against n, d = 16, row-major A'
+set xlabel 'n'
+set ylabel 'seconds per iteration'
+stats sel('n', 'gd') using (log($3)):(log($5)) nooutput
+s1 = STATS_slope
+stats sel('n', 'spsa') using (log($3)):(log($5)) nooutput
+s2 = STATS_slope
+stats sel('n', 'newton') using (log($3)):(log($5)) nooutput
+s3 = STATS_slope
+plot sel('n', 'gd') using 3:5 with linespoints title sprintf('greedy descent (slope %.2f)', s1), \
+     sel('n', 'spsa') using 3:5 with linespoints title sprintf('SPSA step, k = 16 (slope %.2f)', s2), \
+     sel('n', 'newton') using 3:5 with linespoints title sprintf('Newton (slope %.2f)', s3)
+set title 'Newton against n d^2 + d^3, n = 20000'
+set xlabel 'n d^2 + d^3'
+stats sel('newton_d', 'newton') using (log($6)):(log($5)) nooutput
+s4 = STATS_slope
+plot sel('newton_d', 'newton') using 6:5 with linespoints title sprintf('Newton iteration (slope %.2f)', s4)
+unset multiplot
