@@ -110,6 +110,14 @@ void smr_k_block_mul(const smr_mat *A, int64_t i0, int64_t m, const double *x,
 void smr_k_block_mul_t_add(const smr_mat *A, int64_t i0, int64_t m, int64_t k,
                            const double *W, double *G);
 
+/* Upper triangle of column-major H (ldh) += sum_i e_i a_i a_i^T over rows
+ * [i0, i0 + m) of a row-major A with d <= 16 (SMR_SYRK_SMALL_D), e (m)
+ * the weights of those rows, either sign.  Hand-written (blockmul.c):
+ * OpenBLAS's dsyrk is slow on such short rows. */
+#define SMR_SYRK_SMALL_D 16
+void smr_k_block_syrk_small(const smr_mat *A, int64_t i0, int64_t m,
+                            const double *e, double *H, int64_t ldh);
+
 /* ---- threads (parallel.c) ---- */
 
 #define SMR_MAX_THREADS 64

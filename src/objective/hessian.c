@@ -11,7 +11,9 @@
  * of them, or the sampled ones with their weights) are taken in blocks of nb, each row scaled by sqrt|e_i| into one of two
  * buffers according to the sign of e_i, and  H += P^T P - N^T N  by two
  * dsyrk calls.  (e can be negative without enough regularisation, so a
- * single syrk of diag(sqrt e) A would be wrong.)  The rank-2 part is one
+ * single syrk of diag(sqrt e) A would be wrong.)  Row-major A with d <= 16
+ * skips the copies: a register kernel applies e_i directly
+ * (smr_k_block_syrk_small; at d = 16 dsyrk alone cost ~20 ns per row).  The rank-2 part is one
  * dsyr2:  -p q^T - q p^T + kappa p p^T = -(p t^T + t p^T),  t = q - kappa/2 p.
  */
 #include "objective.h"
@@ -48,6 +50,11 @@ static void add_rows(const smr_mat *A, const int64_t *rows, int64_t i0, int64_t 
                      double *H, int64_t ldh)
 {
     int64_t d = A->d;
+    if (!rows && A->row_major && d <= SMR_SYRK_SMALL_D) {
+        /* short rows: no copy, no sign split, no dsyrk (blockmul.c) */
+        smr_k_block_syrk_small(A, i0, m, e + i0, H, ldh);
+        return;
+    }
     double *P = blk, *N = blk + nb * d;
     double *scale = blk + 2 * nb * d;      /* nb entries: sqrt|w|       */
     double *rowof = scale + nb;            /* nb entries: row index      */

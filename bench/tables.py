@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""tables.py -- the Markdown tables of docs/benchmarks.md from bench/results.
+
+    python3 bench/tables.py [bench/results]
+
+Prints the kernels, solvers, SPSA, peers and scaling tables; paste them into
+docs/benchmarks.md after `bash bench/run.sh full`.  A documentation helper
+only (the build and the tests never run it).
+"""
+import csv
+import math
+import statistics
+import sys
+
+D = sys.argv[1] if len(sys.argv) > 1 else "bench/results"
+
+
+def rows(name):
+    with open(f"{D}/{name}") as f:
+        head = f.readline().strip().lstrip("# ")
+        return head, list(csv.DictReader(f))
+
+
+SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sci(n):
+    """10⁶, 2·10⁴, or the plain number"""
+    n = int(n)
+    e = int(math.floor(math.log10(n)))
+    m = n / 10 ** e
+    if m != int(m) or e < 3:
+        return str(n)
+    return ("" if m == 1 else f"{int(m)}·") + "10" + str(e).translate(SUP)
+
+
+def kernels():
+    head, r = rows("kernels.csv")
+    print(f"<!-- kernels: {head} -->")
+    print("| n | d | A | loss | loss+grad (one pass) | two-call | Hv | Hessian / dsyrk | assembly / dsyrk |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    by = {}
+    for x in r:
+        if x["layout"] == "row":
+            by[(int(x["n"]), int(x["d"]), x["kernel"])] = float(x["ratio"])
+    for n, d in sorted({(k[0], k[1]) for k in by}):
+        if n * d < 10 ** 6:
+            continue
+        g = lambda k: f"{by[(n, d, k)]:.2f}" if (n, d, k) in by else "—"
+        mb = n * d * 8 / 1e6
+        a = f"{mb:.0f} MB" if mb < 1000 else f"{mb / 1000:.1f} GB"
+        print(f"| {sci(n)} | {d} | {a} | {g('loss')} | {g('one_pass')} | {g('two_call')} "
+              f"| {g('hessvec')} | {g('hessian')} | {g('hessian_asm')} |")
+
+
+def solvers():
+    head, r = rows("solvers.csv")
+    print(f"\n<!-- solvers: {head} -->")
+    meths = [m for m in ["auto", "newton", "lbfgs", "gd", "sketch", "spsa"]
+             if any(x["method"] == m for x in r)]
+    print("| problem | A | " + " | ".join(meths) + " |")
+    print("|---|---|" + "---|" * len(meths))
+    probs = []
+    for x in r:
+        k = (x["kind"], int(x["n"]), int(x["d"]))
+        if k not in probs:
+            probs.append(k)
+    for k in probs:
+        cells = []
+        a = ""
+        for m in meths:
+            xs = [x for x in r if (x["kind"], int(x["n"]), int(x["d"])) == k and x["method"] == m]
+            if not xs:
+                cells.append("—")
+                continue
+            x = xs[0]
+            a = f"{float(x['a_mb']):.0f} MB"
+            st = "" if x["converged"] == "1" else f" ({x['status']})"
+            cells.append(f"{float(x['seconds']):.3g} s, {x['iterations']} it, "
+                         f"{float(x['extra_peak_mb']):.1f} MB{st}")
+        print(f"| {k[0]} n={sci(k[1])} d={k[2]} | {a} | " + " | ".join(cells) + " |")
+
+
+def spsa():
+    head, r = rows("spsa.csv")
+    print(f"\n<!-- spsa: {head} -->")
+    ks = sorted({int(x["k"]) for x in r})
+    print("| n | d | " + " | ".join(f"k = {k}" for k in ks) + " |")
+    print("|---|---|" + "---|" * len(ks))
+    for n, d in sorted({(int(x["n"]), int(x["d"])) for x in r}, key=lambda t: (t[1], t[0])):
+        c = []
+        for k in ks:
+            xs = [x for x in r if int(x["n"]) == n and int(x["d"]) == d and int(x["k"]) == k]
+            c.append(f"{float(xs[0]['solver_speedup']):.2f}×" if xs else "—")
+        print(f"| {sci(n)} | {d} | " + " | ".join(c) + " |")
+
+
+def peers():
+    head, r = rows("peers.csv")
+    print(f"\n<!-- peers: {head} -->")
+    print("| problem | auto (s) | auto it | vs GSL LM | vs GSL BFGS2 | vs liblbfgs | newton / liblbfgs | our lbfgs / liblbfgs |")
+    print("|---|---|---|---|---|---|---|---|")
+    probs = []
+    for x in r:
+        k = (x["kind"], int(x["n"]), int(x["d"]))
+        if k not in probs:
+            probs.append(k)
+    med = []
+    for k in probs:
+        xs = {x["solver"]: x for x in r if (x["kind"], int(x["n"]), int(x["d"])) == k}
+        ours = xs.get("ours")
+        if not ours:
+            continue
+        t = float(ours["seconds"])
+
+        def vs(s):
+            x = xs.get(s)
+            if not x or x["reached"] != "1":
+                return "not reached", None
+            return f"{t / float(x['seconds']):.2g}", float(x["seconds"])
+
+        cells, best = [], None
+        for s in ["gsl_lm", "gsl_bfgs", "lbfgs"]:
+            c, ts = vs(s)
+            cells.append(c)
+            if ts is not None:
+                best = ts if best is None else min(best, ts)
+        lb = xs.get("lbfgs")
+        extra = []
+        for s in ["newton", "our_lbfgs"]:
+            x = xs.get(s)
+            if x and lb and x["reached"] == "1" and lb["reached"] == "1":
+                extra.append(f"{float(x['seconds']) / float(lb['seconds']):.2f}")
+            else:
+                extra.append("—")
+        if best:
+            med.append(t / best)
+        print(f"| {k[0]} n={sci(k[1])} d={k[2]} | {t:.4f} | {ours['iterations']} | "
+              + " | ".join(cells + extra) + " |")
+    if med:
+        print(f"\nmedian of auto / fastest peer over the {len(med)} problems: "
+              f"{statistics.median(med):.2f} (min {min(med):.2f}, max {max(med):.2f})")
+
+
+def scaling():
+    head, r = rows("scaling.csv")
+    print(f"\n<!-- scaling: {head} -->")
+    print("| sweep | method | fitted log-log slope | points |")
+    print("|---|---|---|---|")
+    for sw, m, xcol in [("n", "gd", "n"), ("n", "spsa", "n"), ("n", "newton", "n"),
+                        ("newton_d", "newton", "work")]:
+        xs = [x for x in r if x["sweep"] == sw and x["method"] == m and x["ok"] == "1"]
+        if len(xs) < 2:
+            continue
+        X = [math.log(float(x[xcol])) for x in xs]
+        Y = [math.log(float(x["per_iter_s"])) for x in xs]
+        mx, my = statistics.mean(X), statistics.mean(Y)
+        s = sum((a - mx) * (b - my) for a, b in zip(X, Y)) / sum((a - mx) ** 2 for a in X)
+        what = "n (d = 16)" if sw == "n" else "n d² + d³ (n = 20000)"
+        print(f"| {what} | {m} | {s:.2f} | {len(xs)} |")
+
+
+for fn in (kernels, solvers, spsa, peers, scaling):
+    try:
+        fn()
+    except FileNotFoundError as e:
+        print(f"\n(no {e.filename})")
