@@ -285,13 +285,14 @@ typedef enum smr_method {
 } smr_method;
 
 /* auto runs Newton up to this d.  Beyond it, L-BFGS, and Newton from the
- * L-BFGS iterate when L-BFGS has not converged within ~6 (1 + d/20)
+ * L-BFGS iterate when L-BFGS has not converged within max(20, 6 + 6d/20)
  * iterations (about the cost of a Newton solve): a Newton iteration costs
- * O(n d^2 + d^3), an L-BFGS iteration one pass over A (O(n d)); on
- * bench_peers' grid L-BFGS was 2.5-6x faster from d = 50, but on
- * ill-conditioned problems it can stall where Newton takes 4 iterations
- * (docs/solvers.md).  result.method says "newton" or "auto". */
-#define SMR_AUTO_NEWTON_MAX_D 32
+ * O(n d^2 + d^3) plus ~3 passes over A, an L-BFGS iteration about one pass
+ * (O(n d)); on bench_peers' and bench_solvers' grids L-BFGS was 1.7-6x
+ * faster from d = 10, but on ill-conditioned problems it can stall where
+ * Newton takes 4 iterations (docs/solvers.md).  result.method says
+ * "newton" or "auto". */
+#define SMR_AUTO_NEWTON_MAX_D 4
 
 /* Name of a method ("auto", "gd", "newton", "spsa", "sketch", "lbfgs"), or
  * NULL if unknown. */

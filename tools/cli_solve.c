@@ -11,7 +11,7 @@ static const char help[] =
     "and print one JSON object on stdout: status, converged, method, n, d, iterations,\n"
     "loss, grad_norm, seconds, loss_evals, grad_evals, hess_evals.\n"
     "\n"
-    "  --method M      auto (default: newton up to d = 32, lbfgs above), gd, lbfgs,\n"
+    "  --method M      auto (default: newton up to d = 4, lbfgs above), gd, lbfgs,\n"
     "                  newton, sketch (Newton with a leverage-score sampled Hessian), spsa\n"
     "  --sketch-eps E  sketch: spectral accuracy of the sampled Hessian, in (0, 1) (default 0.5)\n"
     "  --w W.mtx       row weights w (length n)\n"

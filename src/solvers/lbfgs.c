@@ -264,15 +264,17 @@ const smr_method_ops smr_lbfgs_ops = {
 /*
  * auto above SMR_AUTO_NEWTON_MAX_D: L-BFGS, and Newton from where it got
  * to if it has not converged within a budget of iterations worth about a
- * Newton solve.  L-BFGS is 2.5-6x faster than Newton on well-conditioned
- * problems with d >= 50 (bench_peers), but on ill-conditioned ones
- * (softmaxreg gen --kind ill-conditioned, d = 48 or 100) it was still far
- * from the minimizer after 5000 iterations where Newton took 4.  A Newton
- * iteration costs about 1 + d/20 passes over A (the Hessian's n d^2 flops
- * against a pass's n d doubles, measured on the development machine) and
- * a Newton solve ~6 iterations, so the budget is ~6 (1 + d/20) L-BFGS
- * iterations: the worst case costs about two Newton solves, the usual case
- * one L-BFGS solve.  A failed L-BFGS line search also hands over.
+ * Newton solve.  L-BFGS is 1.7-6x faster than Newton on well-conditioned
+ * problems from d = 10 (bench_solvers, bench_peers), but on ill-conditioned
+ * ones (softmaxreg gen --kind ill-conditioned, d = 12, 48 or 100) it was
+ * still far from the minimizer after 5000 iterations where Newton took 4.
+ * A Newton iteration costs about 1 + d/20 passes over A in its Hessian
+ * (n d^2 flops against a pass's n d doubles) plus ~3 passes (forward,
+ * A^T [f v], line search), and a Newton solve ~6 iterations: at d = 10 one
+ * Newton iteration took as long as 3.5 L-BFGS ones (bench_solvers, n = 10^6).
+ * So the budget is max(20, 6 + 6 d/20) L-BFGS iterations: the worst case
+ * costs about two Newton solves, the usual case one L-BFGS solve (10-15
+ * iterations at d = 10).  A failed L-BFGS line search also hands over.
  */
 typedef struct {
     lbfgs_state lb;
@@ -291,6 +293,8 @@ static int hybrid_init(smr_solver *sv)
     if (rc == SMR_OK)
         rc = smr_newton_core_init(&h->nc, sv->d, sv->opt.newton_mu0);
     h->budget = 6 + (6 * sv->d) / 20;
+    if (h->budget < 20)
+        h->budget = 20;
     return rc;
 }
 
