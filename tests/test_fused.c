@@ -63,6 +63,9 @@ static const cfg cfgs[] = {
      * for wide rows, then one), a short last panel (2003 = 8 * 250 + 3),
      * rows not 64-byte aligned */
     {2003, 136, SMR_ROW_MAJOR, false, 0.0, 1},
+    /* wider than the former d <= 512 limit: the solvers use the kernel
+     * for any d now */
+    {700, 600, SMR_ROW_MAJOR, true, 0.0, 5},
 };
 
 /* random points: first call without a guess, then a chain of nearby and

@@ -120,9 +120,9 @@ panel(int simd, int cnt, int64_t r0, blk_t *k)
      * this block or the next; never past A's last row): without it the
      * arithmetic and the memory stream took turns (d = 256, one thread:
      * 136 ns per row streaming against 57 in cache) */
-    const double *pp = k->Ab + (r0 + SMR_PF) * ld;
-    if (r0 + SMR_PF + SMR_P > k->rows_left)
-        pp = rp[0];
+    const double *pp = r0 + SMR_PF + SMR_P <= k->rows_left
+                           ? k->Ab + (r0 + SMR_PF) * ld
+                           : rp[0]; /* no pointer past A, even unused */
     for (int64_t j = 0; j < d8; j += 8) {
         v8d xv = ld8(x + j);
         for (int r = 0; r < SMR_P; ++r)

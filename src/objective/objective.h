@@ -94,8 +94,6 @@ int smr_obj_loss_grad(const smr_problem *prob, const double *x, smr_ws *ws,
  * afterwards; smr_obj_loss_grad calls it, solvers call it up front so that
  * their loops never allocate). */
 int smr_ws_fused_init(smr_ws *ws);
-/* Widest d for which the solvers take the one-pass path. */
-#define SMR_FUSED_MAX_D 512
 /* L from z (for the w term) and f = softmax(z). */
 double smr_obj_loss_of_f(const smr_problem *prob, const double *z,
                          const double *f, double xsq);
