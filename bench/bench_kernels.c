@@ -30,6 +30,7 @@
  * After each threaded OpenBLAS measurement the run waits for OpenBLAS's
  * idle workers to stop spinning (bench_blas_idle), so they do not take a
  * core from the next measurement.
+ *   overlap_*  (--targets) the overlap probe: see overlap_probe below
  *   hessian    the library's dense Hessian, forward pass at x included
  *   hessian_asm  the same from the forward pass a Newton iteration already
  *              has (its loss+gradient at x): the assembly alone
@@ -48,7 +49,7 @@ static int reps_for(double bytes) { return bytes > 5e8 ? 3 : bytes > 5e7 ? 5 : 9
 typedef struct {
     smr_problem *p;
     smr_ws *ws, *hws;
-    int64_t head;
+    const smr_problem *hp; /* the first rows of p (one_pass_compute) */
     double *x, *y, *g, *H, *s, *hv, *x2;
     double sink;
     int flip;
@@ -86,6 +87,105 @@ TIMED(k_sum, {
     for (int t = 0; t < T; ++t)
         k->sink += c.s[t];
 })
+/* The overlap probe (--targets): can this machine overlap a streaming
+ * read with arithmetic that does not depend on it?  The sum above plus, per
+ * 32 doubles, K rounds of multiply-adds on 4 register chains (K per cache
+ * line), timed (1) streaming a 256 MB buffer, (2) in cache on its first
+ * 256 KiB, one thread, scaled to the buffer and the threads, (3) K = 0
+ * streaming.  With perfect overlap (1) = max(2, 3); with none, (2) + (3).
+ * It bounds what any one-pass kernel can reach: its compute per row is at
+ * least its multiply-adds, and that much arithmetic costs this much on top
+ * of the read. */
+static void row(FILE *f, const char *kernel, const char *lay, int64_t n, int64_t d, double sec,
+                double rate, const char *unit, double lim);
+typedef struct { const double *a; int64_t len; int K; double s[SMR_MAX_THREADS]; } ov_ctx;
+static inline __attribute__((always_inline)) double ov_body(const double *a, int64_t len,
+                                                            int K)
+{
+    v8d acc[4] = {{0}}, c[4] = {{1}, {2}, {3}, {4}};
+    const v8d m = {0.999, 0.998, 0.997, 0.996, 0.995, 0.994, 0.993, 0.992};
+    int64_t i = 0;
+    for (; i + 32 <= len; i += 32) {
+        for (int q = 0; q < 4; ++q) {
+            v8d x;
+            memcpy(&x, a + i + 8 * q, sizeof x);
+            acc[q] += x;
+        }
+        for (int r = 0; r < K; ++r)
+            for (int q = 0; q < 4; ++q)
+                c[q] = c[q] * m + 1e-3;
+    }
+    double s = 0;
+    for (int q = 0; q < 4; ++q)
+        for (int l = 0; l < 8; ++l)
+            s += acc[q][l] + c[q][l];
+    return s;
+}
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("arch=x86-64-v4"))) static double ov_v4(const double *a, int64_t len, int K)
+{
+    return ov_body(a, len, K);
+}
+#endif
+static double ov_run(const double *a, int64_t len, int K)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx512f"))
+        return ov_v4(a, len, K);
+#endif
+    return ov_body(a, len, K);
+}
+static void ov_part(void *v, int t, int T)
+{
+    ov_ctx *c = v;
+    int64_t i0 = c->len / 32 * t / T * 32, i1 = c->len / 32 * (t + 1) / T * 32;
+    c->s[t] = ov_run(c->a + i0, i1 - i0, c->K);
+}
+static double ov_time(const double *a, int64_t len, int K, int T, int reps)
+{
+    double t[16];
+    ov_ctx c = {.a = a, .len = len, .K = K};
+    for (int r = 0; r <= reps; ++r) {
+        double t0 = bench_now();
+        smr_k_parallel(T, ov_part, &c);
+        if (r)
+            t[r - 1] = bench_now() - t0;
+    }
+    return bench_median(t, reps);
+}
+static double overlap_probe(FILE *f)
+{
+    int64_t len = (int64_t)1 << 25, head = (int64_t)1 << 15; /* 256 MB, 256 KiB */
+    double *a = malloc((size_t)len * sizeof(double)), sink = 0;
+    if (!a)
+        return 0;
+    for (int64_t i = 0; i < len; ++i)
+        a[i] = 1e-9 * (double)(i % 1000);
+    int T = smr_k_threads();
+    double t_read = ov_time(a, len, 0, T, 5);
+    printf("# overlap probe: K multiply-adds (8 wide) per cache line next to a streaming read\n");
+    for (int K = 1; K <= 8; K *= 2) {
+        double th = 1e30;
+        for (int r = 0; r < 5; ++r) { /* one thread on the head, min of 5 x 200 */
+            double t0 = bench_now();
+            for (int q = 0; q < 200; ++q)
+                sink += ov_run(a, head, K);
+            double t1 = (bench_now() - t0) / 200;
+            th = t1 < th ? t1 : th;
+        }
+        double t_comp = th * (double)(len / head) / (double)T;
+        double t_both = ov_time(a, len, K, T, 5);
+        double lo = t_read > t_comp ? t_read : t_comp;
+        row(f, "overlap_read", "-", len / 8, K, t_read, 8.0 * (double)len / t_read / 1e9, "GB/s", t_read);
+        row(f, "overlap_compute", "-", len / 8, K, t_comp, 8.0 * (double)len / t_comp / 1e9, "GB/s", t_read);
+        row(f, "overlap_both", "-", len / 8, K, t_both, 8.0 * (double)len / t_both / 1e9, "GB/s", t_read);
+        printf("# K=%d: both / max(read, compute) = %.2f, both / (read + compute) = %.2f\n", K,
+               t_both / lo, t_both / (t_read + t_comp));
+    }
+    free(a);
+    return sink;
+}
+
 /* OpenBLAS alone (its own threads): y = A x, g = A^T y */
 static void blas_gemv(const smr_problem *p, bool trans, const double *v, double *out)
 {
@@ -108,12 +208,11 @@ TIMED(k_one_pass, {
     k->flip ^= 1;
     smr_obj_loss_grad(k->p, k->flip ? k->x2 : k->x, k->ws, k->g);
 })
-TIMED(k_one_pass_head, { /* on the first rows only (k->head set), in cache */
+TIMED(k_one_pass_head, { /* on the first rows only (k->hp), in cache */
     k->flip ^= 1;
-    smr_problem h = *k->p;
-    h.n = k->head;
-    smr_ws_bind(k->hws, &h);
-    smr_obj_loss_grad(&h, k->flip ? k->x2 : k->x, k->hws, k->g);
+    /* no smr_ws_bind here: binding forgets the previous lse, and every
+     * pass would then be a first pass (no shift, usually a fallback) */
+    smr_obj_loss_grad(k->hp, k->flip ? k->x2 : k->x, k->hws, k->g);
 })
 TIMED(k_loss_grad_api, { double L; smr_loss_gradient(k->p, k->x, &L, k->g); k->sink += L; })
 TIMED(k_hessvec, smr_obj_hessvec(k->p, k->x, k->s, k->ws, k->hv))
@@ -204,6 +303,8 @@ int main(int argc, char **argv)
     fprintf(f, "# %s\n", bench_machine());
     fprintf(f, "kernel,layout,n,d,seconds,rate,unit,limit_seconds,ratio,fallbacks\n");
     printf("# %s\n", bench_machine());
+    if (targets && overlap_probe(f) == 12345.678)
+        printf(" ");
     for (int lay = 0; lay < 2; ++lay)
         for (int c = 0; c < nc; ++c) {
             {
@@ -256,9 +357,10 @@ int main(int argc, char **argv)
                     smr_ws hws;
                     if (hp.n < n && smr_ws_init(&hws, &hp, false) == SMR_OK) {
                         k.hws = &hws;
-                        k.head = hp.n;
+                        k.hp = &hp;
                         int thr1 = smr_k_set_threads(1);
                         double th = med(k_one_pass_head, &k, 15);
+                        row_fallbacks = hws.fused_fallbacks - 1; /* the first has no shift */
                         smr_k_set_threads(thr1);
                         t = th * (double)n / (double)hp.n / (double)thr1;
                         row(f, "one_pass_compute", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
