@@ -16,7 +16,7 @@ static const shape shapes[] = {
     {1, 1, true, true},     {1, 6, true, true},     {3, 7, true, true},
     {7, 3, true, true},     {40, 12, true, true},   {25, 60, true, true},
     {300, 200, true, false}, {10000, 10, true, true}, {10000, 200, false, false},
-    /* the d <= 16 register kernel (blockmul.c): d = 8 and 16 without
+    /* the d <= 16 register kernel (syrk_small.c): d = 8 and 16 without
      * padding; 20000 x 16 spans several blocks and takes 2 threads */
     {33, 8, true, true},     {20000, 16, false, true},
 };

@@ -66,6 +66,11 @@ static const cfg cfgs[] = {
     /* wider than the former d <= 512 limit: the solvers use the kernel
      * for any d now */
     {700, 600, SMR_ROW_MAJOR, true, 0.0, 5},
+    /* column-major kernel paths (fused_cols.c): blocks of 4096 rows, then
+     * 809 = 25 chunks of 32 + one vector of 8 + one row; padded columns;
+     * wide */
+    {9001, 13, SMR_COL_MAJOR, true, 0.0, 7},
+    {700, 600, SMR_COL_MAJOR, true, 0.0, 5},
 };
 
 /* random points: first call without a guess, then a chain of nearby and
@@ -118,14 +123,15 @@ static void test_random_points(void **state)
 static void test_shift_rises(void **state)
 {
     (void)state;
-    for (int with_w = 0; with_w < 2; ++with_w) {
-        tu_spec spec = {.n = 3001, .d = 9, .layout = SMR_ROW_MAJOR,
-                        .with_w = with_w, .w_scale = 0.1, .a_scale = 1.0,
+    for (int with_w = 0; with_w < 4; ++with_w) { /* 2, 3: column-major */
+        bool rm = with_w < 2;
+        tu_spec spec = {.n = 3001, .d = 9, .layout = rm ? SMR_ROW_MAJOR : SMR_COL_MAJOR,
+                        .with_w = with_w % 2, .w_scale = 0.1, .a_scale = 1.0,
                         .seed = 404 + (uint64_t)with_w};
         tu_problem tp;
         tu_problem_make(&tp, &spec);
         for (int64_t i = 0; i < spec.n; ++i) /* z_i ~ 0.2 i x_0: 0 .. 600 */
-            tp.A[i * spec.d] = 0.2 * (double)i;
+            tp.A[rm ? i * spec.d : i] = 0.2 * (double)i;
         smr_ws ws;
         assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
         double x[9] = {1.0, 0.1, -0.2, 0.3, 0.0, 0.05, -0.1, 0.2, 0.1};

@@ -174,14 +174,3 @@ void smr_k_symmetrize(int64_t d, double *H, int64_t ldh)
         for (int64_t i = 0; i < j; ++i)
             H[j + i * ldh] = H[i + j * ldh];
 }
-
-void smr_k_block_mul(const smr_mat *A, int64_t i0, int64_t m, const double *x,
-                     double *z)
-{
-    if (A->row_major) /* column-major view: d x m at column i0 */
-        cblas_dgemv(CblasColMajor, CblasTrans, (blasint)A->d, (blasint)m, 1.0,
-                    A->a + i0 * A->ld, (blasint)A->ld, x, 1, 0.0, z, 1);
-    else
-        cblas_dgemv(CblasColMajor, CblasNoTrans, (blasint)m, (blasint)A->d, 1.0,
-                    A->a + i0, (blasint)A->ld, x, 1, 0.0, z, 1);
-}

@@ -39,7 +39,7 @@ double smr_k_dot(int64_t n, const double *u, const double *v);
 /* out_i = exp(z_i - shift), vectorized (vexp.c; < 1.5 ulp on AVX2/AVX-512,
  * glibc's exp elsewhere).  out may alias z.  NaN -> NaN, -inf -> 0. */
 void smr_k_exp_shift(int64_t n, const double *z, double shift, double *out);
-/* The vector ISA level the hand-vectorized kernels (vexp.c, blockmul.c)
+/* The vector ISA level the hand-vectorized kernels (vexp.c, syrk_small.c, fused_rows.c, fused_cols.c)
  * run at here: 2 x86-64-v4 (AVX-512), 1 x86-64-v3 (AVX2+FMA), 0 portable. */
 int smr_k_simd_level(void);
 
@@ -99,20 +99,11 @@ double smr_k_now(void);
 
 /* ---- LAPACK (lapack.c) ---- */
 
-/* ---- row blocks of A, rows [i0, i0 + m) (blas.c, blockmul.c) ---- */
-
-/* z (m) = A[i0:i0+m, :] x.  dgemv on the block. */
-void smr_k_block_mul(const smr_mat *A, int64_t i0, int64_t m, const double *x,
-                     double *z);
-/* G (d x k, column-major, ld d) += A[i0:i0+m, :]^T W, W m x k column-major
- * (ld m), k <= 4.  Hand-written (blockmul.c): the block is in cache after
- * smr_k_block_mul, and OpenBLAS's dgemm is slow on such thin products. */
-void smr_k_block_mul_t_add(const smr_mat *A, int64_t i0, int64_t m, int64_t k,
-                           const double *W, double *G);
+/* ---- row blocks of A, rows [i0, i0 + m) (syrk_small.c) ---- */
 
 /* Upper triangle of column-major H (ldh) += sum_i e_i a_i a_i^T over rows
  * [i0, i0 + m) of a row-major A with d <= 16 (SMR_SYRK_SMALL_D), e (m)
- * the weights of those rows, either sign.  Hand-written (blockmul.c):
+ * the weights of those rows, either sign.  Hand-written (syrk_small.c):
  * OpenBLAS's dsyrk is slow on such short rows. */
 #define SMR_SYRK_SMALL_D 16
 void smr_k_block_syrk_small(const smr_mat *A, int64_t i0, int64_t m,

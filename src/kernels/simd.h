@@ -1,6 +1,7 @@
 /*
  * simd.h -- inline pieces shared by the hand-vectorized kernels (internal):
- * GCC's generic 8-double vector and the polynomial exp of vexp.c on it.
+ * GCC's generic 8-double vector, lane sums and maxima, and the polynomial
+ * exp of vexp.c on it.
  *
  * Only for files compiled with -ffp-contract=fast (a*b+c -> FMA, see
  * src/CMakeLists.txt) and only inside functions given an x86-64-v3/v4
@@ -38,6 +39,46 @@ typedef uint64_t v8u __attribute__((vector_size(64)));
 static inline __attribute__((always_inline)) v8d sel8(v8l m, v8d a, v8d b)
 {
     return (v8d)((m & (v8l)a) | (~m & (v8l)b));
+}
+
+/* 8 vectors' lane sums by a transpose-and-add tree: lane r of the result
+ * is the sum of a[r]'s lanes (fused_rows.c: 8 dots; fused_cols.c: 8
+ * columns' sums). */
+static inline __attribute__((always_inline)) v8d hsum8(const v8d a[8])
+{
+    /* __builtin_shufflevector: GCC >= 12 and clang (the fuzz build) */
+#define SMR_LO1(x, y) __builtin_shufflevector(x, y, 0, 8, 2, 10, 4, 12, 6, 14)
+#define SMR_HI1(x, y) __builtin_shufflevector(x, y, 1, 9, 3, 11, 5, 13, 7, 15)
+#define SMR_LO2(x, y) __builtin_shufflevector(x, y, 0, 1, 8, 9, 4, 5, 12, 13)
+#define SMR_HI2(x, y) __builtin_shufflevector(x, y, 2, 3, 10, 11, 6, 7, 14, 15)
+#define SMR_LO3(x, y) __builtin_shufflevector(x, y, 0, 1, 2, 3, 8, 9, 10, 11)
+#define SMR_HI3(x, y) __builtin_shufflevector(x, y, 4, 5, 6, 7, 12, 13, 14, 15)
+    v8d t[4], q[2];
+    for (int r = 0; r < 4; ++r) /* t[r] = [a2r a2r+1] pairs summed */
+        t[r] = SMR_LO1(a[2 * r], a[2 * r + 1]) + SMR_HI1(a[2 * r], a[2 * r + 1]);
+    for (int r = 0; r < 2; ++r)
+        q[r] = SMR_LO2(t[2 * r], t[2 * r + 1]) + SMR_HI2(t[2 * r], t[2 * r + 1]);
+    /* q0 = [r0 r1 r2 r3 | r0 r1 r2 r3] halves, q1 the same for rows 4..7 */
+    return SMR_LO3(q[0], q[1]) + SMR_HI3(q[0], q[1]);
+}
+
+/* the 8 lanes summed in a fixed order */
+static inline __attribute__((always_inline)) double hsum_lanes(v8d v)
+{
+    return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+}
+
+/* the largest lane (pairwise maxima; NaN lanes may be skipped, callers
+ * test finiteness separately) */
+static inline __attribute__((always_inline)) double max_lanes(v8d mx)
+{
+    v8d t = __builtin_shufflevector(mx, mx, 4, 5, 6, 7, 0, 1, 2, 3);
+    mx = sel8(t > mx, t, mx);
+    t = __builtin_shufflevector(mx, mx, 2, 3, 0, 1, 6, 7, 4, 5);
+    mx = sel8(t > mx, t, mx);
+    t = __builtin_shufflevector(mx, mx, 1, 0, 3, 2, 5, 4, 7, 6);
+    mx = sel8(t > mx, t, mx);
+    return mx[0];
 }
 
 /* exp of 8 doubles (vexp.c describes the method and its accuracy):

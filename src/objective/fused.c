@@ -3,12 +3,12 @@
  *
  * The two-pass gradient (loss.c) needs f = softmax(Ax) complete before it
  * can form A^T r, so it reads A twice.  Here A is read once, in row blocks
- * that stay in cache: for each block, z = A_blk x (dgemv, from memory),
- * then with a provisional shift mu and a provisional s~ for <f, c>
+ * that stay in cache: for each few rows, z = A_blk x, then with a
+ * provisional shift mu and a provisional s~ for <f, c>
  *
  *     u  = exp(z - mu)                       (so f = u / alpha, alpha = sum u)
  *     W  = [ u o (u - b - s~),  u o u,  u,  w o w o z ]
- *     G += A_blk^T W                         (blockmul.c, A_blk from cache)
+ *     G += A_blk^T W                         (A_blk again, from cache)
  *
  * At the end alpha and s = <f, f - b> are known and, with c = 1/alpha,
  *
@@ -36,8 +36,8 @@
  * per-block u are rescaled to f in a pass over the n-vector, not over A).
  *
  * Row-major A goes through fused_rows.c (dots, exp, weights and the
- * G update eight rows at a time, with software prefetch); column-major A
- * through the per-block dgemv + exp + thin product below.
+ * G update eight rows at a time, with software prefetch), column-major A
+ * through fused_cols.c (32 rows at a time, lanes = rows).
  *
  * Threads: the blocks are split into T contiguous ranges, one per thread
  * (smr_k_parallel); each range keeps its own shift (raised, with its
@@ -56,6 +56,7 @@
  * memory and the thin product that reuses them */
 #define SMR_FUSED_BLOCK_BYTES (1 << 18)
 #define SMR_FUSED_BLOCK_MIN_ROWS 16
+#define SMR_FUSED_COL_ROWS 4096 /* rows per block, column-major A      */
 #define SMR_FUSED_CORR_MAX 16.0   /* see above                           */
 #define SMR_FUSED_MIN_WORK (1 << 20) /* n d below which one thread is used  */
 #define SMR_FUSED_MAX_SHIFT 30.0  /* mu above max z by more: fall back   */
@@ -64,21 +65,20 @@ typedef struct {
     const smr_problem *p;
     smr_ws *ws;
     const double *x;
-    int ncol;         /* 3, or 4 with w */
     bool guess;
     double mu0, s0;   /* provisional shift and <f,c> */
 } fused_ctx;
 
-/* the scratch of part t: W (nbf x 4), G (d x 4), Gb (d x 4, fused_rows.c),
- * then 8 scalars: mu, alpha, zmax, fin (the pass), sum (f-b)^2, sum (wz)^2,
- * <f, f-b> (finish), err1 (the pass: G1's rescale rounding bound / eps) */
-#define SMR_FUSED_PART(nbf, d) (4 * (nbf) + 8 * (d) + 8)
-static double *part_w(smr_ws *ws, int t)
+/* the scratch of part t: G (d x 4), Gb (d x 4, fused_rows.c), Gl (d x 4 x
+ * 8, fused_cols.c), then 8 scalars: mu, alpha, zmax, fin (the pass), sum
+ * (f-b)^2, sum (wz)^2, <f, f-b> (finish), err1 (the pass: G1's rescale
+ * rounding bound / eps) */
+#define SMR_FUSED_PART(d) (40 * (d) + 8)
+static double *part_g(smr_ws *ws, int t)
 {
-    return ws->part + (int64_t)t * SMR_FUSED_PART(ws->nbf, ws->d);
+    return ws->part + (int64_t)t * SMR_FUSED_PART(ws->d);
 }
-static double *part_g(smr_ws *ws, int t) { return part_w(ws, t) + 4 * ws->nbf; }
-static double *part_s(smr_ws *ws, int t) { return part_g(ws, t) + 8 * ws->d; }
+static double *part_s(smr_ws *ws, int t) { return part_g(ws, t) + 40 * ws->d; }
 
 static void fused_part(void *vctx, int t, int T)
 {
@@ -88,63 +88,24 @@ static void fused_part(void *vctx, int t, int T)
     int64_t d = p->d, n = p->n, nb = ws->nbf;
     int64_t nblk = (n + nb - 1) / nb;
     int64_t b0 = nblk * t / T, b1 = nblk * (t + 1) / T;
-    double *W = part_w(ws, t), *G = part_g(ws, t), *S = part_s(ws, t);
+    double *G = part_g(ws, t), *S = part_s(ws, t);
     memset(G, 0, (size_t)(4 * d) * sizeof(double));
-    double mu = c->mu0, alpha = 0.0, zmax = -INFINITY, fin = 0.0, err1 = 0.0;
-    bool have_mu = c->guess;
-    const double *b = p->b, *w = p->w, s0 = c->s0;
-    if (ws->A.row_major) {
-        smr_fused_acc st = {.mu = mu, .have_mu = have_mu, .alpha = 0.0,
-                            .zmax = -INFINITY, .fin = 0.0, .err1 = 0.0, .G = G,
-                            .Gb = G + 4 * d};
-        for (int64_t k = b0; k < b1; ++k) {
-            int64_t i0 = k * nb, m = n - i0 < nb ? n - i0 : nb;
-            smr_fused_rows(&ws->A, i0, m, c->x, b + i0, w ? w + i0 : NULL,
-                           s0, ws->z + i0, ws->f + i0, &st);
-            ws->bmu[k] = st.mu;
-        }
-        S[0] = st.have_mu ? st.mu : -INFINITY;
-        S[1] = st.alpha;
-        S[2] = st.zmax;
-        S[3] = st.fin;
-        S[7] = st.err1;
-        return;
-    }
+    smr_fused_acc st = {.mu = c->mu0, .have_mu = c->guess, .alpha = 0.0,
+                        .zmax = -INFINITY, .fin = 0.0, .err1 = 0.0, .G = G,
+                        .Gb = G + 4 * d, .Gl = G + 8 * d};
+    const double *b = p->b, *w = p->w;
     for (int64_t k = b0; k < b1; ++k) {
         int64_t i0 = k * nb, m = n - i0 < nb ? n - i0 : nb;
-        double *z = ws->z + i0, *u = ws->f + i0;
-        smr_k_block_mul(&ws->A, i0, m, c->x, z);
-        double bm = smr_k_max(m, z);
-        for (int64_t i = 0; i < m; ++i)
-            fin += z[i] * 0.0; /* NaN for any NaN/Inf */
-        zmax = bm > zmax ? bm : zmax;
-        if (!have_mu) {
-            mu = bm;
-            have_mu = true;
-        } else if (bm > mu + SMR_FUSED_RESCALE) {
-            double rho = exp(mu - bm);
-            err1 = rho * err1 + smr_fused_rescale(d, rho, G, &alpha);
-            mu = bm;
-        }
-        ws->bmu[k] = mu;
-        smr_k_exp_shift(m, z, mu, u);
-        double *w1 = W, *w2 = W + m, *w3 = W + 2 * m, *w4 = W + 3 * m;
-        for (int64_t i = 0; i < m; ++i) {
-            w1[i] = u[i] * ((u[i] - b[i0 + i]) - s0);
-            w2[i] = u[i] * u[i];
-            w3[i] = u[i];
-        }
-        if (w)
-            for (int64_t i = 0; i < m; ++i)
-                w4[i] = w[i0 + i] * w[i0 + i] * z[i];
-        alpha += smr_k_sum(m, u);
-        smr_k_block_mul_t_add(&ws->A, i0, m, c->ncol, W, G);
+        (ws->A.row_major ? smr_fused_rows : smr_fused_cols)(
+            &ws->A, i0, m, c->x, b + i0, w ? w + i0 : NULL, c->s0, ws->z + i0,
+            ws->f + i0, &st);
+        ws->bmu[k] = st.mu;
     }
-    S[0] = have_mu ? mu : -INFINITY; /* an empty range has no shift */
-    S[1] = alpha;
-    S[2] = zmax;
-    S[3] = fin;
-    S[7] = err1;
+    S[0] = st.have_mu ? st.mu : -INFINITY; /* an empty range has no shift */
+    S[1] = st.alpha;
+    S[2] = st.zmax;
+    S[3] = st.fin;
+    S[7] = st.err1;
 }
 
 typedef struct {
@@ -199,13 +160,27 @@ int smr_ws_fused_init(smr_ws *ws)
 {
     if (ws->part)
         return SMR_OK;
-    ws->nbf = smr_ws_block_rows(SMR_FUSED_BLOCK_BYTES, ws->d,
-                                SMR_FUSED_BLOCK_MIN_ROWS, ws->ncap);
+    /* row-major: blocks that stay in cache (fused_rows.c reads each
+     * panel twice from L1, the block's n-vectors from L2); column-major:
+     * the cache unit is fused_cols.c's chunk of 32 rows, and a block is
+     * the span of one set of lane sums: at most SMR_FUSED_COL_ROWS, and
+     * at least 8 blocks per thread when n allows (a 2:1 split of 3 blocks
+     * cost a third of the pass at n = 10^4) */
+    if (ws->A.row_major) {
+        ws->nbf = smr_ws_block_rows(SMR_FUSED_BLOCK_BYTES, ws->d,
+                                    SMR_FUSED_BLOCK_MIN_ROWS, ws->ncap);
+    } else {
+        int64_t per = ws->ncap / (8 * (int64_t)smr_k_threads());
+        per = (per + 31) / 32 * 32;
+        ws->nbf = per < 32 ? 32 : per > SMR_FUSED_COL_ROWS ? SMR_FUSED_COL_ROWS : per;
+        if (ws->nbf > ws->ncap)
+            ws->nbf = ws->ncap;
+    }
     ws->nblk = (ws->ncap + ws->nbf - 1) / ws->nbf;
     ws->tcap = smr_k_threads();
     if (ws->tcap > ws->nblk)
         ws->tcap = (int)ws->nblk;
-    size_t per = (size_t)SMR_FUSED_PART(ws->nbf, ws->d);
+    size_t per = (size_t)SMR_FUSED_PART(ws->d);
     ws->part = malloc((size_t)ws->tcap * per * sizeof(double));
     ws->bmu = malloc((size_t)ws->nblk * sizeof(double));
     if (!ws->part || !ws->bmu) {
@@ -232,8 +207,7 @@ int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
         T = (int)nblk;
     if ((double)n * (double)d < SMR_FUSED_MIN_WORK)
         T = 1;
-    fused_ctx c = {.p = p, .ws = ws, .x = x, .ncol = p->w ? 4 : 3,
-                   .guess = ws->have_guess, .mu0 = ws->guess_lse,
+    fused_ctx c = {.p = p, .ws = ws, .x = x, .guess = ws->have_guess, .mu0 = ws->guess_lse,
                    .s0 = ws->have_guess ? ws->guess_fc : 0.0};
     smr_k_parallel(T, fused_part, &c);
     ws->fused_passes++;

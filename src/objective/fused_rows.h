@@ -1,6 +1,6 @@
 /*
  * fused_rows.h -- the one-pass loss+gradient's row-major inner loop
- * (fused_rows.c) and the accumulator rescaling fused.c shares with it.
+ * (fused_rows.c), its column-major twin (fused_cols.c) and the accumulator rescaling fused.c shares with it.
  * Internal to the objective layer.
  */
 #ifndef SMR_FUSED_ROWS_H
@@ -22,7 +22,9 @@ typedef struct smr_fused_acc {
     double fin;       /* 0, or NaN when a logit was NaN or infinite */
     double err1;      /* rounding bound of G1 from rescales, / eps   */
     double *G;        /* d x 4, column-major: G1..G4 at shift mu    */
-    double *Gb;       /* d x 4 scratch (one block's sums)           */
+    double *Gb;       /* d x 4 scratch (one block's sums, rows)     */
+    double *Gl;       /* d x 4 x 8 scratch (one block's lane sums,
+                         columns: fused_cols.c)                     */
 } smr_fused_acc;
 
 /* Rows [i0, i0 + m) of row-major A: z (m) = the logits, u (m) = exp(z -
@@ -30,6 +32,11 @@ typedef struct smr_fused_acc {
  * s0), u o u, u, w o w o z] (4th column only when w), alpha += sum u.  b
  * and w point at the block's first row; w may be NULL.  m >= 1. */
 void smr_fused_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
+                    const double *b, const double *w, double s0, double *z,
+                    double *u, smr_fused_acc *st);
+
+/* The same for column-major A (fused_cols.c). */
+void smr_fused_cols(const smr_mat *A, int64_t i0, int64_t m, const double *x,
                     const double *b, const double *w, double s0, double *z,
                     double *u, smr_fused_acc *st);
 

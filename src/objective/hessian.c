@@ -51,7 +51,7 @@ static void add_rows(const smr_mat *A, const int64_t *rows, int64_t i0, int64_t 
 {
     int64_t d = A->d;
     if (!rows && A->row_major && d <= SMR_SYRK_SMALL_D) {
-        /* short rows: no copy, no sign split, no dsyrk (blockmul.c) */
+        /* short rows: no copy, no sign split, no dsyrk (syrk_small.c) */
         smr_k_block_syrk_small(A, i0, m, e + i0, H, ldh);
         return;
     }

@@ -89,6 +89,10 @@ int64_t smr_obj_perturbed_scratch(int64_t k, int tcap);
  * gradient of smr_obj_gradient) when its a-posteriori accuracy test fails. */
 int smr_obj_loss_grad(const smr_problem *prob, const double *x, smr_ws *ws,
                       double *g);
+/* Column-major A with more columns than this: the one-pass kernel measured
+ * slower than two passes (d = 2000, n = 10^4: 0.73x; d = 1000: 1.18x;
+ * fused_cols.c), so the solvers take two passes there. */
+#define SMR_FUSED_COL_MAX_D 1000
 /* The one-pass path's per-thread scratch, sized for the rows the workspace
  * was allocated for and the thread count in force; allocated once (a no-op
  * afterwards; smr_obj_loss_grad calls it, solvers call it up front so that

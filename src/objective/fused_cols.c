@@ -1,0 +1,220 @@
+/*
+ * fused_cols.c -- the one-pass loss+gradient's inner loop on column-major
+ * A: the same quantities as fused_rows.c (docs/math.md, section 2),
+ *
+ *     z_i = a_i . x,   u_i = exp(z_i - mu),
+ *     W_i = [ u_i (u_i - b_i - s~),  u_i^2,  u_i,  w_i^2 z_i ],
+ *     G  += sum_i a_i^T W_i,
+ *
+ * computed 32 rows (a chunk, four vectors of 8 rows) at a time.  In
+ * column-major A the 32 rows of one column are contiguous, so the lanes
+ * are rows:
+ *
+ *     z[v]      += x_j * A[chunk v, j]            over the columns j
+ *     Gl[c][j]  += W_c[v] * A[chunk v, j]         the chunk again, from cache
+ *
+ * No horizontal sums per row (the row kernel's transpose tree); instead Gl
+ * keeps 8 lane sums per column and weight, 32 d doubles per thread, added
+ * across the lanes once per block.  The chunk's d columns are d streams 256
+ * bytes apart in each: each column's next chunk is prefetched two chunks
+ * ahead (the hardware prefetcher follows a few streams, not d of them).
+ *
+ * Why not the first version (per block: OpenBLAS dgemv, exp, a thin
+ * product, kept until this file): it ran at 0.4-0.9 times the speed of
+ * OpenBLAS's two plain calls (dgemv + transposed dgemv) on column-major A
+ * (docs/benchmarks.md), so the solvers did not use it there.
+ *
+ * The shift, its rescaling, the sums' order and the partial last vector
+ * follow fused_rows.c.  Gl's rescale bound: smr_fused_rescale bounds the
+ * rounding of each lane entry; the lane sums of a column add at most
+ * sqrt(8) times their 2-norm, hence the factor 3 on that bound.
+ */
+#include "fused_rows.h"
+#include "../kernels/simd.h"
+
+#include <math.h>
+#include <string.h>
+
+#define SMR_CV 4   /* vectors (of 8 rows) per chunk         */
+#define SMR_CPF 64 /* rows ahead to prefetch (two chunks)   */
+
+typedef struct {
+    const double *Ab, *x, *b, *w;
+    int64_t ld, d;
+    int64_t rows_left; /* rows of A from the block's first to the last */
+    double s0, mu;
+    v8d ablk, finv;
+    double *z, *u, *Gl;
+    smr_fused_acc *st;
+} cblk_t;
+
+/* element (r, j) of the block for lane r of a partial vector whose valid
+ * rows are r0 .. r0 + cnt - 1: rows past cnt repeat the last one */
+static inline __attribute__((always_inline)) v8d
+ld_part(const cblk_t *k, int64_t r0, int cnt, int64_t j)
+{
+    v8d a;
+    for (int r = 0; r < 8; ++r)
+        a[r] = k->Ab[r0 + (r < cnt ? r : cnt - 1) + j * k->ld];
+    return a;
+}
+
+/* V vectors of 8 rows from r0; the last has cnt valid rows (8 for all but
+ * the block's last vector).  V and cnt == 8 are constants after inlining. */
+static inline __attribute__((always_inline)) void
+chunk(int simd, int V, int cnt, int64_t r0, cblk_t *k)
+{
+    const int64_t d = k->d, ld = k->ld;
+    const double *A = k->Ab + r0;
+    v8d zv[SMR_CV] = {{0}};
+    const bool pf = r0 + SMR_CPF + 8 * V <= k->rows_left;
+    for (int64_t j = 0; j < d; ++j) {
+        const double *col = A + j * ld;
+        double xj = k->x[j];
+        if (pf)
+            for (int v = 0; v < V; ++v)
+                __builtin_prefetch(col + SMR_CPF + 8 * v, 0, 3);
+        for (int v = 0; v < V; ++v)
+            zv[v] += xj * (v == V - 1 && cnt < 8 ? ld_part(k, r0 + 8 * v, cnt, j)
+                                                   : ld8(col + 8 * v));
+    }
+
+    /* shift (largest logit of the chunk), finiteness */
+    v8d mx = zv[0];
+    for (int v = 1; v < V; ++v)
+        mx = sel8(zv[v] > mx, zv[v], mx);
+    double pm = max_lanes(mx);
+    for (int v = 0; v < V; ++v)
+        k->finv += zv[v] * 0.0;
+    smr_fused_acc *st = k->st;
+    st->zmax = pm > st->zmax ? pm : st->zmax;
+    if (!st->have_mu) {
+        k->mu = pm;
+        st->have_mu = true;
+    } else if (pm > k->mu + SMR_FUSED_RESCALE) {
+        double rho = exp(k->mu - pm), ab = 0.0;
+        st->err1 = rho * st->err1 + smr_fused_rescale(d, rho, st->G, &st->alpha) +
+                   3.0 * smr_fused_rescale(8 * d, rho, k->Gl, &ab);
+        k->ablk *= rho;
+        for (int64_t i = 0; i < r0; ++i)
+            k->u[i] *= rho;
+        k->mu = pm;
+    }
+
+    /* u and the weights, lanes past cnt zero */
+    v8d W[4][SMR_CV];
+    for (int v = 0; v < V; ++v) {
+        int c = v == V - 1 ? cnt : 8;
+        int64_t i = r0 + 8 * v;
+        v8d keep, bv, wv = {0};
+        for (int r = 0; r < 8; ++r) {
+            int64_t q = i + (r < c ? r : c - 1);
+            keep[r] = r < c ? 1.0 : 0.0;
+            bv[r] = k->b[q];
+            if (k->w)
+                wv[r] = k->w[q];
+        }
+        v8d u = simd ? exp8(zv[v] - k->mu) : zv[v];
+        if (!simd)
+            for (int r = 0; r < 8; ++r)
+                u[r] = exp(zv[v][r] - k->mu);
+        u *= keep;
+        W[0][v] = u * ((u - bv) - k->s0);
+        W[1][v] = u * u;
+        W[2][v] = u;
+        W[3][v] = (wv * wv) * (zv[v] * keep);
+        k->ablk += u;
+        if (c == 8) {
+            st8(k->z + i, zv[v]);
+            st8(k->u + i, u);
+        } else {
+            for (int r = 0; r < c; ++r) {
+                k->z[i + r] = zv[v][r];
+                k->u[i + r] = u[r];
+            }
+        }
+    }
+
+    const bool four = k->w != NULL;
+    /* Gl[c][j] += sum_v W_c[v] A[chunk v, j] (the chunk from cache) */
+    double *Gl = k->Gl;
+    for (int64_t j = 0; j < d; ++j) {
+        const double *col = A + j * ld;
+        v8d e1 = ld8(Gl + 8 * j), e2 = ld8(Gl + 8 * (d + j)), e3 = ld8(Gl + 8 * (2 * d + j));
+        v8d e4 = four ? ld8(Gl + 8 * (3 * d + j)) : e1;
+        for (int v = 0; v < V; ++v) {
+            v8d a = v == V - 1 && cnt < 8 ? ld_part(k, r0 + 8 * v, cnt, j) : ld8(col + 8 * v);
+            e1 += W[0][v] * a;
+            e2 += W[1][v] * a;
+            e3 += W[2][v] * a;
+            if (four)
+                e4 += W[3][v] * a;
+        }
+        st8(Gl + 8 * j, e1);
+        st8(Gl + 8 * (d + j), e2);
+        st8(Gl + 8 * (2 * d + j), e3);
+        if (four)
+            st8(Gl + 8 * (3 * d + j), e4);
+    }
+}
+
+static inline __attribute__((always_inline)) void
+cols_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
+          int64_t rows_left, const double *x, const double *b, const double *w,
+          double s0, double *z, double *u, smr_fused_acc *st)
+{
+    cblk_t k = {.Ab = Ab, .x = x, .b = b, .w = w, .ld = ld, .d = d,
+                .rows_left = rows_left, .s0 = s0, .mu = st->mu, .ablk = {0},
+                .finv = {0}, .z = z, .u = u, .Gl = st->Gl, .st = st};
+    int ncol = w ? 4 : 3;
+    memset(k.Gl, 0, (size_t)(32 * d) * sizeof(double));
+    int64_t r0 = 0;
+    for (; r0 + 8 * SMR_CV <= m; r0 += 8 * SMR_CV)
+        chunk(simd, SMR_CV, 8, r0, &k);
+    for (; r0 + 8 <= m; r0 += 8)
+        chunk(simd, 1, 8, r0, &k);
+    if (r0 < m)
+        chunk(simd, 1, (int)(m - r0), r0, &k);
+    for (int c = 0; c < ncol; ++c)
+        for (int64_t j = 0; j < d; ++j)
+            st->G[c * d + j] += hsum_lanes(ld8(k.Gl + 8 * (c * d + j)));
+    st->alpha += hsum_lanes(k.ablk);
+    st->fin += hsum_lanes(k.finv);
+    st->mu = k.mu;
+}
+
+#ifdef SMR_SIMD_X86
+__attribute__((target("arch=x86-64-v4"))) static void
+cols_v4(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
+        const double *x, const double *b, const double *w, double s0, double *z,
+        double *u, smr_fused_acc *st)
+{
+    cols_body(1, Ab, ld, d, m, left, x, b, w, s0, z, u, st);
+}
+__attribute__((target("arch=x86-64-v3"))) static void
+cols_v3(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
+        const double *x, const double *b, const double *w, double s0, double *z,
+        double *u, smr_fused_acc *st)
+{
+    cols_body(1, Ab, ld, d, m, left, x, b, w, s0, z, u, st);
+}
+#endif
+
+void smr_fused_cols(const smr_mat *A, int64_t i0, int64_t m, const double *x,
+                    const double *b, const double *w, double s0, double *z,
+                    double *u, smr_fused_acc *st)
+{
+    const double *Ab = A->a + i0;
+#ifdef SMR_SIMD_X86
+    int path = smr_k_simd_level();
+    if (path == 2) {
+        cols_v4(Ab, A->ld, A->d, m, A->n - i0, x, b, w, s0, z, u, st);
+        return;
+    }
+    if (path == 1) {
+        cols_v3(Ab, A->ld, A->d, m, A->n - i0, x, b, w, s0, z, u, st);
+        return;
+    }
+#endif
+    cols_body(0, Ab, A->ld, A->d, m, A->n - i0, x, b, w, s0, z, u, st);
+}
