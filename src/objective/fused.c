@@ -52,8 +52,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* blocks small enough to stay in L2 between the dgemv that reads them from
- * memory and the thin product that reuses them */
+/* row-major blocks: the rows of one block and its n-vectors stay in cache
+ * (fused_rows.c); column-major blocks: see smr_ws_fused_init */
 #define SMR_FUSED_BLOCK_BYTES (1 << 18)
 #define SMR_FUSED_BLOCK_MIN_ROWS 16
 #define SMR_FUSED_COL_ROWS 4096 /* rows per block, column-major A      */

@@ -30,7 +30,7 @@
  * sqrt(8) times their 2-norm, hence the factor 3 on that bound.
  */
 #include "fused_rows.h"
-#include "../kernels/simd.h"
+#include "fused_lanes.h"
 
 #include <math.h>
 #include <string.h>
@@ -104,35 +104,13 @@ chunk(int simd, int V, int cnt, int64_t r0, cblk_t *k)
     /* u and the weights, lanes past cnt zero */
     v8d W[4][SMR_CV];
     for (int v = 0; v < V; ++v) {
-        int c = v == V - 1 ? cnt : 8;
-        int64_t i = r0 + 8 * v;
-        v8d keep, bv, wv = {0};
-        for (int r = 0; r < 8; ++r) {
-            int64_t q = i + (r < c ? r : c - 1);
-            keep[r] = r < c ? 1.0 : 0.0;
-            bv[r] = k->b[q];
-            if (k->w)
-                wv[r] = k->w[q];
-        }
-        v8d u = simd ? exp8(zv[v] - k->mu) : zv[v];
-        if (!simd)
-            for (int r = 0; r < 8; ++r)
-                u[r] = exp(zv[v][r] - k->mu);
-        u *= keep;
-        W[0][v] = u * ((u - bv) - k->s0);
-        W[1][v] = u * u;
-        W[2][v] = u;
-        W[3][v] = (wv * wv) * (zv[v] * keep);
-        k->ablk += u;
-        if (c == 8) {
-            st8(k->z + i, zv[v]);
-            st8(k->u + i, u);
-        } else {
-            for (int r = 0; r < c; ++r) {
-                k->z[i + r] = zv[v][r];
-                k->u[i + r] = u[r];
-            }
-        }
+        smr_lanes L = smr_fused_lanes(simd, zv[v], v == V - 1 ? cnt : 8, r0 + 8 * v,
+                                      k->b, k->w, k->mu, k->s0, k->z, k->u);
+        W[0][v] = L.w1;
+        W[1][v] = L.w2;
+        W[2][v] = L.u;
+        W[3][v] = L.w4;
+        k->ablk += L.u;
     }
 
     const bool four = k->w != NULL;

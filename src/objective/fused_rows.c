@@ -37,7 +37,7 @@
  * its last row's address for the missing rows, with weights and u zero.
  */
 #include "fused_rows.h"
-#include "../kernels/simd.h"
+#include "fused_lanes.h"
 
 #include <math.h>
 #include <string.h>
@@ -131,30 +131,10 @@ panel(int simd, int cnt, int64_t r0, blk_t *k)
     }
 
     /* u and the weights; lanes past cnt are zero */
-    v8d keep, bv, wv = {0};
-    for (int r = 0; r < SMR_P; ++r) {
-        int64_t i = r0 + (r < cnt ? r : cnt - 1);
-        keep[r] = r < cnt ? 1.0 : 0.0;
-        bv[r] = k->b[i];
-        if (k->w)
-            wv[r] = k->w[i];
-    }
-    v8d u = simd ? exp8(zv - k->mu) : zv;
-    if (!simd)
-        for (int r = 0; r < SMR_P; ++r)
-            u[r] = exp(zv[r] - k->mu);
-    u *= keep;
-    v8d w1 = u * ((u - bv) - k->s0), w2 = u * u, w4 = (wv * wv) * (zv * keep);
+    smr_lanes L = smr_fused_lanes(simd, zv, cnt, r0, k->b, k->w, k->mu, k->s0,
+                                  k->z, k->u);
+    v8d u = L.u, w1 = L.w1, w2 = L.w2, w4 = L.w4;
     k->ablk += u;
-    if (cnt == SMR_P) {
-        st8(k->z + r0, zv);
-        st8(k->u + r0, u);
-    } else {
-        for (int r = 0; r < cnt; ++r) {
-            k->z[r0 + r] = zv[r];
-            k->u[r0 + r] = u[r];
-        }
-    }
 
     /* Gb += rows^T W: per strip, even and odd rows in two sets; the
      * weights are read from memory as scalars, so that each multiply-add

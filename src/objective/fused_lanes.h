@@ -1,0 +1,56 @@
+/*
+ * fused_lanes.h -- the per-row step both one-pass kernels share
+ * (fused_rows.c, fused_cols.c; internal, vector code: include only from
+ * files compiled as simd.h says): from 8 logits, u and the weights
+ * (docs/math.md, section 2)
+ *
+ *     u = exp(z - mu),  W = [ u (u - b - s~),  u^2,  u,  w^2 z ]
+ *
+ * and z, u stored for the rows.  Lanes past cnt (a partial last group)
+ * repeat row cnt - 1 for reading and get u and weights zero.
+ */
+#ifndef SMR_FUSED_LANES_H
+#define SMR_FUSED_LANES_H
+
+#include "../kernels/simd.h"
+
+#include <math.h>
+#include <stdint.h>
+
+typedef struct {
+    v8d u, w1, w2, w4;
+} smr_lanes;
+
+/* rows i .. i + cnt - 1 (cnt <= 8): z the logits; b, w (NULL: no w) and
+ * zo, uo (the outputs) indexed by row */
+static inline __attribute__((always_inline)) smr_lanes
+smr_fused_lanes(int simd, v8d z, int cnt, int64_t i, const double *b,
+                const double *w, double mu, double s0, double *zo, double *uo)
+{
+    v8d keep, bv, wv = {0};
+    for (int r = 0; r < 8; ++r) {
+        int64_t q = i + (r < cnt ? r : cnt - 1);
+        keep[r] = r < cnt ? 1.0 : 0.0;
+        bv[r] = b[q];
+        if (w)
+            wv[r] = w[q];
+    }
+    v8d u = simd ? exp8(z - mu) : z;
+    if (!simd)
+        for (int r = 0; r < 8; ++r)
+            u[r] = exp(z[r] - mu);
+    u *= keep;
+    if (cnt == 8) {
+        st8(zo + i, z);
+        st8(uo + i, u);
+    } else {
+        for (int r = 0; r < cnt; ++r) {
+            zo[i + r] = z[r];
+            uo[i + r] = u[r];
+        }
+    }
+    return (smr_lanes){.u = u, .w1 = u * ((u - bv) - s0), .w2 = u * u,
+                       .w4 = (wv * wv) * (z * keep)};
+}
+
+#endif
