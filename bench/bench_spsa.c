@@ -12,7 +12,7 @@
  *   api      the public smr_spsa_gradient against 2k public smr_loss calls;
  *            both allocate per call (the former n x k for A Z).
  *
- *   bench_spsa [--quick] [--csv FILE]
+ *   bench_spsa [--quick] [--case N D] [--csv FILE]
  */
 #include "bench_common.h"
 #include "objective/objective.h"
@@ -23,16 +23,25 @@
 int main(int argc, char **argv)
 {
     int quick = 0;
+    int64_t one[1][2] = {{0, 0}};
     const char *csv = "bench-spsa.csv";
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--csv") && i + 1 < argc) csv = argv[++i];
-        else { fprintf(stderr, "usage: bench_spsa [--quick] [--csv FILE]\n"); return 2; }
+        else if (!strcmp(argv[i], "--case") && i + 2 < argc) {
+            one[0][0] = atoll(argv[++i]);
+            one[0][1] = atoll(argv[++i]);
+        } else { fprintf(stderr, "usage: bench_spsa [--quick] [--case N D] [--csv FILE]\n"); return 2; }
     }
     const int64_t grid_full[][2] = {{100000, 10}, {1000000, 16}, {100000, 100}, {10000, 1000}};
     const int64_t grid_quick[][2] = {{20000, 10}, {5000, 100}};
     const int64_t (*grid)[2] = quick ? grid_quick : grid_full;
     int ng = quick ? 2 : 4, reps = quick ? 3 : 7;
+    if (one[0][0] > 0) { /* one problem of the caller's size */
+        if (one[0][1] < 1 || one[0][0] < 8) { fprintf(stderr, "bench_spsa: --case needs N >= 8, D >= 1\n"); return 2; }
+        grid = (const int64_t (*)[2])one;
+        ng = 1;
+    }
     const int ks[] = {1, 4, 16, 64};
     FILE *f = fopen(csv, "w");
     if (!f) { perror(csv); return 2; }

@@ -29,6 +29,7 @@
  * order 0..T-1: the result depends on T only.
  */
 #include "objective.h"
+#include "perturbed_rows.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -83,40 +84,22 @@ static void pert_part(void *vc, int t, int T)
     ranges(n, t, T, &i0, &i1);
     double *S = c->part + t * part_len(k);
     memset(S, 0, (size_t)(2 * k * SMR_PERT_SUMS) * sizeof(double));
-    double ez[SMR_PERT_BLOCK], v[SMR_PERT_BLOCK];
+    double ez[SMR_PERT_BLOCK];
     for (int64_t b0 = i0; b0 < i1; b0 += SMR_PERT_BLOCK) {
         int64_t m = i1 - b0 < SMR_PERT_BLOCK ? i1 - b0 : SMR_PERT_BLOCK;
-        const double *z = c->z + b0, *b = p->b + b0;
+        const double *z = c->z + b0;
         smr_k_exp_shift(m, z, c->mu, ez);
         for (int64_t j = 0; j < k; ++j) {
-            const double *a = c->AZ + j * n + b0;
-            for (int64_t i = 0; i < m; ++i)
-                v[i] = c->eps * a[i];
-            smr_k_exp_shift(m, v, 0.0, v); /* e^(eps a): u+ = ez v, u- = ez / v */
-            double al[2] = {0, 0}, s2[2] = {0, 0}, scb[2] = {0, 0}, sw[2] = {0, 0};
-            for (int64_t i = 0; i < m; ++i) {
-                double up = ez[i] * v[i], um = ez[i] / v[i];
-                double cp = up * c->inv_at - b[i], cm = um * c->inv_at - b[i];
-                al[0] += up;
-                al[1] += um;
-                s2[0] += cp * cp;
-                s2[1] += cm * cm;
-                scb[0] += cp * b[i];
-                scb[1] += cm * b[i];
-            }
-            if (p->w)
-                for (int64_t i = 0; i < m; ++i) {
-                    double wp = p->w[b0 + i] * (z[i] + c->eps * a[i]);
-                    double wm = p->w[b0 + i] * (z[i] - c->eps * a[i]);
-                    sw[0] += wp * wp;
-                    sw[1] += wm * wm;
-                }
+            /* e^(eps a) per row: u+ = ez v, u- = ez / v (perturbed_rows.c) */
+            double o[8] = {0};
+            smr_pert_sums(m, ez, c->AZ + j * n + b0, p->b + b0,
+                          p->w ? p->w + b0 : NULL, z, c->eps, c->inv_at, o);
             for (int sg = 0; sg < 2; ++sg) {
                 double *Sq = S + (2 * j + sg) * SMR_PERT_SUMS;
-                Sq[0] += al[sg];
-                Sq[1] += s2[sg];
-                Sq[2] += scb[sg];
-                Sq[3] += sw[sg];
+                Sq[0] += o[sg];
+                Sq[1] += o[2 + sg];
+                Sq[2] += o[4 + sg];
+                Sq[3] += o[6 + sg];
             }
         }
     }

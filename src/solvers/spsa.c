@@ -199,6 +199,20 @@ static bool estimate(const smr_problem *p, const smr_mat *A, spsa_state *st,
     return true;
 }
 
+/* zt = zx - eta AZ c, AZ n x k column-major (ld n): one matrix-vector
+ * product (dgemv on the library's threads) into tmp, then the update.
+ * Written as a loop over rows with an inner sum over j this was a scalar
+ * strided loop, a fifth of an SPSA step at d = 10, k = 16. */
+static void trial_logits(int64_t n, int64_t k, const double *zx,
+                         const double *AZ, const double *c, double eta,
+                         double *tmp, double *zt)
+{
+    smr_mat M = {.n = n, .d = k, .ld = n, .row_major = false, .a = AZ};
+    smr_k_mul(&M, 1, c, k, tmp, n);
+    for (int64_t i = 0; i < n; ++i)
+        zt[i] = zx[i] - eta * tmp[i];
+}
+
 /* step-size rule shared by both modes (see the top of the file) */
 static double step_size(smr_solver *sv, spsa_state *st, double trace,
                         double lmax)
@@ -315,12 +329,7 @@ static smr_status spsa_batch_iterate(smr_solver *sv)
     for (int64_t b = 0; b < B; ++b) {
         const smr_problem *p = &sv->probs[st->pick[b]];
         const double *axz = st->AXZ + b * nmax * k1;
-        for (int64_t i = 0; i < p->n; ++i) {
-            double s = 0.0;
-            for (int64_t j = 0; j < k; ++j)
-                s += axz[i + (j + 1) * p->n] * st->c[j];
-            st->zt[i] = axz[i] - eta * s;
-        }
+        trial_logits(p->n, k, axz, axz + p->n, st->c, eta, st->f, st->zt);
         lt += smr_obj_loss_logits(p, st->zt, xtxt, st->f) / (double)B;
     }
     sv->loss = Lx;
@@ -359,12 +368,7 @@ static smr_status spsa_iterate(smr_solver *sv)
     double eta = step_size(sv, st, trace, lmax);
 
     /* trial x - eta g^, logits zx - eta AZ c (no pass over A) */
-    for (int64_t i = 0; i < n; ++i) {
-        double s = 0.0;
-        for (int64_t j = 0; j < k; ++j)
-            s += st->AZ[i + j * n] * st->c[j];
-        st->zt[i] = st->zx[i] - eta * s;
-    }
+    trial_logits(n, k, st->zx, st->AZ, st->c, eta, st->f, st->zt);
     for (int64_t i = 0; i < d; ++i)
         sv->xt[i] = sv->x[i] - eta * st->gh[i];
     sv->loss_evals++;
