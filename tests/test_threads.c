@@ -2,7 +2,8 @@
  * test_threads.c -- the library's own threads outside the one-pass kernel
  * (test_fused covers that): the products with A split over row ranges
  * (src/kernels/blas.c) and the Hessian assembled by row blocks per thread
- * (src/objective/hessian.c).  For each: the threaded result agrees with
+ * (src/objective/hessian.c; also at d <= 16, where the assembly forms
+ * A^T [f v] in its own pass).  For each: the threaded result agrees with
  * one thread to rounding, is bit-identical from run to run at a fixed
  * thread count, and OpenBLAS's thread count is the caller's again after.
  * And the thread pool under concurrent callers.
@@ -154,6 +155,56 @@ static void test_hessian_threads(void **state)
     }
 }
 
+/* d <= 16: the register kernel forms [p q] = A^T [f v] in the assembly's
+ * pass, each thread into its own part, added in order (hessian.c) */
+#define DS 13
+static void test_hessian_small_threads(void **state)
+{
+    (void)state;
+    for (int lay = 0; lay < 2; ++lay) {
+        tu_spec spec = {.n = N, .d = DS, .layout = lay ? SMR_COL_MAJOR : SMR_ROW_MAJOR,
+                        .lda_pad = 2, .a_scale = 1.0, .with_w = true, .w_scale = 0.1,
+                        .seed = 41 + (uint64_t)lay};
+        tu_problem tp;
+        tu_problem_make(&tp, &spec);
+        tu_rng r;
+        tu_seed(&r, 42);
+        double x[DS], H[4][DS * DS], pq[4][2 * DS];
+        for (int j = 0; j < DS; ++j)
+            x[j] = 0.5 * tu_normal(&r);
+        int counts[4] = {1, 2, 2, 3};
+        for (int run = 0; run < 4; ++run) {
+            int old = smr_k_set_threads(counts[run]);
+            smr_ws ws;
+            assert_int_equal(smr_ws_init(&ws, &tp.p, true), SMR_OK);
+            ws.nb = 512;
+            assert_int_equal(smr_obj_forward(&tp.p, x, &ws), SMR_OK);
+            assert_int_equal(smr_obj_hessian(&tp.p, &ws, 0.0, H[run], DS), SMR_OK);
+            memcpy(pq[run], ws.dk, sizeof pq[run]);
+            if (run == 0) { /* p, q against the separate product A^T [f v] */
+                double ref[2 * DS];
+                smr_k_mul_t(&ws.A, 2, ws.nk, tp.p.n, ref, DS);
+                TU_CHECK(rel(2 * DS, pq[0], ref) <= 1e-12, "layout %d: [p q] %.3g", lay,
+                         rel(2 * DS, pq[0], ref));
+            }
+            smr_ws_free(&ws);
+            smr_k_set_threads(old);
+        }
+        for (int run = 1; run < 4; ++run) {
+            TU_CHECK(rel(DS * DS, H[run], H[0]) <= 1e-12, "layout %d, run %d: H %.3g", lay, run,
+                     rel(DS * DS, H[run], H[0]));
+            TU_CHECK(rel(2 * DS, pq[run], pq[0]) <= 1e-12, "layout %d, run %d: [p q]", lay, run);
+        }
+        assert_memory_equal(H[1], H[2], sizeof H[1]);
+        assert_memory_equal(pq[1], pq[2], sizeof pq[1]);
+        double Hfd[DS * DS];
+        tu_fd_hessian(&tp.p, x, 1e-4, Hfd);
+        TU_CHECK(rel(DS * DS, H[2], Hfd) <= 1e-6, "layout %d: threaded H vs FD %.3g", lay,
+                 rel(DS * DS, H[2], Hfd));
+        tu_problem_free(&tp);
+    }
+}
+
 /*
  * The pool (src/kernels/parallel.c): one caller at a time uses its
  * workers, a concurrent caller starts threads of its own.  Two program
@@ -220,6 +271,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_products),
         cmocka_unit_test(test_hessian_threads),
+        cmocka_unit_test(test_hessian_small_threads),
         cmocka_unit_test(test_concurrent_callers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,12 +102,14 @@ double smr_k_now(void);
 /* ---- row blocks of A, rows [i0, i0 + m) (syrk_small.c) ---- */
 
 /* Upper triangle of column-major H (ldh) += sum_i e_i a_i a_i^T over rows
- * [i0, i0 + m) of a row-major A with d <= 16 (SMR_SYRK_SMALL_D), e (m)
- * the weights of those rows, either sign.  Hand-written (syrk_small.c):
- * OpenBLAS's dsyrk is slow on such short rows. */
+ * [i0, i0 + m) of A (either layout) with d <= 16 (SMR_SYRK_SMALL_D), e (m)
+ * the weights of those rows, either sign; when f is not NULL also pq (2d)
+ * += [A_blk^T f, A_blk^T v] (f, v: m values each).  Hand-written
+ * (syrk_small.c): OpenBLAS's dsyrk is slow on such short rows. */
 #define SMR_SYRK_SMALL_D 16
 void smr_k_block_syrk_small(const smr_mat *A, int64_t i0, int64_t m,
-                            const double *e, double *H, int64_t ldh);
+                            const double *e, const double *f, const double *v,
+                            double *H, int64_t ldh, double *pq);
 
 /* ---- threads (parallel.c) ---- */
 

@@ -11,9 +11,11 @@
  * of them, or the sampled ones with their weights) are taken in blocks of nb, each row scaled by sqrt|e_i| into one of two
  * buffers according to the sign of e_i, and  H += P^T P - N^T N  by two
  * dsyrk calls.  (e can be negative without enough regularisation, so a
- * single syrk of diag(sqrt e) A would be wrong.)  Row-major A with d <= 16
- * skips the copies: a register kernel applies e_i directly
- * (smr_k_block_syrk_small; at d = 16 dsyrk alone cost ~20 ns per row).  The rank-2 part is one
+ * single syrk of diag(sqrt e) A would be wrong.)  With d <= 16 (either
+ * layout) a register kernel applies e_i directly (smr_k_block_syrk_small;
+ * at d = 16 dsyrk alone cost ~20 ns per row), and smr_obj_hessian lets it
+ * form p and q from the same rows: at such d the separate A^T [f v] was a
+ * second pass over A costing as much as the assembly.  The rank-2 part is one
  * dsyr2:  -p q^T - q p^T + kappa p p^T = -(p t^T + t p^T),  t = q - kappa/2 p.
  */
 #include "objective.h"
@@ -46,13 +48,16 @@ static double middle_terms(const smr_problem *p, smr_ws *ws, bool scale_col2)
  * split: positive rows scaled by sqrt(w) into P, negative into N,
  * H += P^T P - N^T N (two dsyrk). */
 static void add_rows(const smr_mat *A, const int64_t *rows, int64_t i0, int64_t m,
-                     const double *wt, const double *e, double *blk, int64_t nb,
+                     const double *wt, const double *e, const double *f,
+                     const double *v, double *pq, double *blk, int64_t nb,
                      double *H, int64_t ldh)
 {
     int64_t d = A->d;
-    if (!rows && A->row_major && d <= SMR_SYRK_SMALL_D) {
-        /* short rows: no copy, no sign split, no dsyrk (syrk_small.c) */
-        smr_k_block_syrk_small(A, i0, m, e + i0, H, ldh);
+    if (!rows && d <= SMR_SYRK_SMALL_D) {
+        /* short rows: no sign split, no dsyrk, and with f the products
+         * pq += A_blk^T [f v] from the same rows (syrk_small.c) */
+        smr_k_block_syrk_small(A, i0, m, e + i0, f ? f + i0 : NULL,
+                               f ? v + i0 : NULL, H, ldh, pq);
         return;
     }
     double *P = blk, *N = blk + nb * d;
@@ -128,8 +133,9 @@ typedef struct {
     const smr_mat *A;
     const int64_t *rows;
     const double *wt, *e;
+    const double *f, *v; /* non-NULL: [p q] = A^T [f v] in the same pass */
     int64_t total, nb, d;
-    double *blk0, *part, *H;
+    double *blk0, *part, *H, *pq0;
     int64_t ldh;
 } assemble_ctx;
 
@@ -140,19 +146,22 @@ static void assemble_part(void *v, int t, int T)
     assemble_ctx *c = v;
     int64_t nblk = (c->total + c->nb - 1) / c->nb, d = c->d;
     int64_t b0 = nblk * t / T, b1 = nblk * (t + 1) / T;
-    double *H = c->H, *blk = c->blk0;
+    double *H = c->H, *blk = c->blk0, *pq = c->pq0;
     int64_t ldh = c->ldh;
     if (t > 0) {
         H = c->part + (int64_t)(t - 1) * part_doubles(d, c->nb);
         blk = H + d * d;
+        pq = blk; /* the fused path (d <= 16) leaves the row buffers unused */
         ldh = d;
     }
     for (int64_t j = 0; j < d; ++j)
         memset(H + j * ldh, 0, (size_t)(j + 1) * sizeof(double));
+    if (c->f)
+        memset(pq, 0, (size_t)(2 * d) * sizeof(double));
     for (int64_t k = b0; k < b1; ++k) {
         int64_t k0 = k * c->nb, m = c->total - k0 < c->nb ? c->total - k0 : c->nb;
         add_rows(c->A, c->rows ? c->rows + k0 : NULL, k0, m, c->rows ? c->wt + k0 : NULL,
-                 c->e, blk, c->nb, H, ldh);
+                 c->e, c->f, c->v, pq, blk, c->nb, H, ldh);
     }
 }
 
@@ -185,24 +194,31 @@ int smr_ws_hessian_parts(smr_ws *ws, int T)
     return SMR_OK;
 }
 
-int smr_obj_hessian_assemble(const smr_problem *p, smr_ws *ws, double kappa,
-                             const int64_t *rows, const double *wt, int64_t count,
-                             double mu, double *H, int64_t ldh)
+/* The assembly; with_pq (all rows, d <= 16 only) also forms [p q] =
+ * A^T [f v] into ws->dk in the same pass (smr_obj_hessian_parts not
+ * called).  Parts t > 0 add their triangle and [p q] in the order 1..T-1. */
+static int assemble(const smr_problem *p, smr_ws *ws, double kappa,
+                    const int64_t *rows, const double *wt, int64_t count,
+                    double mu, double *H, int64_t ldh, bool with_pq)
 {
     int64_t n = p->n, d = p->d;
     const double *e = ws->nk + 2 * n;
     double *pv = ws->dk, *qv = ws->dk + d, *tv = ws->dk + 2 * d;
     int64_t total = rows ? count : n;
     int T = assemble_threads(ws, total);
-    assemble_ctx c = {.A = &ws->A, .rows = rows, .wt = wt, .e = e, .total = total,
-                      .nb = ws->nb, .d = d, .blk0 = ws->blk, .part = ws->hpart,
-                      .H = H, .ldh = ldh};
+    assemble_ctx c = {.A = &ws->A, .rows = rows, .wt = wt, .e = e,
+                      .f = with_pq ? ws->nk : NULL, .v = with_pq ? ws->nk + n : NULL,
+                      .total = total, .nb = ws->nb, .d = d, .blk0 = ws->blk,
+                      .part = ws->hpart, .H = H, .pq0 = ws->dk, .ldh = ldh};
     smr_k_parallel(T, assemble_part, &c);
     for (int t = 1; t < T; ++t) {
         const double *Ht = ws->hpart + (int64_t)(t - 1) * part_doubles(d, ws->nb);
         for (int64_t j = 0; j < d; ++j)
             for (int64_t i = 0; i <= j; ++i)
                 H[i + j * ldh] += Ht[i + j * d];
+        if (with_pq)
+            for (int64_t j = 0; j < 2 * d; ++j)
+                ws->dk[j] += Ht[d * d + j];
     }
     for (int64_t j = 0; j < d; ++j)
         tv[j] = qv[j] - 0.5 * kappa * pv[j];
@@ -216,9 +232,19 @@ int smr_obj_hessian_assemble(const smr_problem *p, smr_ws *ws, double kappa,
     return SMR_OK;
 }
 
+int smr_obj_hessian_assemble(const smr_problem *p, smr_ws *ws, double kappa,
+                             const int64_t *rows, const double *wt, int64_t count,
+                             double mu, double *H, int64_t ldh)
+{
+    return assemble(p, ws, kappa, rows, wt, count, mu, H, ldh, false);
+}
+
 int smr_obj_hessian(const smr_problem *p, smr_ws *ws, double mu, double *H,
                     int64_t ldh)
 {
+    if (p->d <= SMR_SYRK_SMALL_D) /* [p q] from the assembly's own pass */
+        return assemble(p, ws, middle_terms(p, ws, false), NULL, NULL, 0, mu,
+                        H, ldh, true);
     double kappa = smr_obj_hessian_parts(p, ws);
     return smr_obj_hessian_assemble(p, ws, kappa, NULL, NULL, 0, mu, H, ldh);
 }
