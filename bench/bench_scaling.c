@@ -10,10 +10,11 @@
  * the allocation cancel.  Medians of 3 pairs.  A row whose solves stopped
  * early (iterations != K) says so in its `ok` column and is not plotted.
  *
- *   bench_scaling [--quick] [--csv FILE]
+ *   bench_scaling [--quick] [--only gd|spsa|newton|newton_d] [--csv FILE]
  *
- * CSV: sweep,method,n,d,per_iter_s,work,ok -- work is n (the n sweeps) or
- * n d^2 + d^3 (Newton's d sweep).  bench/plot.gp fits log-log slopes.
+ * CSV: sweep,method,n,d,per_iter_s,work,ok,losses_per_iter -- work is n
+ * (the n sweeps) or n d^2 + d^3 (Newton's d sweep); losses_per_iter counts
+ * the line search's trials.  bench/plot.gp fits log-log slopes.
  */
 #include "bench_common.h"
 
@@ -29,7 +30,7 @@ typedef struct {
 
 /* one solve of K iterations; returns seconds, iterations in *it */
 static double solve_k(const smr_problem *p, const meth *m, int64_t K,
-                      int64_t *it)
+                      int64_t *it, int64_t *evals)
 {
     int64_t d = p->d;
     double *x = calloc((size_t)d, sizeof(double));
@@ -48,6 +49,7 @@ static double solve_k(const smr_problem *p, const meth *m, int64_t K,
     smr_solve(p, &o, x, &r);
     double t = bench_now() - t0;
     *it = r.iterations;
+    *evals = r.loss_evals;
     free(x);
     return t;
 }
@@ -68,22 +70,25 @@ static void one(FILE *f, const char *sweep, const meth *m, int64_t n, int64_t d)
     smr_problem p = {.n = n, .d = d, .A = A, .b = b, .layout = SMR_ROW_MAJOR};
     double dt[3];
     bool ok = true;
-    int64_t i1 = 0, i2 = 0;
-    solve_k(&p, m, m->k1, &i1); /* warm-up: pages, the thread pool */
+    int64_t i1 = 0, i2 = 0, e1 = 0, e2 = 0;
+    solve_k(&p, m, m->k1, &i1, &e1); /* warm-up: pages, the thread pool */
     for (int r = 0; r < 3; ++r) {
-        double t1 = solve_k(&p, m, m->k1, &i1);
-        double t2 = solve_k(&p, m, m->k2, &i2);
+        double t1 = solve_k(&p, m, m->k1, &i1, &e1);
+        double t2 = solve_k(&p, m, m->k2, &i2, &e2);
         ok = ok && i1 == m->k1 && i2 == m->k2;
         dt[r] = (t2 - t1) / (double)(i2 > i1 ? i2 - i1 : 1);
     }
     double per = bench_median(dt, 3);
+    /* loss values per iteration (line-search trials included): the same
+     * for every n when the sweep measures the cost of equal work */
+    double epi = (double)(e2 - e1) / (double)(i2 > i1 ? i2 - i1 : 1);
     double work = strcmp(sweep, "newton_d") == 0
                       ? (double)n * (double)d * (double)d + (double)d * d * d
                       : (double)n;
-    printf("%-9s %-7s n=%-8lld d=%-5lld %.3e s/iteration  (%s)\n", sweep, m->name,
-           (long long)n, (long long)d, per, ok ? "ok" : "stopped early");
-    fprintf(f, "%s,%s,%lld,%lld,%.6e,%.6e,%d\n", sweep, m->name, (long long)n,
-            (long long)d, per, work, ok ? 1 : 0);
+    printf("%-9s %-7s n=%-8lld d=%-5lld %.3e s/iteration  %.2f losses/iteration  (%s)\n",
+           sweep, m->name, (long long)n, (long long)d, per, epi, ok ? "ok" : "stopped early");
+    fprintf(f, "%s,%s,%lld,%lld,%.6e,%.6e,%d,%.3f\n", sweep, m->name, (long long)n,
+            (long long)d, per, work, ok ? 1 : 0, epi);
     fflush(f);
     free(A);
     free(b);
@@ -93,14 +98,16 @@ static void one(FILE *f, const char *sweep, const meth *m, int64_t n, int64_t d)
 int main(int argc, char **argv)
 {
     bool quick = false;
-    const char *csv = "bench-scaling.csv";
+    const char *csv = "bench-scaling.csv", *only = NULL;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--quick"))
             quick = true;
         else if (!strcmp(argv[i], "--csv") && i + 1 < argc)
             csv = argv[++i];
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_scaling [--quick] [--csv FILE]\n");
+            fprintf(stderr, "usage: bench_scaling [--quick] [--only gd|spsa|newton|newton_d] [--csv FILE]\n");
             return 2;
         }
     }
@@ -110,30 +117,37 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(f, "# %s\n", bench_machine());
-    fprintf(f, "sweep,method,n,d,per_iter_s,work,ok\n");
+    fprintf(f, "sweep,method,n,d,per_iter_s,work,ok,losses_per_iter\n");
     printf("# %s\n", bench_machine());
     const meth ms[] = {
         {"gd", SMR_METHOD_GD, 4, 24},
         {"spsa", SMR_METHOD_SPSA, 4, 24},
         {"newton", SMR_METHOD_NEWTON, 1, 3},
     };
-    /* from 25 MB (past the caches) to 410 MB, all above the threading
-     * threshold n d = 2^20, so the constant does not change along the line */
-    const int64_t ns_full[] = {200000, 400000, 800000, 1600000, 3200000};
+    /* A from 160 MB to 1.28 GB: at least four times the last-level cache
+     * (32 MiB here; issue 7), all above the threading threshold n d = 2^20,
+     * so the constant does not change along the line.  (Up to abe0407 the
+     * sweep started at 25.6 MB, which fits that cache: its first points
+     * were faster per row and raised the fitted slopes.) */
+    const int64_t ns_full[] = {1250000, 2500000, 5000000, 10000000};
     const int64_t ns_quick[] = {20000, 40000, 80000};
     const int64_t *ns = quick ? ns_quick : ns_full;
-    int nn = quick ? 3 : 5;
+    int nn = quick ? 3 : 4;
     int64_t d0 = 16;
     for (size_t m = 0; m < sizeof ms / sizeof ms[0]; ++m)
         for (int i = 0; i < nn; ++i)
-            one(f, "n", &ms[m], ns[i], d0);
-    /* Newton against d at fixed n: n d^2 (the Hessian) + d^3 (Cholesky) */
-    const int64_t ds_full[] = {64, 128, 256, 512, 1024};
+            if (!only || !strcmp(only, ms[m].name))
+                one(f, "n", &ms[m], ns[i], d0);
+    /* Newton against d at fixed n: n d^2 (the Hessian) + d^3 (Cholesky);
+     * n = 2^18, so that A (134 MB at d = 64 ... 1.07 GB at d = 512) is at
+     * least four times the last-level cache too (up to abe0407: n = 20000,
+     * A from 10 MB, in cache) */
+    const int64_t ds_full[] = {64, 128, 256, 512};
     const int64_t ds_quick[] = {32, 64};
     const int64_t *ds = quick ? ds_quick : ds_full;
-    int nd = quick ? 2 : 5;
-    for (int i = 0; i < nd; ++i)
-        one(f, "newton_d", &ms[2], quick ? 5000 : 20000, ds[i]);
+    int nd = quick ? 2 : 4;
+    for (int i = 0; i < nd && (!only || !strcmp(only, "newton_d")); ++i)
+        one(f, "newton_d", &ms[2], quick ? 5000 : 262144, ds[i]);
     fclose(f);
     printf("csv: %s\n", csv);
     return 0;
