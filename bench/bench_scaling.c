@@ -3,11 +3,15 @@
  * and d (issue 7, target 7: linear in n for greedy descent and SPSA steps,
  * n d^2 + d^3 for a Newton iteration).
  *
- * An iteration's cost is measured through the public smr_solve, as a
- * difference: (time of a solve stopped after K2 iterations - time of one
- * stopped after K1) / (K2 - K1), every stopping test but max_iter off, so
- * the fixed work of a solve (checking A, the exact start and result) and
- * the allocation cancel.  Medians of 3 pairs.  A row whose solves stopped
+ * An iteration's cost is measured through the public smr_solve, from the
+ * solve's own history: (elapsed at the end of iteration K2 - elapsed at
+ * the end of iteration K1) / (K2 - K1), every stopping test but max_iter
+ * off, so the fixed work of a solve (checking A, the exact start and
+ * result, allocating and first touching the workspace) is outside the
+ * span.  Median of 3 solves.  (Up to cb81273 it was the difference of two
+ * solves' wall times; at n >= 10^6 their fixed work -- ~0.5 s of page
+ * faults and passes -- varied by more than the iterations cost, and the
+ * slopes were noise.)  A row whose solves stopped
  * early (iterations != K) says so in its `ok` column and is not plotted.
  *
  *   bench_scaling [--quick] [--only gd|spsa|newton|newton_d] [--csv FILE]
@@ -28,12 +32,20 @@ typedef struct {
     int64_t k1, k2;
 } meth;
 
-/* one solve of K iterations; returns seconds, iterations in *it */
+/* one solve of K iterations with its history; returns the seconds
+ * between the end of iteration K1 and the end of iteration K (the
+ * solve's own clock, smr_iter_info.elapsed), iterations in *it and loss
+ * values in that span in *evals */
 static double solve_k(const smr_problem *p, const meth *m, int64_t K,
                       int64_t *it, int64_t *evals)
 {
     int64_t d = p->d;
     double *x = calloc((size_t)d, sizeof(double));
+    smr_iter_info *h = calloc((size_t)(K + 1), sizeof *h);
+    if (!x || !h) {
+        fprintf(stderr, "bench_scaling: out of memory\n");
+        exit(1);
+    }
     smr_options o;
     smr_options_init(&o);
     o.method = m->method;
@@ -44,13 +56,19 @@ static double solve_k(const smr_problem *p, const meth *m, int64_t K,
     o.xtol = 0.0;
     o.spsa_k = 16;
     o.seed = 7;
+    o.history = h;
+    o.history_len = K + 1;
     smr_result r;
-    double t0 = bench_now();
     smr_solve(p, &o, x, &r);
-    double t = bench_now() - t0;
     *it = r.iterations;
-    *evals = r.loss_evals;
+    double t = 0.0;
+    *evals = 0;
+    if (r.iterations >= K) {
+        t = h[K].elapsed - h[m->k1].elapsed;
+        *evals = h[K].loss_evals - h[m->k1].loss_evals;
+    }
     free(x);
+    free(h);
     return t;
 }
 
@@ -70,18 +88,15 @@ static void one(FILE *f, const char *sweep, const meth *m, int64_t n, int64_t d)
     smr_problem p = {.n = n, .d = d, .A = A, .b = b, .layout = SMR_ROW_MAJOR};
     double dt[3];
     bool ok = true;
-    int64_t i1 = 0, i2 = 0, e1 = 0, e2 = 0;
-    solve_k(&p, m, m->k1, &i1, &e1); /* warm-up: pages, the thread pool */
+    int64_t it = 0, ev = 0;
     for (int r = 0; r < 3; ++r) {
-        double t1 = solve_k(&p, m, m->k1, &i1, &e1);
-        double t2 = solve_k(&p, m, m->k2, &i2, &e2);
-        ok = ok && i1 == m->k1 && i2 == m->k2;
-        dt[r] = (t2 - t1) / (double)(i2 > i1 ? i2 - i1 : 1);
+        dt[r] = solve_k(&p, m, m->k2, &it, &ev) / (double)(m->k2 - m->k1);
+        ok = ok && it == m->k2;
     }
     double per = bench_median(dt, 3);
     /* loss values per iteration (line-search trials included): the same
      * for every n when the sweep measures the cost of equal work */
-    double epi = (double)(e2 - e1) / (double)(i2 > i1 ? i2 - i1 : 1);
+    double epi = (double)ev / (double)(m->k2 - m->k1);
     double work = strcmp(sweep, "newton_d") == 0
                       ? (double)n * (double)d * (double)d + (double)d * d * d
                       : (double)n;

@@ -2,8 +2,8 @@
 #   gnuplot -e "dir='bench/results'; out='docs/figures'" bench/plot_scaling.gp
 # scaling.png  left: seconds per iteration against n (d = 16) for greedy
 #              descent, SPSA (k = 16) and Newton, each with its fitted
-#              log-log slope (target 1 +- 0.1); right: Newton's seconds per
-#              iteration against n d^2 + d^3 (n = 20000, d = 32 ... 512),
+#              log-log slope (target 1 +- 0.1), A from 160 MB to 1.28 GB; right: Newton's seconds per
+#              iteration against n d^2 + d^3 (n = 2^18, d = 64 ... 512),
 #              slope 1 when the model holds.  Rows whose solves stopped
 #              early (ok = 0) are left out.
 if (!exists("dir")) dir = 'bench/results'
@@ -29,7 +29,7 @@ s3 = STATS_slope
 plot sel('n', 'gd') using 3:5 with linespoints title sprintf('greedy descent (slope %.2f)', s1), \
      sel('n', 'spsa') using 3:5 with linespoints title sprintf('SPSA step, k = 16 (slope %.2f)', s2), \
      sel('n', 'newton') using 3:5 with linespoints title sprintf('Newton (slope %.2f)', s3)
-set title 'Newton against n d^2 + d^3, n = 20000'
+set title 'Newton against n d^2 + d^3, n = 262144'
 set xlabel 'n d^2 + d^3'
 stats sel('newton_d', 'newton') using (log($6)):(log($5)) nooutput
 s4 = STATS_slope
