@@ -13,7 +13,7 @@ set terminal pngcairo size 1200,460 noenhanced
 c = dir.'/scaling.csv'
 sel(S, M) = sprintf("< awk -F, '$1==\"%s\" && $2==\"%s\" && $7==1' %s", S, M, c)
 set output out.'/scaling.png'
-set multiplot layout 1,2 title 'Cost of one solver iteration (difference of two solves; median of 3)'
+set multiplot layout 1,2 title 'Cost of one solver iteration (history timestamps inside one solve; median of 3 solves)'
 set logscale xy
 set format y '%g'
 set key top left
