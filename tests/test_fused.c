@@ -51,26 +51,34 @@ static void perturb(tu_rng *r, int64_t d, const double *x, double rel,
     free(dir);
 }
 
-typedef struct { int64_t n, d; smr_layout lay; bool w; double lambda; int64_t pad; } cfg;
+typedef struct { int64_t n, d; smr_layout lay; bool w; double lambda; int64_t pad; int off; } cfg;
 
 static const cfg cfgs[] = {
-    {20000, 10, SMR_ROW_MAJOR, false, 0.0, 0},  /* several blocks, 2 parts */
-    {20000, 10, SMR_COL_MAJOR, true, 0.0, 3},
-    {3000, 300, SMR_ROW_MAJOR, true, 0.05, 2},
-    {3000, 300, SMR_COL_MAJOR, false, 0.05, 0},
-    {50, 7, SMR_ROW_MAJOR, false, 0.0, 0},      /* one block, one part */
+    {20000, 10, SMR_ROW_MAJOR, false, 0.0, 0, 0},  /* several blocks, 2 parts */
+    {20000, 10, SMR_COL_MAJOR, true, 0.0, 3, 0},
+    {3000, 300, SMR_ROW_MAJOR, true, 0.05, 2, 0},
+    {3000, 300, SMR_COL_MAJOR, false, 0.05, 0, 0},
+    {50, 7, SMR_ROW_MAJOR, false, 0.0, 0, 0},      /* one block, one part */
     /* row-major kernel paths (fused_rows.c): 17 strips (pairs of strips
      * for wide rows, then one), a short last panel (2003 = 8 * 250 + 3),
      * rows not 64-byte aligned */
-    {2003, 136, SMR_ROW_MAJOR, false, 0.0, 1},
+    {2003, 136, SMR_ROW_MAJOR, false, 0.0, 1, 0},
     /* wider than the former d <= 512 limit: the solvers use the kernel
      * for any d now */
-    {700, 600, SMR_ROW_MAJOR, true, 0.0, 5},
+    {700, 600, SMR_ROW_MAJOR, true, 0.0, 5, 0},
     /* column-major kernel paths (fused_cols.c): blocks of 4096 rows, then
      * 809 = 25 chunks of 32 + one vector of 8 + one row; padded columns;
      * wide */
-    {9001, 13, SMR_COL_MAJOR, true, 0.0, 7},
-    {700, 600, SMR_COL_MAJOR, true, 0.0, 5},
+    {9001, 13, SMR_COL_MAJOR, true, 0.0, 7, 0},
+    {700, 600, SMR_COL_MAJOR, true, 0.0, 5, 0},
+    /* the row-major kernel's shifted cut (strips on cache lines; ld a
+     * multiple of 8, d >= 17): A 2 doubles past a line as from malloc
+     * (both end strips masked); 5 past with NaN padding in the lanes the
+     * masks drop, and w; A on a line with d % 8 != 0 (masked tail) and
+     * the wide rows' paired strips */
+    {2000, 64, SMR_ROW_MAJOR, false, 0.0, 0, 3}, /* last panel full */
+    {1001, 21, SMR_ROW_MAJOR, true, 0.0, 3, 6},
+    {700, 250, SMR_ROW_MAJOR, false, 0.05, 6, 1},
 };
 
 /* random points: first call without a guess, then a chain of nearby and
@@ -82,7 +90,7 @@ static void test_random_points(void **state)
         const cfg *k = &cfgs[c];
         tu_spec spec = {.n = k->n, .d = k->d, .layout = k->lay, .lda_pad = k->pad,
                         .with_w = k->w, .w_scale = 0.3, .lambda = k->lambda,
-                        .a_scale = 1.0, .seed = 77 + c};
+                        .a_scale = 1.0, .seed = 77 + c, .a_off = k->off};
         tu_problem tp;
         tu_problem_make(&tp, &spec);
         smr_ws ws;
@@ -123,19 +131,24 @@ static void test_random_points(void **state)
 static void test_shift_rises(void **state)
 {
     (void)state;
-    for (int with_w = 0; with_w < 4; ++with_w) { /* 2, 3: column-major */
-        bool rm = with_w < 2;
-        tu_spec spec = {.n = 3001, .d = 9, .layout = rm ? SMR_ROW_MAJOR : SMR_COL_MAJOR,
-                        .with_w = with_w % 2, .w_scale = 0.1, .a_scale = 1.0,
-                        .seed = 404 + (uint64_t)with_w};
+    /* 0, 1: row-major d = 9; 2, 3: column-major; 4, 5: row-major d = 20,
+     * ld = 24, A 3 doubles past a line (the shifted cut, fused_rows.c) */
+    for (int with_w = 0; with_w < 6; ++with_w) {
+        bool rm = with_w < 2 || with_w >= 4, sh = with_w >= 4;
+        int64_t d = sh ? 20 : 9, ld = sh ? 24 : d;
+        tu_spec spec = {.n = 3001, .d = d, .layout = rm ? SMR_ROW_MAJOR : SMR_COL_MAJOR,
+                        .lda_pad = sh ? ld - d : 0, .with_w = with_w % 2,
+                        .w_scale = 0.1, .a_scale = 1.0,
+                        .seed = 404 + (uint64_t)with_w, .a_off = sh ? 4 : 0};
         tu_problem tp;
         tu_problem_make(&tp, &spec);
         for (int64_t i = 0; i < spec.n; ++i) /* z_i ~ 0.2 i x_0: 0 .. 600 */
-            tp.A[rm ? i * spec.d : i] = 0.2 * (double)i;
+            tp.A[rm ? i * ld : i] = 0.2 * (double)i;
         smr_ws ws;
         assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
-        double x[9] = {1.0, 0.1, -0.2, 0.3, 0.0, 0.05, -0.1, 0.2, 0.1};
-        double g[9];
+        double x[20] = {1.0, 0.1, -0.2, 0.3, 0.0, 0.05, -0.1, 0.2, 0.1, -0.05,
+                        0.02, 0.1, -0.1, 0.0, 0.3, -0.2, 0.1, 0.05, 0.0, -0.1};
+        double g[20];
         for (int it = 0; it < 3; ++it) {
             if (it == 2) { /* a guess 500 below the lse */
                 ws.have_guess = true;
@@ -143,7 +156,7 @@ static void test_shift_rises(void **state)
             }
             assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK);
             errs e = compare(&tp.p, x, ws.loss, g);
-            TU_CHECK(e.gerr <= 1e-12 && e.lerr <= 1e-12, "w %d it %d: g %.3g L %.3g",
+            TU_CHECK(e.gerr <= 1e-12 && e.lerr <= 1e-12, "case %d it %d: g %.3g L %.3g",
                      with_w, it, e.gerr, e.lerr);
             x[1] += 1e-3;
         }

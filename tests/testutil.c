@@ -4,6 +4,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TU_ASAN 1
+#endif
+#endif
+#ifdef TU_ASAN
+#include <sanitizer/asan_interface.h>
+#define TU_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define TU_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define TU_POISON(p, n) ((void)(p), (void)(n))
+#define TU_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 void tu_seed(tu_rng *r, uint64_t seed) { r->s = seed * 0x9E3779B97F4A7C15ull + 1; }
 
 static uint64_t next64(tu_rng *r)
@@ -39,7 +55,22 @@ void tu_problem_make(tu_problem *tp, const tu_spec *s)
     int64_t ld = packed + s->lda_pad;
     int64_t outer = s->layout == SMR_ROW_MAJOR ? s->n : s->d;
     tp->a_len = (size_t)(outer * ld);
-    tp->A = malloc(tp->a_len * sizeof(double));
+    if (s->a_off > 0) {
+        /* the allocation's lines around A are poisoned under
+         * AddressSanitizer, so a read before A's first entry or past its
+         * last one is reported even inside the allocation */
+        tp->a_mem_len = (tp->a_len + 16) / 8 * 8;
+        tp->A_mem = aligned_alloc(64, tp->a_mem_len * sizeof(double));
+        tp->A = tp->A_mem ? tp->A_mem + (s->a_off - 1) : NULL;
+        if (tp->A) {
+            TU_POISON(tp->A_mem, (size_t)(s->a_off - 1) * sizeof(double));
+            TU_POISON(tp->A + tp->a_len,
+                      (size_t)(tp->A_mem + tp->a_mem_len - (tp->A + tp->a_len)) *
+                          sizeof(double));
+        }
+    } else {
+        tp->A = tp->A_mem = malloc(tp->a_len * sizeof(double));
+    }
     tp->b = malloc((size_t)s->n * sizeof(double));
     double scale = s->a_scale > 0 ? s->a_scale : 1.0;
     for (size_t k = 0; k < tp->a_len; ++k)
@@ -85,7 +116,8 @@ void tu_make_realizable(tu_problem *tp, double *xs, double scale, uint64_t seed)
 
 void tu_problem_free(tu_problem *tp)
 {
-    free(tp->A);
+    TU_UNPOISON(tp->A_mem, tp->a_mem_len * sizeof(double));
+    free(tp->A_mem);
     free(tp->b);
     free(tp->w);
     memset(tp, 0, sizeof *tp);

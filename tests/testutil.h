@@ -26,6 +26,8 @@ typedef struct {
     smr_problem p;
     double *A, *b, *w;
     size_t a_len;
+    double *A_mem;     /* the allocation A lies in */
+    size_t a_mem_len;  /* its length in doubles when a_off > 0, else 0 */
 } tu_problem;
 
 typedef struct {
@@ -37,6 +39,9 @@ typedef struct {
     double lambda;
     double a_scale;    /* A entries N(0, a_scale^2) */
     uint64_t seed;
+    int a_off;         /* 0: A from malloc; 1..8: A's first entry a_off - 1
+                          doubles past a 64-byte line (kernels that cut rows
+                          by cache lines, fused_rows.c) */
 } tu_spec;
 
 /* A random problem; b is a random point of the simplex.  Padding entries

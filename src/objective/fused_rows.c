@@ -44,8 +44,10 @@
 
 #define SMR_P 8   /* rows per panel = lanes of v8d          */
 #define SMR_PF 16 /* rows ahead to prefetch (two panels)     */
+#define SMR_FUSED_SHIFT_MIN_D 17 /* the shifted cut from this d (blk_t) */
 
-double smr_fused_rescale(int64_t d, double rho, double *G, double *alpha)
+double smr_fused_rescale_ld(int64_t d, int64_t ldg, double rho, double *G,
+                            double *alpha)
 {
     /* u' = rho u: G1' = rho G1 + rho (rho - 1) G2, G2' = rho^2 G2,
      * G3' = rho G3, alpha' = rho alpha; G4 does not involve u.  G1' is a
@@ -55,16 +57,41 @@ double smr_fused_rescale(int64_t d, double rho, double *G, double *alpha)
     double n1 = 0.0, n2 = 0.0;
     for (int64_t j = 0; j < d; ++j) {
         n1 += G[j] * G[j];
-        n2 += G[d + j] * G[d + j];
-        G[j] = rho * G[j] + rho * (rho - 1.0) * G[d + j];
-        G[d + j] *= rho * rho;
-        G[2 * d + j] *= rho;
+        n2 += G[ldg + j] * G[ldg + j];
+        G[j] = rho * G[j] + rho * (rho - 1.0) * G[ldg + j];
+        G[ldg + j] *= rho * rho;
+        G[2 * ldg + j] *= rho;
     }
     *alpha *= rho;
     return rho * sqrt(n1) + rho * fabs(rho - 1.0) * sqrt(n2);
 }
 
-/* what a block's panels share */
+double smr_fused_rescale(int64_t d, double rho, double *G, double *alpha)
+{
+    return smr_fused_rescale_ld(d, d, rho, G, alpha);
+}
+
+/* what a block's panels share.  Two ways to cut a row into strips of 8:
+ *
+ *  plain    strips start at the row's first column (rp + j, j = 0, 8, ..,
+ *           d8 - 8), a scalar tail for columns d8 .. d - 1; the block's
+ *           sums G_c(j) at Gb[c gs + j].
+ *  shifted  (rows_body: ld a multiple of 8) strips start on the 64-byte
+ *           lines that hold the row: the row starts o doubles into its
+ *           first line, strip s covers columns 8 s - o .. 8 s - o + 7,
+ *           S = ceil((d + o) / 8) strips, every load aligned.  malloc
+ *           returns A 16 bytes past a line, and then every 64-byte load
+ *           of the plain cut straddles two lines: the same pass on a
+ *           64-byte-aligned copy of A took 30 instead of 37 ns per row
+ *           (d = 64, one thread).  Lanes outside the row read the
+ *           neighbouring rows (or the padding of ld) -- inside A, in the
+ *           row's own lines; for the dots they are masked to zero (they
+ *           may hold anything, NaN included), in the update they only
+ *           reach lanes of Gs outside 0 .. d - 1, which are dropped.  The
+ *           first row of A and the last have no neighbour on one side:
+ *           panels holding them take the plain cut, with their sums at
+ *           Gb = Gs + o (same stride gs), so one set of sums serves both.
+ */
 typedef struct {
     const double *Ab, *x, *b, *w;
     int64_t ld, d, d8;
@@ -72,85 +99,69 @@ typedef struct {
     double s0, mu;
     v8d ablk, finv;   /* lane sums of u and of z * 0 over the block */
     double *z, *u, *Gb;
+    int64_t gs;       /* stride of Gb's columns: d (plain block) or 8 S */
+    /* the shifted cut (o = S = 0 in a plain block) */
+    int64_t o, S;
+    const double *xs; /* xs[o + j] = x[j], zero elsewhere; 8 S long */
+    double *Gs;       /* the block's sums in strip coordinates: Gb - o */
+    v8l mfirst, mlast; /* lanes of the first and last strip in the row */
+    bool first_row;   /* the block starts at A's first row */
     smr_fused_acc *st;
 } blk_t;
 
-/* Rows r0 .. r0 + cnt - 1 of the block; cnt is a constant (8) for every
- * panel but the last, so the conditions on it fold away.  Lanes past cnt
- * repeat row cnt - 1 (same z, so max and finiteness need no mask); their
- * u and weights are zeroed. */
-static inline __attribute__((always_inline)) void
-panel(int simd, int cnt, int64_t r0, blk_t *k)
+static inline __attribute__((always_inline)) v8d and8(v8d a, v8l m)
 {
-    const int64_t d = k->d, d8 = k->d8, ld = k->ld;
-    const double *x = k->x;
-    const double *rp[SMR_P];
-    for (int r = 0; r < SMR_P; ++r)
-        rp[r] = k->Ab + (r0 + (r < cnt ? r : cnt - 1)) * ld;
+    return (v8d)((v8l)a & m);
+}
 
-    /* z = the 8 dots */
+/* The 8 dots of rows rp[0..7]: strips j = 0, 8, .. < n8 of the rows and of
+ * xv, then (plain) the columns n8 .. nt - 1 one by one, or (shifted,
+ * masked) the first and last strip with their masks; pp: where to
+ * prefetch the rows SMR_PF ahead. */
+static inline __attribute__((always_inline)) v8d
+panel_dots(bool sh, const double *const rp[SMR_P], const double *xv,
+           int64_t n8, int64_t nt, const double *pp, const blk_t *k)
+{
+    const int64_t ld = k->ld;
     v8d acc[SMR_P] = {{0}};
-    /* software prefetch of the rows SMR_PF ahead (the next panels, in
-     * this block or the next; never past A's last row): without it the
-     * arithmetic and the memory stream took turns (d = 256, one thread:
-     * 136 ns per row streaming against 57 in cache) */
-    const double *pp = r0 + SMR_PF + SMR_P <= k->rows_left
-                           ? k->Ab + (r0 + SMR_PF) * ld
-                           : rp[0]; /* no pointer past A, even unused */
-    for (int64_t j = 0; j < d8; j += 8) {
-        v8d xv = ld8(x + j);
+    for (int64_t j = 0; j < n8; j += 8) {
+        v8d xj = ld8(xv + j);
         for (int r = 0; r < SMR_P; ++r)
             __builtin_prefetch(pp + r * ld + j, 0, 3);
-        for (int r = 0; r < SMR_P; ++r)
-            acc[r] += ld8(rp[r] + j) * xv;
+        if (sh && (j == 0 || j + 8 == n8)) {
+            v8l m = j == 0 ? k->mfirst : k->mlast;
+            if (j == 0 && n8 == 8)
+                m &= k->mlast;
+            for (int r = 0; r < SMR_P; ++r)
+                acc[r] += and8(ld8(rp[r] + j), m) * xj;
+        } else {
+            for (int r = 0; r < SMR_P; ++r)
+                acc[r] += ld8(rp[r] + j) * xj;
+        }
     }
     v8d zv = hsum8(acc);
-    for (int64_t j = d8; j < d; ++j) {
+    for (int64_t j = n8; j < nt; ++j) {
         v8d a = {rp[0][j], rp[1][j], rp[2][j], rp[3][j],
                  rp[4][j], rp[5][j], rp[6][j], rp[7][j]};
-        zv += a * x[j];
+        zv += a * xv[j];
     }
+    return zv;
+}
 
-    /* shift: the panel's largest logit (pairwise maxima); finiteness */
-    double pm = max_lanes(zv);
-    k->finv += zv * 0.0; /* NaN for any NaN/Inf */
-    smr_fused_acc *st = k->st;
-    st->zmax = pm > st->zmax ? pm : st->zmax;
-    if (!st->have_mu) {
-        k->mu = pm;
-        st->have_mu = true;
-    } else if (pm > k->mu + SMR_FUSED_RESCALE) {
-        double rho = exp(k->mu - pm);
-        double ab = 0.0;
-        st->err1 = rho * st->err1 + smr_fused_rescale(d, rho, st->G, &st->alpha) +
-                   smr_fused_rescale(d, rho, k->Gb, &ab);
-        k->ablk *= rho;
-        for (int64_t i = 0; i < r0; ++i)
-            k->u[i] *= rho;
-        k->mu = pm;
-    }
-
-    /* u and the weights; lanes past cnt are zero */
-    smr_lanes L = smr_fused_lanes(simd, zv, cnt, r0, k->b, k->w, k->mu, k->s0,
-                                  k->z, k->u);
-    v8d u = L.u, w1 = L.w1, w2 = L.w2, w4 = L.w4;
-    k->ablk += u;
-
-    /* Gb += rows^T W: per strip, even and odd rows in two sets; the
-     * weights are read from memory as scalars, so that each multiply-add
-     * broadcasts its operand from L1 ({1to8}) instead of a shuffle port */
-    double W[4][SMR_P] __attribute__((aligned(64)));
-    st8(W[0], w1);
-    st8(W[1], w2);
-    st8(W[2], u);
-    st8(W[3], w4);
-    double *Gb = k->Gb;
-    const bool four = k->w != NULL;
+/* Gb += rows^T W over strips j < n8 and columns n8 .. nt - 1 (column c of
+ * the sums at Gb + c gs): per strip, even and odd rows in two sets; the
+ * weights are read from memory as scalars, so that each multiply-add
+ * broadcasts its operand from L1 ({1to8}) instead of a shuffle port */
+static inline __attribute__((always_inline)) void
+panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
+             v8d w1, v8d w2, v8d u, v8d w4, int64_t n8, int64_t nt,
+             double *Gb, int64_t gs, bool four)
+{
     int64_t j0 = 0;
     /* wide rows: two strips at a time share each row's three broadcasts
      * (d = 256 in cache: 81 -> 65 ns per row; for d <= 64 the even/odd
      * chains below measured as fast or faster) */
-    for (; d8 >= 128 && j0 + 16 <= d8 && !four; j0 += 16) {
+    for (; n8 >= 128 && j0 + 16 <= n8 && !four; j0 += 16) {
         v8d e1 = {0}, e2 = {0}, e3 = {0}, f1 = {0}, f2 = {0}, f3 = {0};
         for (int r = 0; r < SMR_P; ++r) {
             v8d a = ld8(rp[r] + j0), c = ld8(rp[r] + j0 + 8);
@@ -163,13 +174,13 @@ panel(int simd, int cnt, int64_t r0, blk_t *k)
             f3 += q3 * c;
         }
         st8(Gb + j0, ld8(Gb + j0) + e1);
-        st8(Gb + d + j0, ld8(Gb + d + j0) + e2);
-        st8(Gb + 2 * d + j0, ld8(Gb + 2 * d + j0) + e3);
+        st8(Gb + gs + j0, ld8(Gb + gs + j0) + e2);
+        st8(Gb + 2 * gs + j0, ld8(Gb + 2 * gs + j0) + e3);
         st8(Gb + j0 + 8, ld8(Gb + j0 + 8) + f1);
-        st8(Gb + d + j0 + 8, ld8(Gb + d + j0 + 8) + f2);
-        st8(Gb + 2 * d + j0 + 8, ld8(Gb + 2 * d + j0 + 8) + f3);
+        st8(Gb + gs + j0 + 8, ld8(Gb + gs + j0 + 8) + f2);
+        st8(Gb + 2 * gs + j0 + 8, ld8(Gb + 2 * gs + j0 + 8) + f3);
     }
-    for (int64_t j = j0; j < d8; j += 8) {
+    for (int64_t j = j0; j < n8; j += 8) {
         v8d e1 = {0}, e2 = {0}, e3 = {0}, e4 = {0};
         v8d o1 = {0}, o2 = {0}, o3 = {0}, o4 = {0};
         for (int r = 0; r < SMR_P; r += 2) {
@@ -186,39 +197,129 @@ panel(int simd, int cnt, int64_t r0, blk_t *k)
             }
         }
         st8(Gb + j, ld8(Gb + j) + (e1 + o1));
-        st8(Gb + d + j, ld8(Gb + d + j) + (e2 + o2));
-        st8(Gb + 2 * d + j, ld8(Gb + 2 * d + j) + (e3 + o3));
+        st8(Gb + gs + j, ld8(Gb + gs + j) + (e2 + o2));
+        st8(Gb + 2 * gs + j, ld8(Gb + 2 * gs + j) + (e3 + o3));
         if (four)
-            st8(Gb + 3 * d + j, ld8(Gb + 3 * d + j) + (e4 + o4));
+            st8(Gb + 3 * gs + j, ld8(Gb + 3 * gs + j) + (e4 + o4));
     }
-    for (int64_t j = d8; j < d; ++j) {
+    for (int64_t j = n8; j < nt; ++j) {
         v8d a = {rp[0][j], rp[1][j], rp[2][j], rp[3][j],
                  rp[4][j], rp[5][j], rp[6][j], rp[7][j]};
         Gb[j] += hsum_lanes(w1 * a);
-        Gb[d + j] += hsum_lanes(w2 * a);
-        Gb[2 * d + j] += hsum_lanes(u * a);
+        Gb[gs + j] += hsum_lanes(w2 * a);
+        Gb[2 * gs + j] += hsum_lanes(u * a);
         if (four)
-            Gb[3 * d + j] += hsum_lanes(w4 * a);
+            Gb[3 * gs + j] += hsum_lanes(w4 * a);
     }
+}
+
+/* Rows r0 .. r0 + cnt - 1 of the block, cut plain or shifted (sh); cnt
+ * is a constant (8) for every panel but the last, so the conditions on
+ * it fold away.  Lanes past cnt repeat row cnt - 1 (same z, so max and
+ * finiteness need no mask); their u and weights are zeroed. */
+static inline __attribute__((always_inline)) void
+panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
+{
+    const int64_t d = k->d, ld = k->ld, back = sh ? k->o : 0;
+    const double *rp[SMR_P];
+    for (int r = 0; r < SMR_P; ++r)
+        rp[r] = k->Ab + (r0 + (r < cnt ? r : cnt - 1)) * ld - back;
+    const int64_t n8 = sh ? 8 * k->S : k->d8, nt = sh ? n8 : d;
+
+    /* software prefetch of the rows SMR_PF ahead (the next panels, in
+     * this block or the next; never past A's last row): without it the
+     * arithmetic and the memory stream took turns (d = 256, one thread:
+     * 136 ns per row streaming against 57 in cache) */
+    const double *pp = r0 + SMR_PF + SMR_P <= k->rows_left
+                           ? k->Ab + (r0 + SMR_PF) * ld - back
+                           : rp[0]; /* no pointer past A, even unused */
+    v8d zv = panel_dots(sh, rp, sh ? k->xs : k->x, n8, nt, pp, k);
+
+    /* shift: the panel's largest logit (pairwise maxima); finiteness */
+    double pm = max_lanes(zv);
+    k->finv += zv * 0.0; /* NaN for any NaN/Inf */
+    smr_fused_acc *st = k->st;
+    st->zmax = pm > st->zmax ? pm : st->zmax;
+    if (!st->have_mu) {
+        k->mu = pm;
+        st->have_mu = true;
+    } else if (pm > k->mu + SMR_FUSED_RESCALE) {
+        double rho = exp(k->mu - pm);
+        double ab = 0.0;
+        st->err1 = rho * st->err1 + smr_fused_rescale(d, rho, st->G, &st->alpha) +
+                   smr_fused_rescale_ld(d, k->gs, rho, k->Gb, &ab);
+        k->ablk *= rho;
+        for (int64_t i = 0; i < r0; ++i)
+            k->u[i] *= rho;
+        k->mu = pm;
+    }
+
+    /* u and the weights; lanes past cnt are zero */
+    smr_lanes L = smr_fused_lanes(simd, zv, cnt, r0, k->b, k->w, k->mu, k->s0,
+                                  k->z, k->u);
+    k->ablk += L.u;
+    double W[4][SMR_P] __attribute__((aligned(64)));
+    st8(W[0], L.w1);
+    st8(W[1], L.w2);
+    st8(W[2], L.u);
+    st8(W[3], L.w4);
+    panel_update(rp, (const double(*)[SMR_P])W, L.w1, L.w2, L.u, L.w4, n8, nt,
+                 sh ? k->Gs : k->Gb, k->gs, k->w != NULL);
 }
 
 static inline __attribute__((always_inline)) void
 rows_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
-          int64_t rows_left,
+          int64_t rows_left, bool first_row,
           const double *x, const double *b, const double *w, double s0,
           double *z, double *u, smr_fused_acc *st)
 {
     blk_t k = {.Ab = Ab, .x = x, .b = b, .w = w, .ld = ld, .d = d,
                .d8 = d - d % 8, .rows_left = rows_left, .s0 = s0, .mu = st->mu, .ablk = {0}, .finv = {0},
-               .z = z, .u = u, .Gb = st->Gb, .st = st};
+               .z = z, .u = u, .Gb = st->Gb, .gs = d, .first_row = first_row, .st = st};
     int64_t ncol = w ? 4 : 3, r0 = 0;
-    memset(k.Gb, 0, (size_t)(4 * d) * sizeof(double));
-    for (; r0 + SMR_P <= m; r0 += SMR_P)
-        panel(simd, SMR_P, r0, &k);
+    int64_t o = (int64_t)((uintptr_t)Ab % 64) / 8;
+    /* the shifted cut: when every row starts at the same place in its
+     * line (ld % 8 == 0, A's address a multiple of 8 bytes) and the plain
+     * cut has straddling loads or a scalar tail; from d = 32, where the
+     * extra strip per row costs less than the straddles (d = 16 has two
+     * strips, shifted three) */
+    bool sh = ld % 8 == 0 && (uintptr_t)Ab % 8 == 0 && (o != 0 || d % 8 != 0) &&
+              d >= SMR_FUSED_SHIFT_MIN_D;
+    if (sh) {
+        /* strip space after Gb (the column-major lane sums' room, 32 d):
+         * Gs, 4 columns of 8 S, on a 64-byte boundary, then xs */
+        k.o = o;
+        k.S = (d + o + 7) / 8;
+        k.gs = 8 * k.S;
+        uintptr_t base = (uintptr_t)(st->Gb + 4 * d);
+        k.Gs = (double *)((base + 63) / 64 * 64);
+        double *xs = k.Gs + 4 * k.gs;
+        memset(xs, 0, (size_t)k.gs * sizeof(double));
+        memcpy(xs + o, x, (size_t)d * sizeof(double));
+        k.xs = xs;
+        k.Gb = k.Gs + o;
+        for (int l = 0; l < 8; ++l) {
+            k.mfirst[l] = l >= o ? -1 : 0;
+            k.mlast[l] = l < d + o - 8 * (k.S - 1) ? -1 : 0;
+        }
+    }
+    memset(k.Gb - k.o, 0, (size_t)(4 * k.gs) * sizeof(double));
+    /* the panels holding A's first or last row take the plain cut (they
+     * have no neighbour row on one side; see blk_t) */
+    int64_t full = m - m % SMR_P;
+    for (; r0 < full; r0 += SMR_P) {
+        bool edge = !sh || (k.first_row && r0 == 0) ||
+                    (r0 + SMR_P >= rows_left);
+        if (edge)
+            panel(simd, false, SMR_P, r0, &k);
+        else
+            panel(simd, true, SMR_P, r0, &k);
+    }
     if (r0 < m)
-        panel(simd, (int)(m - r0), r0, &k);
-    for (int64_t j = 0; j < ncol * d; ++j)
-        st->G[j] += k.Gb[j];
+        panel(simd, false, (int)(m - r0), r0, &k);
+    for (int64_t c = 0; c < ncol; ++c)
+        for (int64_t j = 0; j < d; ++j)
+            st->G[c * d + j] += k.Gb[c * k.gs + j];
     st->alpha += hsum_lanes(k.ablk);
     st->fin += hsum_lanes(k.finv);
     st->mu = k.mu;
@@ -226,20 +327,20 @@ rows_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
 
 #ifdef SMR_SIMD_X86
 __attribute__((target("arch=x86-64-v4"))) static void
-rows_v4(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
+rows_v4(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left, bool first,
         const double *x,
         const double *b, const double *w, double s0, double *z, double *u,
         smr_fused_acc *st)
 {
-    rows_body(1, Ab, ld, d, m, left, x, b, w, s0, z, u, st);
+    rows_body(1, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
 }
 __attribute__((target("arch=x86-64-v3"))) static void
-rows_v3(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
+rows_v3(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left, bool first,
         const double *x,
         const double *b, const double *w, double s0, double *z, double *u,
         smr_fused_acc *st)
 {
-    rows_body(1, Ab, ld, d, m, left, x, b, w, s0, z, u, st);
+    rows_body(1, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
 }
 #endif
 
@@ -251,15 +352,15 @@ void smr_fused_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
 #ifdef SMR_SIMD_X86
     int path = smr_k_simd_level();
     if (path == 2) {
-        rows_v4(Ab, A->ld, A->d, m, A->n - i0, x, b, w, s0, z, u, st);
+        rows_v4(Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, w, s0, z, u, st);
         return;
     }
     if (path == 1) {
-        rows_v3(Ab, A->ld, A->d, m, A->n - i0, x, b, w, s0, z, u, st);
+        rows_v3(Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, w, s0, z, u, st);
         return;
     }
 #endif
-    rows_body(0, Ab, A->ld, A->d, m, A->n - i0, x, b, w, s0, z, u, st);
+    rows_body(0, Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, w, s0, z, u, st);
 }
 
 /* The finishing sweep over one block's n-vectors (fused.c): f = sc u in

@@ -51,4 +51,8 @@ void smr_fused_finish_rows(int64_t m, double sc, double *f, const double *b,
  * rho e. */
 double smr_fused_rescale(int64_t d, double rho, double *G, double *alpha);
 
+/* The same with G's columns ldg apart (G1 at G, G2 at G + ldg, ...). */
+double smr_fused_rescale_ld(int64_t d, int64_t ldg, double rho, double *G,
+                            double *alpha);
+
 #endif
