@@ -79,6 +79,12 @@ static const cfg cfgs[] = {
     {2000, 64, SMR_ROW_MAJOR, false, 0.0, 0, 3}, /* last panel full */
     {1001, 21, SMR_ROW_MAJOR, true, 0.0, 3, 6},
     {700, 250, SMR_ROW_MAJOR, false, 0.05, 6, 1},
+    /* the column-major kernel's head (fused_cols.c: rows up to the next
+     * cache line first, when ld % 8 == 0): A 2 and 7 doubles past a line;
+     * a block shorter than the head */
+    {9000, 13, SMR_COL_MAJOR, true, 0.0, 0, 3},
+    {50, 7, SMR_COL_MAJOR, false, 0.0, 6, 8},
+    {5, 3, SMR_COL_MAJOR, false, 0.0, 3, 4},
 };
 
 /* random points: first call without a guess, then a chain of nearby and

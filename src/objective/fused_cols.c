@@ -147,6 +147,17 @@ cols_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
     int ncol = w ? 4 : 3;
     memset(k.Gl, 0, (size_t)(32 * d) * sizeof(double));
     int64_t r0 = 0;
+    /* when every column starts at the same place in its cache line (ld %
+     * 8 == 0) but not at a line's start, first the rows up to the next
+     * line as one partial vector: then every chunk's loads are aligned
+     * (malloc puts A 16 bytes past a line, and then each 64-byte load
+     * straddled two lines) */
+    int64_t o = (int64_t)((uintptr_t)Ab % 64) / 8;
+    if (ld % 8 == 0 && (uintptr_t)Ab % 8 == 0 && o != 0) {
+        int64_t h = 8 - o < m ? 8 - o : m;
+        chunk(simd, 1, (int)h, 0, &k);
+        r0 = h;
+    }
     for (; r0 + 8 * SMR_CV <= m; r0 += 8 * SMR_CV)
         chunk(simd, SMR_CV, 8, r0, &k);
     for (; r0 + 8 <= m; r0 += 8)
