@@ -24,6 +24,12 @@
  *              alternating points (so each call's shift comes from the
  *              other point, as between a solver's iterates); the CSV's
  *              fallbacks column counts calls that needed a second pass
+ *   one_pass_paired  (--targets and --case only) one_pass and the
+ *              summation alternately, call by call: its ratio column is
+ *              the median of the reps' ratios one_pass / sum (the two
+ *              calls of a rep see the same machine; the separate medians
+ *              of stream and one_pass came from runs up to a minute apart
+ *              and moved the ratio by up to 40 % on this shared machine)
  *   one_pass_1t  the same with one thread (our threads and OpenBLAS's)
  *   syrk       limit for the Hessian: OpenBLAS cblas_dsyrk on A, its own
  *              threads (d <= 1000)
@@ -246,6 +252,28 @@ static double med(void (*fn)(K *), K *k, int reps)
     return bench_median(t, reps);
 }
 
+/* fa and fb alternately, reps times each after a warm-up of both: the
+ * median time of fa in *ta and the median of the reps' ratios fa / fb
+ * (each ratio from two adjacent calls, so a machine that slows down for a
+ * while moves both) */
+static double paired(void (*fa)(K *), void (*fb)(K *), K *k, int reps, double *ta)
+{
+    double t[16], q[16];
+    fa(k);
+    fb(k);
+    for (int r = 0; r < reps; ++r) {
+        double t0 = bench_now();
+        fa(k);
+        double t1 = bench_now();
+        fb(k);
+        double t2 = bench_now();
+        t[r] = t1 - t0;
+        q[r] = (t1 - t0) / (t2 - t1);
+    }
+    *ta = bench_median(t, reps);
+    return bench_median(q, reps);
+}
+
 static int64_t row_fallbacks; /* of the one_pass row being written */
 
 static void row(FILE *f, const char *kernel, const char *lay, int64_t n, int64_t d, double sec,
@@ -348,6 +376,11 @@ int main(int argc, char **argv)
                 t = med(k_one_pass, &k, reps);
                 row_fallbacks = ws.fused_fallbacks - 1; /* the first call has no shift */
                 row(f, "one_pass", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
+                if (targets || one_n) { /* against the sum, call by call */
+                    int pr = reps + 4 < 15 ? reps + 4 : 15;
+                    double q = paired(k_one_pass, k_sum, &k, pr, &t);
+                    row(f, "one_pass_paired", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
+                }
                 int thr = smr_k_set_threads(1);
                 ws.fused_fallbacks = 0;
                 t = med(k_one_pass, &k, reps);
