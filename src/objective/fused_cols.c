@@ -86,20 +86,9 @@ chunk(int simd, int V, int cnt, int64_t r0, cblk_t *k)
     double pm = max_lanes(mx);
     for (int v = 0; v < V; ++v)
         k->finv += zv[v] * 0.0;
-    smr_fused_acc *st = k->st;
-    st->zmax = pm > st->zmax ? pm : st->zmax;
-    if (!st->have_mu) {
-        k->mu = pm;
-        st->have_mu = true;
-    } else if (pm > k->mu + SMR_FUSED_RESCALE) {
-        double rho = exp(k->mu - pm), ab = 0.0;
-        st->err1 = rho * st->err1 + smr_fused_rescale(d, rho, st->G, &st->alpha) +
-                   3.0 * smr_fused_rescale(8 * d, rho, k->Gl, &ab);
-        k->ablk *= rho;
-        for (int64_t i = 0; i < r0; ++i)
-            k->u[i] *= rho;
-        k->mu = pm;
-    }
+    /* Gl: 8 d lane sums per column */
+    smr_fused_raise(k->st, pm, &k->mu, &k->ablk, k->u, r0, d, k->Gl, 8 * d,
+                    8 * d, 3.0);
 
     /* u and the weights, lanes past cnt zero */
     v8d W[4][SMR_CV];

@@ -238,21 +238,8 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
     /* shift: the panel's largest logit (pairwise maxima); finiteness */
     double pm = max_lanes(zv);
     k->finv += zv * 0.0; /* NaN for any NaN/Inf */
-    smr_fused_acc *st = k->st;
-    st->zmax = pm > st->zmax ? pm : st->zmax;
-    if (!st->have_mu) {
-        k->mu = pm;
-        st->have_mu = true;
-    } else if (pm > k->mu + SMR_FUSED_RESCALE) {
-        double rho = exp(k->mu - pm);
-        double ab = 0.0;
-        st->err1 = rho * st->err1 + smr_fused_rescale(d, rho, st->G, &st->alpha) +
-                   smr_fused_rescale_ld(d, k->gs, rho, k->Gb, &ab);
-        k->ablk *= rho;
-        for (int64_t i = 0; i < r0; ++i)
-            k->u[i] *= rho;
-        k->mu = pm;
-    }
+    smr_fused_raise(k->st, pm, &k->mu, &k->ablk, k->u, r0, d, k->Gb, d, k->gs,
+                    1.0);
 
     /* u and the weights; lanes past cnt are zero */
     smr_lanes L = smr_fused_lanes(simd, zv, cnt, r0, k->b, k->w, k->mu, k->s0,
