@@ -267,9 +267,9 @@ rows_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
     int64_t o = (int64_t)((uintptr_t)Ab % 64) / 8;
     /* the shifted cut: when every row starts at the same place in its
      * line (ld % 8 == 0, A's address a multiple of 8 bytes) and the plain
-     * cut has straddling loads or a scalar tail; from d = 32, where the
-     * extra strip per row costs less than the straddles (d = 16 has two
-     * strips, shifted three) */
+     * cut has straddling loads or a scalar tail; from d = 17: at d = 16
+     * the plain cut's two strips become three, and that cost more than
+     * the straddles (1.78 against 1.55-1.69 times a read, /tmp driver) */
     bool sh = ld % 8 == 0 && (uintptr_t)Ab % 8 == 0 && (o != 0 || d % 8 != 0) &&
               d >= SMR_FUSED_SHIFT_MIN_D;
     if (sh) {
