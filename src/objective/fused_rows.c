@@ -99,13 +99,13 @@ typedef struct {
     double s0, mu;
     v8d ablk, finv;   /* lane sums of u and of z * 0 over the block */
     double *z, *u, *Gb;
-    int64_t gs;       /* stride of Gb's columns: d (plain block) or 8 S */
+    int64_t gs;       /* stride of Gb's columns: d (plain block) or 8 S;
+                         shifted: Gb - o holds the sums in strip
+                         coordinates (Gs below) */
     /* the shifted cut (o = S = 0 in a plain block) */
     int64_t o, S;
     const double *xs; /* xs[o + j] = x[j], zero elsewhere; 8 S long */
-    double *Gs;       /* the block's sums in strip coordinates: Gb - o */
     v8l mfirst, mlast; /* lanes of the first and last strip in the row */
-    bool first_row;   /* the block starts at A's first row */
     smr_fused_acc *st;
 } blk_t;
 
@@ -251,7 +251,7 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
     st8(W[2], L.u);
     st8(W[3], L.w4);
     panel_update(rp, (const double(*)[SMR_P])W, L.w1, L.w2, L.u, L.w4, n8, nt,
-                 sh ? k->Gs : k->Gb, k->gs, k->w != NULL);
+                 sh ? k->Gb - k->o : k->Gb, k->gs, k->w != NULL);
 }
 
 static inline __attribute__((always_inline)) void
@@ -262,7 +262,7 @@ rows_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
 {
     blk_t k = {.Ab = Ab, .x = x, .b = b, .w = w, .ld = ld, .d = d,
                .d8 = d - d % 8, .rows_left = rows_left, .s0 = s0, .mu = st->mu, .ablk = {0}, .finv = {0},
-               .z = z, .u = u, .Gb = st->Gb, .gs = d, .first_row = first_row, .st = st};
+               .z = z, .u = u, .Gb = st->Gb, .gs = d, .st = st};
     int64_t ncol = w ? 4 : 3, r0 = 0;
     int64_t o = (int64_t)((uintptr_t)Ab % 64) / 8;
     /* the shifted cut: when every row starts at the same place in its
@@ -279,12 +279,12 @@ rows_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
         k.S = (d + o + 7) / 8;
         k.gs = 8 * k.S;
         uintptr_t base = (uintptr_t)(st->Gb + 4 * d);
-        k.Gs = (double *)((base + 63) / 64 * 64);
-        double *xs = k.Gs + 4 * k.gs;
+        double *Gs = (double *)((base + 63) / 64 * 64);
+        double *xs = Gs + 4 * k.gs;
         memset(xs, 0, (size_t)k.gs * sizeof(double));
         memcpy(xs + o, x, (size_t)d * sizeof(double));
         k.xs = xs;
-        k.Gb = k.Gs + o;
+        k.Gb = Gs + o;
         for (int l = 0; l < 8; ++l) {
             k.mfirst[l] = l >= o ? -1 : 0;
             k.mlast[l] = l < d + o - 8 * (k.S - 1) ? -1 : 0;
@@ -295,7 +295,7 @@ rows_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
      * have no neighbour row on one side; see blk_t) */
     int64_t full = m - m % SMR_P;
     for (; r0 < full; r0 += SMR_P) {
-        bool edge = !sh || (k.first_row && r0 == 0) ||
+        bool edge = !sh || (first_row && r0 == 0) ||
                     (r0 + SMR_P >= rows_left);
         if (edge)
             panel(simd, false, SMR_P, r0, &k);
