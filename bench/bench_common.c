@@ -1,5 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "bench_common.h"
+#include "kernels/kernels.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -101,4 +102,39 @@ void bench_problem(int64_t n, int64_t d, double *A, double *b, double *xs)
         sum += (b[i] = exp(b[i] - mx));
     for (int64_t i = 0; i < n; ++i)
         b[i] /= sum;
+}
+
+/* rows of the sum: thread t of T takes a contiguous, 8-aligned share */
+typedef double v8d __attribute__((vector_size(64)));
+typedef struct { const double *a; int64_t len; double s[SMR_MAX_THREADS]; } sum_ctx;
+static void sum_part(void *v, int t, int T)
+{
+    sum_ctx *c = v;
+    int64_t i0 = c->len / 8 * t / T * 8, i1 = t == T - 1 ? c->len : c->len / 8 * (t + 1) / T * 8;
+    v8d acc[4] = {{0}};
+    int64_t i = i0;
+    for (; i + 32 <= i1; i += 32)
+        for (int q = 0; q < 4; ++q) {
+            v8d x;
+            memcpy(&x, c->a + i + 8 * q, sizeof x);
+            acc[q] += x;
+        }
+    double s = 0;
+    for (; i < i1; ++i)
+        s += c->a[i];
+    for (int q = 0; q < 4; ++q)
+        for (int l = 0; l < 8; ++l)
+            s += acc[q][l];
+    c->s[t] = s;
+}
+
+double bench_stream_sum(const double *a, int64_t len)
+{
+    sum_ctx c = {.a = a, .len = len};
+    int T = smr_k_threads();
+    smr_k_parallel(T, sum_part, &c);
+    double s = 0;
+    for (int t = 0; t < T; ++t)
+        s += c.s[t];
+    return s;
 }

@@ -21,6 +21,11 @@ void bench_seed(uint64_t s);
 double bench_normal(void);
 /* "cpu=...;cores=...;threads=...;cflags=...;version=...;commit=..." */
 const char *bench_machine(void);
+/* The streaming read that the memory-bound kernels are measured against:
+ * the sum of a[0..len), 8-wide vector sums, split over the library's
+ * thread count (smr_k_parallel).  Returns the sum (keep it, so that the
+ * read is not optimised away). */
+double bench_stream_sum(const double *a, int64_t len);
 /* fill A (n x d, row-major) ~ N(0, 1/d), b = softmax(A x*), x* ~ N(0, 1) */
 void bench_problem(int64_t n, int64_t d, double *A, double *b, double *xs);
 

@@ -63,36 +63,8 @@ typedef struct {
 
 #define TIMED(name, ...)                                                     \
     static void name(K *k) { __VA_ARGS__; }
-/* plain summation over rows [i0, i0 + m) of the data, 8 vector sums */
 typedef double v8d __attribute__((vector_size(64)));
-typedef struct { const double *a; int64_t len; double s[SMR_MAX_THREADS]; } sum_ctx;
-static void sum_part(void *v, int t, int T)
-{
-    sum_ctx *c = v;
-    int64_t i0 = c->len / 8 * t / T * 8, i1 = t == T - 1 ? c->len : c->len / 8 * (t + 1) / T * 8;
-    v8d acc[4] = {{0}};
-    int64_t i = i0;
-    for (; i + 32 <= i1; i += 32)
-        for (int q = 0; q < 4; ++q) {
-            v8d x;
-            memcpy(&x, c->a + i + 8 * q, sizeof x);
-            acc[q] += x;
-        }
-    double s = 0;
-    for (; i < i1; ++i)
-        s += c->a[i];
-    for (int q = 0; q < 4; ++q)
-        for (int l = 0; l < 8; ++l)
-            s += acc[q][l];
-    c->s[t] = s;
-}
-TIMED(k_sum, {
-    sum_ctx c = {.a = k->p->A, .len = k->p->n * k->p->d};
-    int T = smr_k_threads();
-    smr_k_parallel(T, sum_part, &c);
-    for (int t = 0; t < T; ++t)
-        k->sink += c.s[t];
-})
+TIMED(k_sum, k->sink += bench_stream_sum(k->p->A, k->p->n * k->p->d))
 /* The overlap probe (--targets): can this machine overlap a streaming
  * read with arithmetic that does not depend on it?  The sum above plus, per
  * 32 doubles, K rounds of multiply-adds on 4 register chains (K per cache

@@ -8,20 +8,25 @@
  * the end of iteration K1) / (K2 - K1), every stopping test but max_iter
  * off, so the fixed work of a solve (checking A, the exact start and
  * result, allocating and first touching the workspace) is outside the
- * span.  Median of 3 solves.  (Up to cb81273 it was the difference of two
- * solves' wall times; at n >= 10^6 their fixed work -- ~0.5 s of page
- * faults and passes -- varied by more than the iterations cost, and the
- * slopes were noise.)  A row whose solves stopped
- * early (iterations != K) says so in its `ok` column and is not plotted.
+ * span.  Median of 5 solves (sweep_n: one A, sizes interleaved, each
+ * solve paired with a streaming read of the same rows); 3 for the d
+ * sweep.  (Up to cb81273 it was the difference of two solves' wall times;
+ * at n >= 10^6 their fixed work -- ~0.5 s of page faults and passes --
+ * varied by more than the iterations cost, and the slopes were noise.)
+ * A row whose solves stopped early (iterations != K) says so in its `ok`
+ * column and is not plotted.
  *
  *   bench_scaling [--quick] [--only gd|spsa|newton|newton_d] [--csv FILE]
  *
- * CSV: sweep,method,n,d,per_iter_s,work,ok,losses_per_iter -- work is n
- * (the n sweeps) or n d^2 + d^3 (Newton's d sweep); losses_per_iter counts
- * the line search's trials.  bench/plot.gp fits log-log slopes.
+ * CSV: sweep,method,n,d,per_iter_s,work,ok,losses_per_iter,read_s -- work
+ * is n (the n sweeps) or n d^2 + d^3 (Newton's d sweep); losses_per_iter
+ * counts the line search's trials; read_s is the paired read (median).
+ * The binary prints the fitted log-log slopes of the n sweeps (and of
+ * their reads); bench/plot_scaling.gp and bench/tables.py fit the same.
  */
 #include "bench_common.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +77,117 @@ static double solve_k(const smr_problem *p, const meth *m, int64_t K,
     return t;
 }
 
-static void one(FILE *f, const char *sweep, const meth *m, int64_t n, int64_t d)
+/* least-squares slope of log y against log x */
+static double loglog_slope(const double *x, const double *y, int m)
+{
+    double mx = 0, my = 0, sxy = 0, sxx = 0;
+    for (int i = 0; i < m; ++i) {
+        mx += log(x[i]) / m;
+        my += log(y[i]) / m;
+    }
+    for (int i = 0; i < m; ++i) {
+        sxy += (log(x[i]) - mx) * (log(y[i]) - my);
+        sxx += (log(x[i]) - mx) * (log(x[i]) - mx);
+    }
+    return sxx > 0 ? sxy / sxx : NAN;
+}
+
+static double sink;
+
+/* seconds of a streaming read of A's first rows (the limit reference of
+ * bench_kernels), median of 3, timed right before the solve it is paired
+ * with */
+static double read_time(const smr_problem *p)
+{
+    double t[3];
+    for (int r = 0; r < 3; ++r) {
+        double t0 = bench_now();
+        sink += bench_stream_sum(p->A, p->n * p->d);
+        t[r] = bench_now() - t0;
+    }
+    return bench_median(t, 3);
+}
+
+static void put(FILE *f, const char *sweep, const meth *m, int64_t n, int64_t d, double per,
+                double rd, bool ok, double epi)
+{
+    double work = strcmp(sweep, "newton_d") == 0
+                      ? (double)n * (double)d * (double)d + (double)d * d * d
+                      : (double)n;
+    printf("%-9s %-7s n=%-8lld d=%-5lld %.3e s/iteration  %.2f losses/iteration  "
+           "read %.3e s  (%.2f reads)  (%s)\n",
+           sweep, m->name, (long long)n, (long long)d, per, epi, rd, per / rd,
+           ok ? "ok" : "stopped early");
+    fprintf(f, "%s,%s,%lld,%lld,%.6e,%.6e,%d,%.3f,%.6e\n", sweep, m->name, (long long)n,
+            (long long)d, per, work, ok ? 1 : 0, epi, rd);
+    fflush(f);
+}
+
+#define REPS 5
+#define MAXN 8
+
+/* The n sweep.  One A for the largest n; size n solves on its first n
+ * rows, with b renormalised over them (b = softmax(A x*) of all rows, so
+ * its first n entries over their sum are softmax of the first n rows:
+ * still exactly realizable).  All sizes share the same memory, and the
+ * sizes interleave: each of REPS rounds runs every size once, ascending
+ * and descending in turn, each solve right after a streaming read of the
+ * same rows.  (Up to d7c2bdb each size had its own A, sizes ran in order,
+ * smallest first, 3 solves each: a drift of the shared machine during the
+ * sweep, or where the allocator placed each A, went into the slope.) */
+static void sweep_n(FILE *f, const meth *m, const int64_t *ns, int nn, int64_t d)
+{
+    int64_t N = ns[nn - 1];
+    double *A = malloc((size_t)(N * d) * sizeof(double));
+    double *b = malloc((size_t)N * sizeof(double));
+    double *bn = malloc((size_t)N * sizeof(double));
+    double *xs = malloc((size_t)d * sizeof(double));
+    if (!A || !b || !bn || !xs) {
+        fprintf(stderr, "bench_scaling: out of memory at n %lld d %lld\n", (long long)N,
+                (long long)d);
+        exit(1);
+    }
+    bench_seed(1000 + (uint64_t)N + 7 * (uint64_t)d);
+    bench_problem(N, d, A, b, xs);
+    bench_blas_idle();
+    double per[MAXN][REPS], rd[MAXN][REPS], epi[MAXN] = {0};
+    bool ok[MAXN];
+    for (int i = 0; i < nn; ++i)
+        ok[i] = true;
+    for (int r = 0; r < REPS; ++r)
+        for (int q = 0; q < nn; ++q) {
+            int i = r % 2 ? nn - 1 - q : q;
+            int64_t n = ns[i], it = 0, ev = 0;
+            double s = 0;
+            for (int64_t k = 0; k < n; ++k)
+                s += b[k];
+            for (int64_t k = 0; k < n; ++k)
+                bn[k] = b[k] / s;
+            smr_problem p = {.n = n, .d = d, .A = A, .b = bn, .layout = SMR_ROW_MAJOR};
+            rd[i][r] = read_time(&p);
+            per[i][r] = solve_k(&p, m, m->k2, &it, &ev) / (double)(m->k2 - m->k1);
+            ok[i] = ok[i] && it == m->k2;
+            /* loss values per iteration (line-search trials included): the
+             * same for every n when the sweep measures the cost of equal work */
+            epi[i] = (double)ev / (double)(m->k2 - m->k1);
+        }
+    double x[MAXN], yp[MAXN], yr[MAXN];
+    for (int i = 0; i < nn; ++i) {
+        x[i] = (double)ns[i];
+        yp[i] = bench_median(per[i], REPS);
+        yr[i] = bench_median(rd[i], REPS);
+        put(f, "n", m, ns[i], d, yp[i], yr[i], ok[i], epi[i]);
+    }
+    printf("# %s: fitted log-log slope in n %.3f (the paired reads: %.3f)\n", m->name,
+           loglog_slope(x, yp, nn), loglog_slope(x, yr, nn));
+    free(A);
+    free(b);
+    free(bn);
+    free(xs);
+}
+
+/* Newton against d: its own A per d (n = 2^18) */
+static void one_d(FILE *f, const meth *m, int64_t n, int64_t d)
 {
     double *A = malloc((size_t)(n * d) * sizeof(double));
     double *b = malloc((size_t)n * sizeof(double));
@@ -86,25 +201,16 @@ static void one(FILE *f, const char *sweep, const meth *m, int64_t n, int64_t d)
     bench_problem(n, d, A, b, xs);
     bench_blas_idle();
     smr_problem p = {.n = n, .d = d, .A = A, .b = b, .layout = SMR_ROW_MAJOR};
-    double dt[3];
+    double dt[3], rd[3];
     bool ok = true;
     int64_t it = 0, ev = 0;
     for (int r = 0; r < 3; ++r) {
+        rd[r] = read_time(&p);
         dt[r] = solve_k(&p, m, m->k2, &it, &ev) / (double)(m->k2 - m->k1);
         ok = ok && it == m->k2;
     }
-    double per = bench_median(dt, 3);
-    /* loss values per iteration (line-search trials included): the same
-     * for every n when the sweep measures the cost of equal work */
-    double epi = (double)ev / (double)(m->k2 - m->k1);
-    double work = strcmp(sweep, "newton_d") == 0
-                      ? (double)n * (double)d * (double)d + (double)d * d * d
-                      : (double)n;
-    printf("%-9s %-7s n=%-8lld d=%-5lld %.3e s/iteration  %.2f losses/iteration  (%s)\n",
-           sweep, m->name, (long long)n, (long long)d, per, epi, ok ? "ok" : "stopped early");
-    fprintf(f, "%s,%s,%lld,%lld,%.6e,%.6e,%d,%.3f\n", sweep, m->name, (long long)n,
-            (long long)d, per, work, ok ? 1 : 0, epi);
-    fflush(f);
+    put(f, "newton_d", m, n, d, bench_median(dt, 3), bench_median(rd, 3), ok,
+        (double)ev / (double)(m->k2 - m->k1));
     free(A);
     free(b);
     free(xs);
@@ -132,27 +238,30 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(f, "# %s\n", bench_machine());
-    fprintf(f, "sweep,method,n,d,per_iter_s,work,ok,losses_per_iter\n");
+    fprintf(f, "sweep,method,n,d,per_iter_s,work,ok,losses_per_iter,read_s\n");
     printf("# %s\n", bench_machine());
     const meth ms[] = {
         {"gd", SMR_METHOD_GD, 4, 24},
-        {"spsa", SMR_METHOD_SPSA, 4, 24},
-        {"newton", SMR_METHOD_NEWTON, 1, 3},
+        {"spsa", SMR_METHOD_SPSA, 4, 14},
+        {"newton", SMR_METHOD_NEWTON, 1, 4},
     };
-    /* A from 160 MB to 1.28 GB: at least four times the last-level cache
+    /* A from 320 MB to 2.56 GB: at least four times the last-level cache
      * (32 MiB here; issue 7), all above the threading threshold n d = 2^20,
-     * so the constant does not change along the line.  (Up to abe0407 the
-     * sweep started at 25.6 MB, which fits that cache: its first points
-     * were faster per row and raised the fitted slopes.) */
-    const int64_t ns_full[] = {1250000, 2500000, 5000000, 10000000};
+     * so the constant does not change along the line.  The n-vectors of an
+     * iteration (z, f, the weights: 20 MB each at the first size) are not
+     * in that cache either.  (Up to abe0407 the sweep started at 25.6 MB,
+     * which fits that cache; up to d7c2bdb at n = 1.25 10^6, where a Newton
+     * iteration cost 4.2 reads of A against 5.5 from 2.5 10^6 on, while
+     * gradient descent, with fewer n-vectors, cost the same per read at
+     * every size: both raised the fitted slopes.) */
+    const int64_t ns_full[] = {2500000, 5000000, 10000000, 20000000};
     const int64_t ns_quick[] = {20000, 40000, 80000};
     const int64_t *ns = quick ? ns_quick : ns_full;
     int nn = quick ? 3 : 4;
     int64_t d0 = 16;
     for (size_t m = 0; m < sizeof ms / sizeof ms[0]; ++m)
-        for (int i = 0; i < nn; ++i)
-            if (!only || !strcmp(only, ms[m].name))
-                one(f, "n", &ms[m], ns[i], d0);
+        if (!only || !strcmp(only, ms[m].name))
+            sweep_n(f, &ms[m], ns, nn, d0);
     /* Newton against d at fixed n: n d^2 (the Hessian) + d^3 (Cholesky);
      * n = 2^18, so that A (134 MB at d = 64 ... 1.07 GB at d = 512) is at
      * least four times the last-level cache too (up to abe0407: n = 20000,
@@ -162,7 +271,7 @@ int main(int argc, char **argv)
     const int64_t *ds = quick ? ds_quick : ds_full;
     int nd = quick ? 2 : 4;
     for (int i = 0; i < nd && (!only || !strcmp(only, "newton_d")); ++i)
-        one(f, "newton_d", &ms[2], quick ? 5000 : 262144, ds[i]);
+        one_d(f, &ms[2], quick ? 5000 : 262144, ds[i]);
     fclose(f);
     printf("csv: %s\n", csv);
     return 0;

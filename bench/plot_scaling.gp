@@ -2,7 +2,8 @@
 #   gnuplot -e "dir='bench/results'; out='docs/figures'" bench/plot_scaling.gp
 # scaling.png  left: seconds per iteration against n (d = 16) for greedy
 #              descent, SPSA (k = 16) and Newton, each with its fitted
-#              log-log slope (target 1 +- 0.1), A from 160 MB to 1.28 GB; right: Newton's seconds per
+#              log-log slope (target 1 +- 0.1), A from 320 MB to 2.56 GB (one A, sizes
+#              interleaved); right: Newton's seconds per
 #              iteration against n d^2 + d^3 (n = 2^18, d = 64 ... 512),
 #              slope 1 when the model holds.  Rows whose solves stopped
 #              early (ok = 0) are left out.
@@ -13,7 +14,7 @@ set terminal pngcairo size 1200,460 noenhanced
 c = dir.'/scaling.csv'
 sel(S, M) = sprintf("< awk -F, '$1==\"%s\" && $2==\"%s\" && $7==1' %s", S, M, c)
 set output out.'/scaling.png'
-set multiplot layout 1,2 title 'Cost of one solver iteration (history timestamps inside one solve; median of 3 solves)'
+set multiplot layout 1,2 title 'Cost of one solver iteration (history timestamps inside one solve; median of 5 solves, sizes interleaved)'
 set logscale xy
 set format y '%g'
 set key top left
