@@ -156,7 +156,7 @@ def scaling():
         Y = [math.log(float(x["per_iter_s"])) for x in xs]
         mx, my = statistics.mean(X), statistics.mean(Y)
         s = sum((a - mx) * (b - my) for a, b in zip(X, Y)) / sum((a - mx) ** 2 for a in X)
-        what = "n (d = 16)" if sw == "n" else "n d² + d³ (n = 20000)"
+        what = "n (d = 16)" if sw == "n" else "n d² + d³ (n = 262144)"
         print(f"| {what} | {m} | {s:.2f} | {len(xs)} |")
 
 
