@@ -24,6 +24,39 @@ static void make(tu_problem *tp, int64_t n, int64_t d, bool w, double lambda, ui
     free(xs);
 }
 
+/* A solve from x = 0 takes z = A 0 = 0 without reading A (loss.c, A was
+ * checked finite): its start must be what smr_loss and smr_gradient give
+ * at 0 by the product, bit for bit for the loss, on both layouts, with
+ * w and lambda. */
+static void test_zero_start_exact(void **state)
+{
+    (void)state;
+    for (int lay = 0; lay < 2; ++lay) {
+        tu_problem tp;
+        tu_spec spec = {.n = 700, .d = 9, .with_w = true, .w_scale = 0.3, .lambda = 1e-3,
+                        .seed = 77, .layout = lay ? SMR_COL_MAJOR : SMR_ROW_MAJOR};
+        tu_problem_make(&tp, &spec);
+        double x[9] = {0}, g[9], L, gn = 0;
+        assert_int_equal(smr_loss(&tp.p, x, &L), SMR_OK);
+        assert_int_equal(smr_gradient(&tp.p, x, g), SMR_OK);
+        for (int j = 0; j < 9; ++j)
+            gn += g[j] * g[j];
+        smr_iter_info h[2];
+        smr_options o;
+        smr_options_init(&o);
+        o.method = SMR_METHOD_LBFGS;
+        o.max_iter = 1;
+        o.history = h;
+        o.history_len = 2;
+        smr_result r;
+        assert_int_equal(smr_solve(&tp.p, &o, x, &r), SMR_OK);
+        TU_CHECK(r.initial_loss == L && h[0].loss == L, "layout %d: start %.17g, smr_loss %.17g",
+                 lay, r.initial_loss, L);
+        TU_NEAR(r.initial_grad_norm, sqrt(gn), 1e-14 * sqrt(gn));
+        tu_problem_free(&tp);
+    }
+}
+
 static void test_iteration_limit_exact(void **state)
 {
     (void)state;
@@ -456,6 +489,7 @@ static void test_threads_option(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_zero_start_exact),
         cmocka_unit_test(test_iteration_limit_exact),
         cmocka_unit_test(test_time_limit),
         cmocka_unit_test(test_callback_stop),

@@ -64,8 +64,27 @@ int smr_obj_forward_from_z(const smr_problem *p, const double *x, smr_ws *ws)
     return SMR_OK;
 }
 
+/* x = 0: z = A 0 = 0 for finite A, so the product need not read A (a
+ * solve's usual start; saves one of its passes).  Only where A is known
+ * finite: a NaN or infinite entry must still make z non-finite, which is
+ * how the public evaluations, which do not scan A, report it. */
+static bool zero_point(const smr_ws *ws, int64_t d, const double *x)
+{
+    if (!ws->a_checked)
+        return false;
+    for (int64_t j = 0; j < d; ++j)
+        if (x[j] != 0.0)
+            return false;
+    return true;
+}
+
 int smr_obj_forward(const smr_problem *p, const double *x, smr_ws *ws)
 {
+    if (zero_point(ws, p->d, x)) {
+        for (int64_t i = 0; i < p->n; ++i)
+            ws->z[i] = 0.0;
+        return smr_obj_forward_from_z(p, x, ws);
+    }
     smr_k_mul(&ws->A, 1, x, p->d, ws->z, p->n);
     if (!smr_k_all_finite(p->n, ws->z))
         return smr_classify_nonfinite(p);

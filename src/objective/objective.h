@@ -35,6 +35,10 @@ typedef struct smr_ws {
     double *part;    /* tcap x (4 nbf + 4 d + 8) per-thread scratch   */
     double *bmu;     /* nblk: the exp shift each block was taken with */
     bool have_guess; /* lse and <f,c> of the last pass are known      */
+    bool a_checked;  /* every entry of A is known finite: x = 0 then
+                        gives z = 0 without reading A (loss.c).  Set
+                        by the solver driver, which checks every
+                        problem it binds; smr_ws_init clears it       */
     double guess_lse, guess_fc;
     int64_t fused_passes, fused_fallbacks; /* counters (benchmarks)  */
 } smr_ws;

@@ -213,6 +213,7 @@ int smr_solve(const smr_problem *prob, const smr_options *opt, double *x,
     if (rc == SMR_OK)
         rc = smr_ws_fused_init(&sv.ws);
     smr_ws_bind(&sv.ws, prob);
+    sv.ws.a_checked = true; /* every problem was checked above */
     if (rc == SMR_OK) {
         sv.x = malloc(dbytes);
         sv.g = malloc(dbytes);
