@@ -123,6 +123,34 @@ static void put(FILE *f, const char *sweep, const meth *m, int64_t n, int64_t d,
     fflush(f);
 }
 
+/* A (n x d, row-major) and b = softmax(A x*) for the sweep, seeded by n
+ * and d; b2, when asked, is a second n-vector (the renormalised b) */
+typedef struct { double *A, *b, *b2, *xs; } data;
+
+static data make_data(int64_t n, int64_t d, bool b2)
+{
+    data q = {malloc((size_t)(n * d) * sizeof(double)), malloc((size_t)n * sizeof(double)),
+              b2 ? malloc((size_t)n * sizeof(double)) : NULL,
+              malloc((size_t)d * sizeof(double))};
+    if (!q.A || !q.b || (b2 && !q.b2) || !q.xs) {
+        fprintf(stderr, "bench_scaling: out of memory at n %lld d %lld\n", (long long)n,
+                (long long)d);
+        exit(1);
+    }
+    bench_seed(1000 + (uint64_t)n + 7 * (uint64_t)d);
+    bench_problem(n, d, q.A, q.b, q.xs);
+    bench_blas_idle();
+    return q;
+}
+
+static void free_data(data *q)
+{
+    free(q->A);
+    free(q->b);
+    free(q->b2);
+    free(q->xs);
+}
+
 #define REPS 5
 #define MAXN 8
 
@@ -138,18 +166,9 @@ static void put(FILE *f, const char *sweep, const meth *m, int64_t n, int64_t d,
 static void sweep_n(FILE *f, const meth *m, const int64_t *ns, int nn, int64_t d)
 {
     int64_t N = ns[nn - 1];
-    double *A = malloc((size_t)(N * d) * sizeof(double));
-    double *b = malloc((size_t)N * sizeof(double));
-    double *bn = malloc((size_t)N * sizeof(double));
-    double *xs = malloc((size_t)d * sizeof(double));
-    if (!A || !b || !bn || !xs) {
-        fprintf(stderr, "bench_scaling: out of memory at n %lld d %lld\n", (long long)N,
-                (long long)d);
-        exit(1);
-    }
-    bench_seed(1000 + (uint64_t)N + 7 * (uint64_t)d);
-    bench_problem(N, d, A, b, xs);
-    bench_blas_idle();
+    data q = make_data(N, d, true);
+    const double *A = q.A, *b = q.b;
+    double *bn = q.b2;
     double per[MAXN][REPS], rd[MAXN][REPS], epi[MAXN] = {0};
     bool ok[MAXN];
     for (int i = 0; i < nn; ++i)
@@ -180,27 +199,14 @@ static void sweep_n(FILE *f, const meth *m, const int64_t *ns, int nn, int64_t d
     }
     printf("# %s: fitted log-log slope in n %.3f (the paired reads: %.3f)\n", m->name,
            loglog_slope(x, yp, nn), loglog_slope(x, yr, nn));
-    free(A);
-    free(b);
-    free(bn);
-    free(xs);
+    free_data(&q);
 }
 
 /* Newton against d: its own A per d (n = 2^18) */
 static void one_d(FILE *f, const meth *m, int64_t n, int64_t d)
 {
-    double *A = malloc((size_t)(n * d) * sizeof(double));
-    double *b = malloc((size_t)n * sizeof(double));
-    double *xs = malloc((size_t)d * sizeof(double));
-    if (!A || !b || !xs) {
-        fprintf(stderr, "bench_scaling: out of memory at n %lld d %lld\n",
-                (long long)n, (long long)d);
-        exit(1);
-    }
-    bench_seed(1000 + (uint64_t)n + 7 * (uint64_t)d);
-    bench_problem(n, d, A, b, xs);
-    bench_blas_idle();
-    smr_problem p = {.n = n, .d = d, .A = A, .b = b, .layout = SMR_ROW_MAJOR};
+    data q = make_data(n, d, false);
+    smr_problem p = {.n = n, .d = d, .A = q.A, .b = q.b, .layout = SMR_ROW_MAJOR};
     double dt[3], rd[3];
     bool ok = true;
     int64_t it = 0, ev = 0;
@@ -211,9 +217,7 @@ static void one_d(FILE *f, const meth *m, int64_t n, int64_t d)
     }
     put(f, "newton_d", m, n, d, bench_median(dt, 3), bench_median(rd, 3), ok,
         (double)ev / (double)(m->k2 - m->k1));
-    free(A);
-    free(b);
-    free(xs);
+    free_data(&q);
 }
 
 int main(int argc, char **argv)
