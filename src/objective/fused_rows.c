@@ -117,16 +117,17 @@ static inline __attribute__((always_inline)) v8d and8(v8d a, v8l m)
 /* The 8 dots of rows rp[0..7]: strips j = 0, 8, .. < n8 of the rows and of
  * xv, then (plain) the columns n8 .. nt - 1 one by one, or (shifted,
  * masked) the first and last strip with their masks; pp: where to
- * prefetch the rows SMR_PF ahead. */
+ * prefetch the rows SMR_PF ahead, of which this loop takes rows 0 .. pfd - 1
+ * (panel_update the rest: see panel). */
 static inline __attribute__((always_inline)) v8d
 panel_dots(bool sh, const double *const rp[SMR_P], const double *xv,
-           int64_t n8, int64_t nt, const double *pp, const blk_t *k)
+           int64_t n8, int64_t nt, const double *pp, int pfd, const blk_t *k)
 {
     const int64_t ld = k->ld;
     v8d acc[SMR_P] = {{0}};
     for (int64_t j = 0; j < n8; j += 8) {
         v8d xj = ld8(xv + j);
-        for (int r = 0; r < SMR_P; ++r)
+        for (int r = 0; r < pfd; ++r)
             __builtin_prefetch(pp + r * ld + j, 0, 3);
         if (sh && (j == 0 || j + 8 == n8)) {
             v8l m = j == 0 ? k->mfirst : k->mlast;
@@ -151,17 +152,24 @@ panel_dots(bool sh, const double *const rp[SMR_P], const double *xv,
 /* Gb += rows^T W over strips j < n8 and columns n8 .. nt - 1 (column c of
  * the sums at Gb + c gs): per strip, even and odd rows in two sets; the
  * weights are read from memory as scalars, so that each multiply-add
- * broadcasts its operand from L1 ({1to8}) instead of a shuffle port */
+ * broadcasts its operand from L1 ({1to8}) instead of a shuffle port.
+ * Strip by strip it prefetches rows pfd .. 7 of the panel SMR_PF rows
+ * ahead (pp, ld), where panel_dots prefetched rows 0 .. pfd - 1. */
 static inline __attribute__((always_inline)) void
 panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
              v8d w1, v8d w2, v8d u, v8d w4, int64_t n8, int64_t nt,
-             double *Gb, int64_t gs, bool four)
+             double *Gb, int64_t gs, bool four, const double *pp, int64_t ld,
+             int pfd)
 {
     int64_t j0 = 0;
     /* wide rows: two strips at a time share each row's three broadcasts
      * (d = 256 in cache: 81 -> 65 ns per row; for d <= 64 the even/odd
      * chains below measured as fast or faster) */
     for (; n8 >= 128 && j0 + 16 <= n8 && !four; j0 += 16) {
+        for (int r = pfd; r < SMR_P; ++r) {
+            __builtin_prefetch(pp + r * ld + j0, 0, 3);
+            __builtin_prefetch(pp + r * ld + j0 + 8, 0, 3);
+        }
         v8d e1 = {0}, e2 = {0}, e3 = {0}, f1 = {0}, f2 = {0}, f3 = {0};
         for (int r = 0; r < SMR_P; ++r) {
             v8d a = ld8(rp[r] + j0), c = ld8(rp[r] + j0 + 8);
@@ -181,6 +189,8 @@ panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
         st8(Gb + 2 * gs + j0 + 8, ld8(Gb + 2 * gs + j0 + 8) + f3);
     }
     for (int64_t j = j0; j < n8; j += 8) {
+        for (int r = pfd; r < SMR_P; ++r)
+            __builtin_prefetch(pp + r * ld + j, 0, 3);
         v8d e1 = {0}, e2 = {0}, e3 = {0}, e4 = {0};
         v8d o1 = {0}, o2 = {0}, o3 = {0}, o4 = {0};
         for (int r = 0; r < SMR_P; r += 2) {
@@ -229,11 +239,21 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
     /* software prefetch of the rows SMR_PF ahead (the next panels, in
      * this block or the next; never past A's last row): without it the
      * arithmetic and the memory stream took turns (d = 256, one thread:
-     * 136 ns per row streaming against 57 in cache) */
+     * 136 ns per row streaming against 57 in cache).  The prefetches are
+     * spread over the panel's work in proportion to it: the dots take
+     * rows 0 .. pfd - 1, the update (three multiply-adds per load where
+     * the dots have one) the rest.  Issued all in the dots (before this
+     * was measured), they came in a burst and the stream idled while the
+     * update ran: paired with a read (2 threads, n = 10^6, /tmp driver)
+     * d = 64 took 1.41 -> 0.80-0.84 times the read with pfd = 2, and
+     * d = 256 (the update's two-strip loop) 1.20-1.30 -> 1.10-1.18 with
+     * pfd = 0 (pfd = 2 there: 1.25-1.29) */
     const double *pp = r0 + SMR_PF + SMR_P <= k->rows_left
                            ? k->Ab + (r0 + SMR_PF) * ld - back
                            : rp[0]; /* no pointer past A, even unused */
-    v8d zv = panel_dots(sh, rp, sh ? k->xs : k->x, n8, nt, pp, k);
+    const bool wide = n8 >= 128 && k->w == NULL; /* panel_update's two-strip loop */
+    const int pfd = wide ? 0 : 2;
+    v8d zv = panel_dots(sh, rp, sh ? k->xs : k->x, n8, nt, pp, pfd, k);
 
     /* shift: the panel's largest logit (pairwise maxima); finiteness */
     double pm = max_lanes(zv);
@@ -251,7 +271,7 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
     st8(W[2], L.u);
     st8(W[3], L.w4);
     panel_update(rp, (const double(*)[SMR_P])W, L.w1, L.w2, L.u, L.w4, n8, nt,
-                 sh ? k->Gb - k->o : k->Gb, k->gs, k->w != NULL);
+                 sh ? k->Gb - k->o : k->Gb, k->gs, k->w != NULL, pp, ld, pfd);
 }
 
 static inline __attribute__((always_inline)) void
