@@ -37,6 +37,14 @@
 
 #define SMR_CV 4   /* vectors (of 8 rows) per chunk         */
 #define SMR_CPF 64 /* rows ahead to prefetch (two chunks)   */
+/* Below this d the chunk's prefetches are spread over its two loops,
+ * from it all are issued in the dots loop.  Measured (2 threads, n = 10^6,
+ * paired with a read, /tmp driver, three alternations): spread against
+ * all in the dots, d = 16: 1.21-1.22 against 1.41-1.45 times the read;
+ * d = 24: 1.02-1.18 / 1.41-1.53; d = 32: 1.09-1.11 / 1.30-1.49; d = 40:
+ * 1.24-1.29 / 1.27-1.32; but d = 64: 1.32-1.35 / 1.18-1.26 and d = 256:
+ * 1.31-1.47 / 1.15-1.18. */
+#define SMR_CPF_SPREAD_D 48
 
 typedef struct {
     const double *Ab, *x, *b, *w;
@@ -67,12 +75,18 @@ chunk(int simd, int V, int cnt, int64_t r0, cblk_t *k)
     const int64_t d = k->d, ld = k->ld;
     const double *A = k->Ab + r0;
     v8d zv[SMR_CV] = {{0}};
+    /* for d < SMR_CPF_SPREAD_D the prefetches are spread over the chunk's
+     * work as in fused_rows.c (panel): this loop takes the first of the V
+     * lines of each column's chunk SMR_CPF rows ahead, the update below
+     * (three multiply-adds per load where this loop has one) the others;
+     * from that d this loop takes all V (see the constant) */
     const bool pf = r0 + SMR_CPF + 8 * V <= k->rows_left;
+    const int pfv = V > 1 && d < SMR_CPF_SPREAD_D ? 1 : V;
     for (int64_t j = 0; j < d; ++j) {
         const double *col = A + j * ld;
         double xj = k->x[j];
         if (pf)
-            for (int v = 0; v < V; ++v)
+            for (int v = 0; v < pfv; ++v)
                 __builtin_prefetch(col + SMR_CPF + 8 * v, 0, 3);
         for (int v = 0; v < V; ++v)
             zv[v] += xj * (v == V - 1 && cnt < 8 ? ld_part(k, r0 + 8 * v, cnt, j)
@@ -109,6 +123,9 @@ chunk(int simd, int V, int cnt, int64_t r0, cblk_t *k)
         const double *col = A + j * ld;
         v8d e1 = ld8(Gl + 8 * j), e2 = ld8(Gl + 8 * (d + j)), e3 = ld8(Gl + 8 * (2 * d + j));
         v8d e4 = four ? ld8(Gl + 8 * (3 * d + j)) : e1;
+        if (pf)
+            for (int v = pfv; v < V; ++v)
+                __builtin_prefetch(col + SMR_CPF + 8 * v, 0, 3);
         for (int v = 0; v < V; ++v) {
             v8d a = v == V - 1 && cnt < 8 ? ld_part(k, r0 + 8 * v, cnt, j) : ld8(col + 8 * v);
             e1 += W[0][v] * a;
