@@ -31,6 +31,10 @@
  *              of stream and one_pass came from runs up to a minute apart
  *              and moved the ratio by up to 40 % on this shared machine)
  *   one_pass_1t  the same with one thread (our threads and OpenBLAS's)
+ *   stream_sum_1t  (--targets and --case only) the summation on one
+ *              thread: how much of the bandwidth one core can draw, which
+ *              bounds the two-thread speedup of a pass near the read:
+ *              at most one_pass_1t / stream_sum (both against the limit)
  *   syrk       limit for the Hessian: OpenBLAS cblas_dsyrk on A, its own
  *              threads (d <= 1000)
  * After each threaded OpenBLAS measurement the run waits for OpenBLAS's
@@ -359,6 +363,12 @@ int main(int argc, char **argv)
                 row_fallbacks = ws.fused_fallbacks;
                 smr_k_set_threads(thr);
                 row(f, "one_pass_1t", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
+                if (targets || one_n) {
+                    thr = smr_k_set_threads(1);
+                    t = med(k_sum, &k, reps);
+                    smr_k_set_threads(thr);
+                    row(f, "stream_sum_1t", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
+                }
                 if (targets || one_n) { /* the compute part of the one-pass kernel */
                     smr_problem hp = p;
                     hp.n = (1 << 18) / (8 * d) > d ? (1 << 18) / (8 * d) : d;
