@@ -245,7 +245,7 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
      * the dots have one) the rest.  Issued all in the dots (before this
      * was measured), they came in a burst and the stream idled while the
      * update ran: paired with a read (2 threads, n = 10^6, /tmp driver)
-     * d = 64 took 1.41 -> 0.80-0.84 times the read with pfd = 2, and
+     * d = 64 took 1.41 -> 0.80-0.86 times the read with pfd = 2, and
      * d = 256 (the update's two-strip loop) 1.20-1.30 -> 1.10-1.18 with
      * pfd = 0 (pfd = 2 there: 1.25-1.29) */
     const double *pp = r0 + SMR_PF + SMR_P <= k->rows_left
