@@ -363,13 +363,11 @@ int main(int argc, char **argv)
                 row_fallbacks = ws.fused_fallbacks;
                 smr_k_set_threads(thr);
                 row(f, "one_pass_1t", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
-                if (targets || one_n) {
+                if (targets || one_n) { /* one core's read; the compute part of the one-pass kernel */
                     thr = smr_k_set_threads(1);
                     t = med(k_sum, &k, reps);
                     smr_k_set_threads(thr);
                     row(f, "stream_sum_1t", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
-                }
-                if (targets || one_n) { /* the compute part of the one-pass kernel */
                     smr_problem hp = p;
                     hp.n = (1 << 18) / (8 * d) > d ? (1 << 18) / (8 * d) : d;
                     smr_ws hws;

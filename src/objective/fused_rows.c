@@ -149,6 +149,13 @@ panel_dots(bool sh, const double *const rp[SMR_P], const double *xv,
     return zv;
 }
 
+/* whether panel_update takes its two-strip loop (rows of n8 >= 128
+ * columns, no w): panel picks the prefetch split by it */
+static inline __attribute__((always_inline)) bool two_strip(int64_t n8, bool four)
+{
+    return n8 >= 128 && !four;
+}
+
 /* Gb += rows^T W over strips j < n8 and columns n8 .. nt - 1 (column c of
  * the sums at Gb + c gs): per strip, even and odd rows in two sets; the
  * weights are read from memory as scalars, so that each multiply-add
@@ -165,7 +172,7 @@ panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
     /* wide rows: two strips at a time share each row's three broadcasts
      * (d = 256 in cache: 81 -> 65 ns per row; for d <= 64 the even/odd
      * chains below measured as fast or faster) */
-    for (; n8 >= 128 && j0 + 16 <= n8 && !four; j0 += 16) {
+    for (; two_strip(n8, four) && j0 + 16 <= n8; j0 += 16) {
         for (int r = pfd; r < SMR_P; ++r) {
             __builtin_prefetch(pp + r * ld + j0, 0, 3);
             __builtin_prefetch(pp + r * ld + j0 + 8, 0, 3);
@@ -251,8 +258,7 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
     const double *pp = r0 + SMR_PF + SMR_P <= k->rows_left
                            ? k->Ab + (r0 + SMR_PF) * ld - back
                            : rp[0]; /* no pointer past A, even unused */
-    const bool wide = n8 >= 128 && k->w == NULL; /* panel_update's two-strip loop */
-    const int pfd = wide ? 0 : 2;
+    const int pfd = two_strip(n8, k->w != NULL) ? 0 : 2;
     v8d zv = panel_dots(sh, rp, sh ? k->xs : k->x, n8, nt, pp, pfd, k);
 
     /* shift: the panel's largest logit (pairwise maxima); finiteness */

@@ -32,7 +32,7 @@ typedef struct smr_ws {
     int64_t nbf;     /* rows per block                                */
     int64_t nblk;    /* blocks of the allocated n                     */
     int tcap;        /* parts (threads) the scratch is sized for      */
-    double *part;    /* tcap x (4 nbf + 4 d + 8) per-thread scratch   */
+    double *part;    /* tcap x SMR_FUSED_PART(d) per-thread scratch (fused.c) */
     double *bmu;     /* nblk: the exp shift each block was taken with */
     bool have_guess; /* lse and <f,c> of the last pass are known      */
     bool a_checked;  /* every entry of A is known finite: x = 0 then
