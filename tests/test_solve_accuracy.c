@@ -199,6 +199,57 @@ static void test_newton_far_starts(void **state)
     tu_problem_free(&tp);
 }
 
+/* L-BFGS's first line search (lbfgs.c, first_step and the clamped
+ * zoom): the trials it takes at the first iteration, counted by the
+ * callback, on one thread (the counts are then fixed).  Two problems where
+ * the unit first move (t = 1/|g|) and a zoom that bisects took many: a
+ * realizable one (|x*| ~ 5), whose minimum along -g lies several units
+ * out, and a heavily regularised one (w ~ 0.1, lambda = 1e-3), whose
+ * minimizer lies ~1e-6 from x = 0. */
+typedef struct {
+    int64_t evals1; /* loss evaluations when iteration 1 completed */
+} first_trials;
+
+static int record_first(const smr_iter_info *info, const double *x, void *data)
+{
+    (void)x;
+    if (info->iter == 1)
+        ((first_trials *)data)->evals1 = info->loss_evals;
+    return 0;
+}
+
+static void test_lbfgs_first_search(void **state)
+{
+    (void)state;
+    const family fams[2] = {{20000, 10, false, 0.0, SMR_ROW_MAJOR},
+                            {20000, 10, true, 1e-3, SMR_ROW_MAJOR}};
+    const double xscale[2] = {5.0, 1.0}, wscale[2] = {0.0, 0.1};
+    /* 4 and 8 trials here; the unit first move with bisection took 8 and 22 */
+    const int64_t maxtrials[2] = {5, 12};
+    for (int k = 0; k < 2; ++k) {
+        const family *f = &fams[k];
+        tu_spec spec = {.n = f->n, .d = f->d, .layout = f->layout, .with_w = f->with_w,
+                        .w_scale = wscale[k], .lambda = f->lambda, .seed = 61 + (uint64_t)k};
+        tu_problem tp;
+        tu_problem_make(&tp, &spec);
+        double xs[10], x[10] = {0};
+        tu_make_realizable(&tp, xs, xscale[k], 71 + (uint64_t)k);
+        first_trials ft = {0};
+        smr_options o;
+        smr_options_init(&o);
+        o.method = SMR_METHOD_LBFGS;
+        o.threads = 1;
+        o.callback = record_first;
+        o.callback_data = &ft;
+        smr_result r;
+        assert_int_equal(smr_solve(&tp.p, &o, x, &r), SMR_OK);
+        TU_CHECK(r.converged, "problem %d: %s", k, r.message);
+        TU_CHECK(ft.evals1 - 1 <= maxtrials[k], "problem %d: %lld trials at the first iteration",
+                 k, (long long)(ft.evals1 - 1));
+        tu_problem_free(&tp);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_auto_defaults),
         cmocka_unit_test(test_auto_ill_conditioned),
         cmocka_unit_test(test_newton_far_starts),
+        cmocka_unit_test(test_lbfgs_first_search),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
