@@ -98,8 +98,8 @@ def spsa():
 def peers():
     head, r = rows("peers.csv")
     print(f"\n<!-- peers: {head} -->")
-    print("| problem | auto (s) | auto it | vs GSL LM | vs GSL BFGS2 | vs liblbfgs | newton / liblbfgs | our lbfgs / liblbfgs |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| problem | auto (s) | auto it | auto ev | liblbfgs ev | vs GSL LM | vs GSL BFGS2 | vs liblbfgs | newton / liblbfgs | our lbfgs / liblbfgs | floor / (best / 3) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     probs = []
     for x in r:
         k = (x["kind"], int(x["n"]), int(x["d"]))
@@ -135,8 +135,13 @@ def peers():
                 extra.append("—")
         if best:
             med.append(t / best)
+        # the bound on a 3x win (bench_peers' header): >= 1 rules it out
+        fl, b3 = float(ours.get("floor", "nan")), float(ours.get("best_peer_over_3", "nan"))
+        bound = f"{fl / b3:.2f}" if b3 > 0 and math.isfinite(fl / b3) else "—"
+        lev = lb["evaluations"] if lb and lb["reached"] == "1" else "—"
         print(f"| {k[0]} n={sci(k[1])} d={k[2]} | {t:.4f} | {ours['iterations']} | "
-              + " | ".join(cells + extra) + " |")
+              f"{ours.get('evaluations', '—')} | {lev} | "
+              + " | ".join(cells + extra) + f" | {bound} |")
     if med:
         print(f"\nmedian of auto / fastest peer over the {len(med)} problems: "
               f"{statistics.median(med):.2f} (min {min(med):.2f}, max {max(med):.2f})")
