@@ -43,7 +43,26 @@
 #include <string.h>
 
 #define SMR_P 8   /* rows per panel = lanes of v8d          */
-#define SMR_PF 16 /* rows ahead to prefetch (two panels)     */
+/*
+ * How far ahead to prefetch: about 16 KiB of A, in whole panels, from 1 to
+ * 8 panels (SMR_PF_BYTES / (8 ld) rows, rounded up to a multiple of 8).
+ * It was 16 rows at every d: 2 KiB ahead at d = 16, 32 KiB (most of L1)
+ * at d = 256.  Paired with a read (2 threads, n = 10^6, /tmp driver, five
+ * alternations of the old and new builds, medians): d = 32 (64 rows)
+ * 1.24 -> 1.16 times the read, d = 64 (32) 0.93 -> 0.90, d = 256 (8)
+ * 1.18 -> 1.11; d = 10, 16 and (n = 10^4) 2000 unchanged (2.45, 1.73 ->
+ * 1.71, 1.04).  A small gain, within this machine's noise except at
+ * d = 256.  (The same rule for column-major A, fused_cols.c, gained
+ * nothing at d <= 256 and lost 6 % at d = 2000: not kept.)
+ */
+#define SMR_PF_BYTES 16384
+#define SMR_PF_MAX 64
+
+static int64_t pf_rows(int64_t ld)
+{
+    int64_t r = (SMR_PF_BYTES / (8 * ld) + 7) / 8 * 8;
+    return r < 8 ? 8 : r > SMR_PF_MAX ? SMR_PF_MAX : r;
+}
 #define SMR_FUSED_SHIFT_MIN_D 17 /* the shifted cut from this d (blk_t) */
 
 double smr_fused_rescale_ld(int64_t d, int64_t ldg, double rho, double *G,
@@ -96,6 +115,7 @@ typedef struct {
     const double *Ab, *x, *b, *w;
     int64_t ld, d, d8;
     int64_t rows_left; /* rows of A from the block's first to the last */
+    int64_t pf;       /* rows ahead to prefetch (pf_rows) */
     double s0, mu;
     v8d ablk, finv;   /* lane sums of u and of z * 0 over the block */
     double *z, *u, *Gb;
@@ -117,7 +137,7 @@ static inline __attribute__((always_inline)) v8d and8(v8d a, v8l m)
 /* The 8 dots of rows rp[0..7]: strips j = 0, 8, .. < n8 of the rows and of
  * xv, then (plain) the columns n8 .. nt - 1 one by one, or (shifted,
  * masked) the first and last strip with their masks; pp: where to
- * prefetch the rows SMR_PF ahead, of which this loop takes rows 0 .. pfd - 1
+ * prefetch the rows k->pf ahead, of which this loop takes rows 0 .. pfd - 1
  * (panel_update the rest: see panel). */
 static inline __attribute__((always_inline)) v8d
 panel_dots(bool sh, const double *const rp[SMR_P], const double *xv,
@@ -160,7 +180,7 @@ static inline __attribute__((always_inline)) bool two_strip(int64_t n8, bool fou
  * the sums at Gb + c gs): per strip, even and odd rows in two sets; the
  * weights are read from memory as scalars, so that each multiply-add
  * broadcasts its operand from L1 ({1to8}) instead of a shuffle port.
- * Strip by strip it prefetches rows pfd .. 7 of the panel SMR_PF rows
+ * Strip by strip it prefetches rows pfd .. 7 of the panel k->pf rows
  * ahead (pp, ld), where panel_dots prefetched rows 0 .. pfd - 1. */
 static inline __attribute__((always_inline)) void
 panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
@@ -243,7 +263,7 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
         rp[r] = k->Ab + (r0 + (r < cnt ? r : cnt - 1)) * ld - back;
     const int64_t n8 = sh ? 8 * k->S : k->d8, nt = sh ? n8 : d;
 
-    /* software prefetch of the rows SMR_PF ahead (the next panels, in
+    /* software prefetch of the rows k->pf ahead (pf_rows) (the next panels, in
      * this block or the next; never past A's last row): without it the
      * arithmetic and the memory stream took turns (d = 256, one thread:
      * 136 ns per row streaming against 57 in cache).  The prefetches are
@@ -255,8 +275,8 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
      * d = 64 took 1.41 -> 0.80-0.86 times the read with pfd = 2, and
      * d = 256 (the update's two-strip loop) 1.20-1.30 -> 1.10-1.18 with
      * pfd = 0 (pfd = 2 there: 1.25-1.29) */
-    const double *pp = r0 + SMR_PF + SMR_P <= k->rows_left
-                           ? k->Ab + (r0 + SMR_PF) * ld - back
+    const double *pp = r0 + k->pf + SMR_P <= k->rows_left
+                           ? k->Ab + (r0 + k->pf) * ld - back
                            : rp[0]; /* no pointer past A, even unused */
     const int pfd = two_strip(n8, k->w != NULL) ? 0 : 2;
     v8d zv = panel_dots(sh, rp, sh ? k->xs : k->x, n8, nt, pp, pfd, k);
@@ -287,7 +307,7 @@ rows_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
           double *z, double *u, smr_fused_acc *st)
 {
     blk_t k = {.Ab = Ab, .x = x, .b = b, .w = w, .ld = ld, .d = d,
-               .d8 = d - d % 8, .rows_left = rows_left, .s0 = s0, .mu = st->mu, .ablk = {0}, .finv = {0},
+               .d8 = d - d % 8, .rows_left = rows_left, .pf = pf_rows(ld), .s0 = s0, .mu = st->mu, .ablk = {0}, .finv = {0},
                .z = z, .u = u, .Gb = st->Gb, .gs = d, .st = st};
     int64_t ncol = w ? 4 : 3, r0 = 0;
     int64_t o = (int64_t)((uintptr_t)Ab % 64) / 8;
