@@ -263,8 +263,8 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
         rp[r] = k->Ab + (r0 + (r < cnt ? r : cnt - 1)) * ld - back;
     const int64_t n8 = sh ? 8 * k->S : k->d8, nt = sh ? n8 : d;
 
-    /* software prefetch of the rows k->pf ahead (pf_rows) (the next panels, in
-     * this block or the next; never past A's last row): without it the
+    /* software prefetch of the rows k->pf ahead (pf_rows: the next panels,
+     * in this block or the next; never past A's last row): without it the
      * arithmetic and the memory stream took turns (d = 256, one thread:
      * 136 ns per row streaming against 57 in cache).  The prefetches are
      * spread over the panel's work in proportion to it: the dots take

@@ -44,7 +44,8 @@
 /* zoom trials once a decrease is in hand.  One: over bench_peers' grid
  * (14 problems; 12 of similar shapes from each of two other seeds) 6 zooms
  * took 289 / 183 / 185 evaluations in all, 1 zoom 259 / 176 / 201, with
- * first_step below 235 / 164 / 163 (0 zooms 227 / 164 / 161: about the
+ * first_step below 235 / 164 / 163, and with the clamped zoom too 235 /
+ * 160 / 163 (0 zooms 227 / 164 / 161 before the clamp: about the
  * same, and no curvature test at all; /tmp drivers, counts to the peers'
  * target, liblbfgs 267 / 161 / 185) */
 #define SMR_LBFGS_ZOOMS 1
@@ -213,9 +214,9 @@ static smr_status wolfe_search(smr_solver *sv, lbfgs_state *st, double gp, doubl
          * outside: where the first step was 10^6 times too long (w = 0.1
          * and lambda = 1e-3, whose quadratic terms hold the minimizer near
          * x = 0), halving took 21 trials at the first iteration and the
-         * clamp 8, since a bracket can then shrink tenfold a trial (auto: 942 -> 853
-         * evaluations over 32 problems of four kinds, the peers' grid
-         * unchanged) */
+         * clamp 8, since a bracket can then shrink tenfold a trial (auto:
+         * 942 -> 853 evaluations over 32 problems of four kinds, the
+         * peers' grid unchanged) */
         step = isfinite(c) ? fmin(fmax(c, a + 0.1 * w), a + 0.9 * w) : 0.5 * (lo + hi);
         wprev = w;
     }
@@ -238,8 +239,10 @@ static smr_status wolfe_search(smr_solver *sv, lbfgs_state *st, double gp, doubl
  * gradient descent) was the start before: at n = 10^6, d = 10 the minimum
  * along -g lay 4.4 units out, where L falls from 2.9e-6 to 1.9e-10, and
  * extrapolating to it (x4) and zooming in took 7 trials; from L/|g|^2 (6.6
- * units) it takes 3.  (A zero minimum is the realizable case; with noise
- * L* > 0 and the step is long, which the search shortens.)
+ * units) the search takes 3 and stops at L = 1.5e-7 (one zoom), and the
+ * solve to the peers' target took 12 evaluations in 8 iterations where it
+ * took 16 in 5.  (A zero minimum is the realizable case; with noise L* > 0
+ * and the step is long, which the search shortens.)
  */
 static double first_step(double loss, double gp)
 {
