@@ -13,7 +13,10 @@
  *                                    so no undefined behaviour on NaN)
  *   r = x - k ln2_hi - k ln2_lo   -- Cody-Waite: k ln2_hi is exact,
  *                                    |r| <= ln 2 / 2
- *   e^r = sum_{j<=13} r^j / j!    -- truncation < 0.35^14/14! = 4e-18
+ *   e^r = sum_{j<=13} r^j / j!    -- truncation < 0.35^14/14! = 4e-18;
+ *                                    evaluated as 1 + r (1 + r Q(r)) with
+ *                                    Q by Estrin's scheme (simd.h): ~6
+ *                                    multiply-adds in sequence, not 13
  *   exp(x) = e^r * 2^k1 * 2^k2,   k1 = floor(k/2), k2 = k - k1,
  *                                    both in the normal exponent range for
  *                                    every clamped x, so 2^k never needs a
