@@ -85,6 +85,11 @@ static const cfg cfgs[] = {
     {9000, 13, SMR_COL_MAJOR, true, 0.0, 0, 3},
     {50, 7, SMR_COL_MAJOR, false, 0.0, 6, 8},
     {5, 3, SMR_COL_MAJOR, false, 0.0, 3, 4},
+    /* the short-row groups (fused_rows.c, group_small: d = 8 and 16, no
+     * w): A 2 doubles past a line; rows padded (ld = 11); both end with
+     * a partial group and a partial panel */
+    {20003, 16, SMR_ROW_MAJOR, false, 0.0, 0, 2},
+    {5001, 8, SMR_ROW_MAJOR, false, 0.05, 3, 0},
 };
 
 /* random points: first call without a guess, then a chain of nearby and
@@ -138,10 +143,11 @@ static void test_shift_rises(void **state)
 {
     (void)state;
     /* 0, 1: row-major d = 9; 2, 3: column-major; 4, 5: row-major d = 20,
-     * ld = 24, A 3 doubles past a line (the shifted cut, fused_rows.c) */
-    for (int with_w = 0; with_w < 6; ++with_w) {
-        bool rm = with_w < 2 || with_w >= 4, sh = with_w >= 4;
-        int64_t d = sh ? 20 : 9, ld = sh ? 24 : d;
+     * ld = 24, A 3 doubles past a line (the shifted cut, fused_rows.c);
+     * 6, 7: row-major d = 16 (6: the short-row groups, group_small) */
+    for (int with_w = 0; with_w < 8; ++with_w) {
+        bool rm = with_w < 2 || with_w >= 4, sh = with_w == 4 || with_w == 5;
+        int64_t d = sh ? 20 : with_w >= 6 ? 16 : 9, ld = sh ? 24 : d;
         tu_spec spec = {.n = 3001, .d = d, .layout = rm ? SMR_ROW_MAJOR : SMR_COL_MAJOR,
                         .lda_pad = sh ? ld - d : 0, .with_w = with_w % 2,
                         .w_scale = 0.1, .a_scale = 1.0,
@@ -167,6 +173,47 @@ static void test_shift_rises(void **state)
             x[1] += 1e-3;
         }
         smr_ws_free(&ws);
+        tu_problem_free(&tp);
+    }
+}
+
+/* One logit overflows (a row of 1e300 against x_0 = 1e10) at rows spread
+ * over the panels and groups of the kernels (the short-row groups of 64
+ * rows at d = 8 and 16, panels of 8, the shifted cut at d = 20,
+ * column-major chunks): every position is reported as SMR_ERR_OVERFLOW,
+ * as the two-pass evaluation reports it, and g is left as it was. */
+static void test_overflow_any_row(void **state)
+{
+    (void)state;
+    const int64_t ds[] = {16, 8, 20, 9};
+    const int64_t rows[] = {0, 9, 17, 63, 64, 127, 1500, 2999, 3000};
+    for (int c = 0; c < 5; ++c) {
+        int64_t d = ds[c % 4];
+        smr_layout lay = c == 4 ? SMR_COL_MAJOR : SMR_ROW_MAJOR;
+        tu_spec spec = {.n = 3001, .d = d, .layout = lay, .a_scale = 1.0,
+                        .seed = 900 + (uint64_t)c, .a_off = c == 2 ? 2 : 0};
+        tu_problem tp;
+        tu_problem_make(&tp, &spec);
+        double x[20] = {1e10}, g[20];
+        for (size_t q = 0; q < sizeof rows / sizeof *rows; ++q) {
+            int64_t i = rows[q];
+            double *a0 = &tp.A[lay == SMR_ROW_MAJOR ? i * d : i];
+            double keep = *a0;
+            *a0 = 1e300;
+            smr_ws ws;
+            assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+            for (int j = 0; j < 20; ++j)
+                g[j] = 7.0;
+            int rc = smr_obj_loss_grad(&tp.p, x, &ws, g);
+            TU_CHECK(rc == SMR_ERR_OVERFLOW, "case %d row %lld: status %d", c,
+                     (long long)i, rc);
+            double L;
+            assert_int_equal(smr_loss_gradient(&tp.p, x, &L, g), SMR_ERR_OVERFLOW);
+            for (int64_t j = 0; j < d; ++j)
+                assert_true(g[j] == 7.0);
+            smr_ws_free(&ws);
+            *a0 = keep;
+        }
         tu_problem_free(&tp);
     }
 }
@@ -290,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_random_points),
         cmocka_unit_test(test_near_minimizer),
         cmocka_unit_test(test_shift_rises),
+        cmocka_unit_test(test_overflow_any_row),
         cmocka_unit_test(test_threads_reproducible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -300,8 +300,92 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
                  sh ? k->Gb - k->o : k->Gb, k->gs, k->w != NULL, pp, ld, pfd);
 }
 
+/*
+ * Short rows (d = 8 or 16, no w, plain cut): SMR_GS panels at a time in
+ * three phases -- the dots of every panel, then one shift test for the
+ * group and u and the weights of every panel, then every panel's update
+ * -- with the row addresses computed from one base and the update's sums
+ * in registers until the group ends (then added to Gb).  At these d the
+ * cost is the per-panel chain (dots, lane sums, exp, weights, update:
+ * ~130 cycles in sequence): panel by panel (panel above) the core did not
+ * overlap one panel's chain with the next one's.  The phases give it
+ * independent work.  One thread, 2048 rows in cache (/tmp driver, best of
+ * 7, with the exp of ff0b69f): d = 16 5.95 -> 4.65 ns per row, d = 8
+ * 4.4 -> 3.0 (SMR_GS = 2: 5.0 and 2.9; 4: 4.9-5.9 and 3.1).  Paired with
+ * a read at n = 10^6, d = 16, 2 threads (bench_kernels --case, five
+ * alternations with the build of 72a2975): 1.89 -> 1.54 times the read.
+ * Tried: the prefetches in the update phase instead (1.55-1.64) or split
+ * between the phases (1.48-1.57, against 1.43-1.55 for these), and 32,
+ * 128 or 256 rows ahead instead of k->pf = 64 (1.61-1.81).  The same
+ * three phases for every d (panel's general code, 4 panels) gained 2-5 %
+ * at d = 16 to 64 and lost 50 % at d = 256 (the group's rows no longer
+ * fit in L1 for the update), so only d = 8 and 16 take them.
+ */
+#define SMR_GS 8 /* panels per group in group_small */
 static inline __attribute__((always_inline)) void
-rows_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
+group_small(int simd, int NS, int64_t r0, blk_t *k)
+{
+    const int64_t ld = k->ld;
+    const double *A0 = k->Ab + r0 * ld;
+    const v8d x0 = ld8(k->x), x1 = NS > 1 ? ld8(k->x + 8) : x0;
+    v8d zv[SMR_GS];
+    for (int g = 0; g < SMR_GS; ++g) {
+        const double *P = A0 + g * SMR_P * ld;
+        /* the panel k->pf rows ahead, one prefetch per row and strip
+         * (never past A's last row: see panel) */
+        const double *pp = r0 + g * SMR_P + k->pf + SMR_P <= k->rows_left
+                               ? P + k->pf * ld
+                               : P;
+        v8d acc[SMR_P];
+        for (int r = 0; r < SMR_P; ++r) {
+            __builtin_prefetch(pp + r * ld, 0, 3);
+            if (NS > 1)
+                __builtin_prefetch(pp + r * ld + 8, 0, 3);
+            acc[r] = ld8(P + r * ld) * x0;
+            if (NS > 1)
+                acc[r] += ld8(P + r * ld + 8) * x1;
+        }
+        zv[g] = hsum8(acc);
+    }
+    v8d mx = zv[0];
+    for (int g = 0; g < SMR_GS; ++g) {
+        mx = sel8(zv[g] > mx, zv[g], mx);
+        k->finv += zv[g] * 0.0;
+    }
+    smr_fused_raise(k->st, max_lanes(mx), &k->mu, &k->ablk, k->u, r0, k->d,
+                    k->Gb, k->d, k->gs, 1.0);
+    double W[SMR_GS][3][SMR_P] __attribute__((aligned(64)));
+    for (int g = 0; g < SMR_GS; ++g) {
+        smr_lanes L = smr_fused_lanes(simd, zv[g], SMR_P, r0 + g * SMR_P,
+                                      k->b, NULL, k->mu, k->s0, k->z, k->u);
+        k->ablk += L.u;
+        st8(W[g][0], L.w1);
+        st8(W[g][1], L.w2);
+        st8(W[g][2], L.u);
+    }
+    v8d G[3][2] = {{{0}}};
+    for (int g = 0; g < SMR_GS; ++g) {
+        const double *P = A0 + g * SMR_P * ld;
+        v8d e[3][2] = {{{0}}};
+        for (int r = 0; r < SMR_P; ++r)
+            for (int s = 0; s < NS; ++s) {
+                v8d a = ld8(P + r * ld + 8 * s);
+                for (int c = 0; c < 3; ++c)
+                    e[c][s] += W[g][c][r] * a;
+            }
+        for (int c = 0; c < 3; ++c)
+            for (int s = 0; s < NS; ++s)
+                G[c][s] += e[c][s];
+    }
+    for (int c = 0; c < 3; ++c)
+        for (int s = 0; s < NS; ++s)
+            st8(k->Gb + c * k->gs + 8 * s, ld8(k->Gb + c * k->gs + 8 * s) +
+                                               G[c][s]);
+}
+
+static inline __attribute__((always_inline)) void
+rows_body(int simd, int small, const double *Ab, int64_t ld, int64_t d,
+          int64_t m,
           int64_t rows_left, bool first_row,
           const double *x, const double *b, const double *w, double s0,
           double *z, double *u, smr_fused_acc *st)
@@ -340,6 +424,9 @@ rows_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
     /* the panels holding A's first or last row take the plain cut (they
      * have no neighbour row on one side; see blk_t) */
     int64_t full = m - m % SMR_P;
+    if (small) /* d = 8 small: whole groups first (group_small) */
+        for (; r0 + SMR_GS * SMR_P <= full; r0 += SMR_GS * SMR_P)
+            group_small(simd, small, r0, &k);
     for (; r0 < full; r0 += SMR_P) {
         bool edge = !sh || (first_row && r0 == 0) ||
                     (r0 + SMR_P >= rows_left);
@@ -359,13 +446,30 @@ rows_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
 }
 
 #ifdef SMR_SIMD_X86
+/* d = 8 and 16 without w: rows_body with d a constant, group_small */
+#define SMR_ROWS_SHORT(name, arch)                                          \
+    __attribute__((target(arch))) static void name(                          \
+        const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,    \
+        bool first, const double *x, const double *b, double s0, double *z,  \
+        double *u, smr_fused_acc *st)                                        \
+    {                                                                        \
+        if (d == 8)                                                          \
+            rows_body(1, 1, Ab, ld, 8, m, left, first, x, b, NULL, s0, z, u, \
+                      st);                                                   \
+        else                                                                 \
+            rows_body(1, 2, Ab, ld, 16, m, left, first, x, b, NULL, s0, z,   \
+                      u, st);                                                \
+    }
+SMR_ROWS_SHORT(rows_short_v4, "arch=x86-64-v4")
+SMR_ROWS_SHORT(rows_short_v3, "arch=x86-64-v3")
+
 __attribute__((target("arch=x86-64-v4"))) static void
 rows_v4(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left, bool first,
         const double *x,
         const double *b, const double *w, double s0, double *z, double *u,
         smr_fused_acc *st)
 {
-    rows_body(1, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
+    rows_body(1, 0, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
 }
 __attribute__((target("arch=x86-64-v3"))) static void
 rows_v3(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left, bool first,
@@ -373,7 +477,7 @@ rows_v3(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left, bool f
         const double *b, const double *w, double s0, double *z, double *u,
         smr_fused_acc *st)
 {
-    rows_body(1, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
+    rows_body(1, 0, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
 }
 #endif
 
@@ -384,6 +488,11 @@ void smr_fused_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
     const double *Ab = A->a + i0 * A->ld;
 #ifdef SMR_SIMD_X86
     int path = smr_k_simd_level();
+    if (path > 0 && !w && (A->d == 8 || A->d == 16)) {
+        (path == 2 ? rows_short_v4 : rows_short_v3)(
+            Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, s0, z, u, st);
+        return;
+    }
     if (path == 2) {
         rows_v4(Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, w, s0, z, u, st);
         return;
@@ -393,7 +502,7 @@ void smr_fused_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
         return;
     }
 #endif
-    rows_body(0, Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, w, s0, z, u, st);
+    rows_body(0, 0, Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, w, s0, z, u, st);
 }
 
 /* The finishing sweep over one block's n-vectors (fused.c): f = sc u in
