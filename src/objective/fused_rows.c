@@ -30,6 +30,9 @@
  * (a test with logits rising by 600 along the rows returned a gradient off
  * by 10^8 relative before it did, test_fused).
  *
+ * Short rows (d = 8, 16, no w) go eight panels at a time through three
+ * phases instead (group_small, below).
+ *
  * Sums: each panel's 8 rows are added in a fixed tree (even and odd rows in
  * separate accumulators), the panels of a block into a block accumulator
  * Gb, the blocks into G: about m/8 + n/m additions in sequence rather than
@@ -132,6 +135,16 @@ typedef struct {
 static inline __attribute__((always_inline)) v8d and8(v8d a, v8l m)
 {
     return (v8d)((v8l)a & m);
+}
+
+/* Where to prefetch for the panel whose first row is row r0 of the block,
+ * at address `here`: the same place k->pf rows ahead (the next panels, in
+ * this block or the next), or `here` itself near A's end, so that no
+ * pointer goes past A's last row, even unused. */
+static inline __attribute__((always_inline)) const double *
+pf_ahead(const blk_t *k, int64_t r0, const double *here)
+{
+    return r0 + k->pf + SMR_P <= k->rows_left ? here + k->pf * k->ld : here;
 }
 
 /* The 8 dots of rows rp[0..7]: strips j = 0, 8, .. < n8 of the rows and of
@@ -263,8 +276,8 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
         rp[r] = k->Ab + (r0 + (r < cnt ? r : cnt - 1)) * ld - back;
     const int64_t n8 = sh ? 8 * k->S : k->d8, nt = sh ? n8 : d;
 
-    /* software prefetch of the rows k->pf ahead (pf_rows: the next panels,
-     * in this block or the next; never past A's last row): without it the
+    /* software prefetch of the rows k->pf ahead (pf_rows, pf_ahead):
+     * without it the
      * arithmetic and the memory stream took turns (d = 256, one thread:
      * 136 ns per row streaming against 57 in cache).  The prefetches are
      * spread over the panel's work in proportion to it: the dots take
@@ -275,9 +288,7 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
      * d = 64 took 1.41 -> 0.80-0.86 times the read with pfd = 2, and
      * d = 256 (the update's two-strip loop) 1.20-1.30 -> 1.10-1.18 with
      * pfd = 0 (pfd = 2 there: 1.25-1.29) */
-    const double *pp = r0 + k->pf + SMR_P <= k->rows_left
-                           ? k->Ab + (r0 + k->pf) * ld - back
-                           : rp[0]; /* no pointer past A, even unused */
+    const double *pp = pf_ahead(k, r0, rp[0]);
     const int pfd = two_strip(n8, k->w != NULL) ? 0 : 2;
     v8d zv = panel_dots(sh, rp, sh ? k->xs : k->x, n8, nt, pp, pfd, k);
 
@@ -331,11 +342,8 @@ group_small(int simd, int NS, int64_t r0, blk_t *k)
     v8d zv[SMR_GS];
     for (int g = 0; g < SMR_GS; ++g) {
         const double *P = A0 + g * SMR_P * ld;
-        /* the panel k->pf rows ahead, one prefetch per row and strip
-         * (never past A's last row: see panel) */
-        const double *pp = r0 + g * SMR_P + k->pf + SMR_P <= k->rows_left
-                               ? P + k->pf * ld
-                               : P;
+        /* the panel k->pf rows ahead, one prefetch per row and strip */
+        const double *pp = pf_ahead(k, r0 + g * SMR_P, P);
         v8d acc[SMR_P];
         for (int r = 0; r < SMR_P; ++r) {
             __builtin_prefetch(pp + r * ld, 0, 3);
@@ -385,8 +393,7 @@ group_small(int simd, int NS, int64_t r0, blk_t *k)
 
 static inline __attribute__((always_inline)) void
 rows_body(int simd, int small, const double *Ab, int64_t ld, int64_t d,
-          int64_t m,
-          int64_t rows_left, bool first_row,
+          int64_t m, int64_t rows_left, bool first_row,
           const double *x, const double *b, const double *w, double s0,
           double *z, double *u, smr_fused_acc *st)
 {
@@ -424,7 +431,7 @@ rows_body(int simd, int small, const double *Ab, int64_t ld, int64_t d,
     /* the panels holding A's first or last row take the plain cut (they
      * have no neighbour row on one side; see blk_t) */
     int64_t full = m - m % SMR_P;
-    if (small) /* d = 8 small: whole groups first (group_small) */
+    if (small) /* d = 8 small, no w: whole groups first (group_small) */
         for (; r0 + SMR_GS * SMR_P <= full; r0 += SMR_GS * SMR_P)
             group_small(simd, small, r0, &k);
     for (; r0 < full; r0 += SMR_P) {
