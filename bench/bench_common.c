@@ -81,9 +81,9 @@ const char *bench_machine(void)
     for (char *c = cpu; *c; ++c)
         if (*c == ',' || *c == ';')
             *c = ' ';
-    snprintf(line, sizeof line, "cpu=%s;cores=%ld;blas_threads=%d;cflags=%s;version=%s;commit=%s",
-             cpu, sysconf(_SC_NPROCESSORS_ONLN), openblas_get_num_threads(), SMR_BENCH_CFLAGS,
-             smr_version(), SMR_BENCH_COMMIT);
+    snprintf(line, sizeof line, "cpu=%s;cores=%ld;blas_threads=%d;simd=%s;cflags=%s;version=%s;commit=%s",
+             cpu, sysconf(_SC_NPROCESSORS_ONLN), openblas_get_num_threads(), smr_simd(),
+             SMR_BENCH_CFLAGS, smr_version(), SMR_BENCH_COMMIT);
     return line;
 }
 

@@ -19,8 +19,9 @@
  *  - Dimensions are 64-bit (int64_t).  Anything handed to BLAS/LAPACK, whose
  *    integer is 32-bit in Debian's OpenBLAS, is range-checked first
  *    (SMR_ERR_TOO_LARGE).
- *  - Thread safety: functions hold no global state; concurrent calls on
- *    distinct outputs are safe.  The thread count is OpenBLAS's
+ *  - Thread safety: functions hold no global state (apart from the SIMD
+ *    level, decided once, see smr_simd); concurrent calls on distinct
+ *    outputs are safe.  The thread count is OpenBLAS's
  *    (OPENBLAS_NUM_THREADS) unless a solver option says otherwise; the
  *    library splits its passes over A across that many threads of its own
  *    and runs OpenBLAS at one thread meanwhile (never more threads than
@@ -60,6 +61,19 @@ extern "C" {
 SMR_API const char *smr_version(void);
 /* Same as SMR_VERSION_NUMBER, but of the linked library. */
 SMR_API int smr_version_number(void);
+/* The vector instructions the library's hand-vectorized kernels (exp,
+ * one-pass loss and gradient, small Hessians) use in this process:
+ * "avx512" (x86-64-v4), "avx2" (x86-64-v3: AVX2 + FMA) or "portable"
+ * (plain C and glibc's exp; every CPU without those, every architecture
+ * other than x86-64).  Detected from the CPU at the first call into the
+ * library and fixed for the process.  The environment variable
+ * SOFTMAXREG_SIMD, read at that first call, caps it: "portable" or "avx2"
+ * (any other value, "avx512" included, sets no cap; a cap never raises the
+ * level above what the CPU runs).  Use it to test or time the other paths.
+ * Results are bit-identical for a given level, thread count and OpenBLAS;
+ * between levels they may differ in the last bits.  The string is
+ * static. */
+SMR_API const char *smr_simd(void);
 
 /* ------------------------------------------------------------------------ */
 /* Error codes                                                              */

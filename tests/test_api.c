@@ -1,7 +1,10 @@
 /* test_api.c -- version query, error sentences, problem checking. */
+#define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +17,38 @@ static void test_version(void **state)
     assert_string_equal(smr_version(), want);
     assert_string_equal(smr_version(), SMR_VERSION_STRING);
     assert_int_equal(smr_version_number(), SMR_VERSION_NUMBER);
+}
+
+/* smr_simd names the level the kernels run at: the CPU's own, capped by
+ * SOFTMAXREG_SIMD (CTest runs every suite with it unset, "avx2" and
+ * "portable").  The CPU's level is found here independently of the
+ * library, so a cap that is ignored, or one that raises the level, fails. */
+static void test_simd(void **state)
+{
+    (void)state;
+    int cpu = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    cpu = __builtin_cpu_supports("x86-64-v4") ? 2 : __builtin_cpu_supports("x86-64-v3") ? 1 : 0;
+#endif
+    const char *env = getenv("SOFTMAXREG_SIMD");
+    int want = cpu;
+    if (env && !strcmp(env, "portable"))
+        want = 0;
+    else if (env && !strcmp(env, "avx2") && cpu > 1)
+        want = 1;
+    static const char *const name[] = {"portable", "avx2", "avx512"};
+    print_message("cpu level %s, SOFTMAXREG_SIMD=%s, smr_simd() = %s\n", name[cpu],
+                  env ? env : "(unset)", smr_simd());
+    assert_string_equal(smr_simd(), name[want]);
+    assert_int_equal(smr_k_simd_level(), want);
+    /* fixed for the process: changing the environment later does nothing */
+    setenv("SOFTMAXREG_SIMD", want ? "portable" : "avx512", 1);
+    assert_string_equal(smr_simd(), name[want]);
+    if (env)
+        setenv("SOFTMAXREG_SIMD", env, 1);
+    else
+        unsetenv("SOFTMAXREG_SIMD");
 }
 
 static void test_strerror_distinct(void **state)
@@ -51,6 +86,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version),
+        cmocka_unit_test(test_simd),
         cmocka_unit_test(test_strerror_distinct),
         cmocka_unit_test(test_problem_check),
     };

@@ -159,6 +159,9 @@ static void test_help_version(void **state)
     (void)state;
     assert_int_equal(run("--version"), 0);
     assert_non_null(strstr(out, smr_version()));
+    char simd[64];
+    snprintf(simd, sizeof simd, "(simd %s)", smr_simd());
+    assert_non_null(strstr(out, simd));
     assert_int_equal(run("--help"), 0);
     assert_non_null(strstr(out, "solve"));
     const char *opts[] = {"--method", "sketch", "--sketch-eps", "--w", "--lambda", "--x0", "--gtol", "--max-iter", "--seed",

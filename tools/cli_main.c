@@ -20,7 +20,7 @@ static void usage(FILE *f)
             "  eval A.mtx b.mtx X.mtx        loss, gradient and Hessian eigenvalue range at X\n"
             "\n"
             "  softmaxreg COMMAND --help     the options of a command\n"
-            "  softmaxreg --version          the library version\n"
+            "  softmaxreg --version          the library version and its vector instructions\n"
             "\n"
             "exit status: 0 success (solve: converged), 1 solve ran but did not converge,\n"
             "2 usage or input error (one line on stderr naming the file, line or option).\n",
@@ -39,7 +39,7 @@ int main(int argc, char **argv)
         return CLI_OK;
     }
     if (!strcmp(cmd, "--version")) {
-        printf("softmaxreg %s\n", smr_version());
+        printf("softmaxreg %s (simd %s)\n", smr_version(), smr_simd());
         return CLI_OK;
     }
     if (!strcmp(cmd, "solve"))

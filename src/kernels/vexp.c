@@ -36,6 +36,8 @@
 #include "simd.h"
 
 #include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef SMR_SIMD_X86
@@ -78,11 +80,12 @@ static void exp_libm(int64_t n, const double *z, double shift, double *out)
         out[i] = exp(z[i] - shift);
 }
 
-int smr_k_simd_level(void)
+/* What the CPU can run: the whole ISA level each version was compiled
+ * for, not just its vector extension, since the compiler may use BMI2,
+ * MOVBE, ... anywhere in it. */
+static int simd_detect(void)
 {
 #ifdef SMR_VEXP_X86
-    /* the whole ISA level each version was compiled for, not just its
-     * vector extension: the compiler may use BMI2, MOVBE, ... anywhere */
     __builtin_cpu_init();
     if (__builtin_cpu_supports("x86-64-v4"))
         return 2;
@@ -90,6 +93,38 @@ int smr_k_simd_level(void)
         return 1;
 #endif
     return 0;
+}
+
+/* The cap SOFTMAXREG_SIMD sets: "portable" 0, "avx2" 1, "avx512" 2; unset,
+ * empty or anything else: no cap (2).  A cap never raises the level above
+ * what the CPU runs. */
+static int simd_cap(void)
+{
+    const char *s = getenv("SOFTMAXREG_SIMD");
+    if (!s)
+        return 2;
+    if (!strcmp(s, "portable"))
+        return 0;
+    if (!strcmp(s, "avx2"))
+        return 1;
+    return 2;
+}
+
+int smr_k_simd_level(void)
+{
+    /* decided once per process (the first kernel call), so the environment
+     * is read once and every later call, from any thread, agrees; a race
+     * on the first call only computes the same value twice */
+    static _Atomic int level = -1;
+    int l = atomic_load_explicit(&level, memory_order_relaxed);
+    if (l < 0) {
+        l = simd_detect();
+        int cap = simd_cap();
+        if (cap < l)
+            l = cap;
+        atomic_store_explicit(&level, l, memory_order_relaxed);
+    }
+    return l;
 }
 
 void smr_k_exp_shift(int64_t n, const double *z, double shift, double *out)
