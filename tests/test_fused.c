@@ -85,6 +85,10 @@ static const cfg cfgs[] = {
     {9000, 13, SMR_COL_MAJOR, true, 0.0, 0, 3},
     {50, 7, SMR_COL_MAJOR, false, 0.0, 6, 8},
     {5, 3, SMR_COL_MAJOR, false, 0.0, 3, 4},
+    /* chunks of 64 rows from d = 48 (fused_cols.c): a block of 4096 rows
+     * (the head of 6, 63 chunks of 64, one of 32, vectors of 8, a partial
+     * one), then one of 37 (the head, vectors); with w */
+    {4133, 48, SMR_COL_MAJOR, true, 0.0, 0, 3},
     /* the short-row groups (fused_rows.c, group_small: d = 8 and 16, no
      * w): A 2 doubles past a line; rows padded (ld = 11); both end with
      * a partial group and a partial panel */

@@ -6,9 +6,9 @@
  *     W_i = [ u_i (u_i - b_i - s~),  u_i^2,  u_i,  w_i^2 z_i ],
  *     G  += sum_i a_i^T W_i,
  *
- * computed 32 rows (a chunk, four vectors of 8 rows) at a time.  In
- * column-major A the 32 rows of one column are contiguous, so the lanes
- * are rows:
+ * computed a chunk of rows at a time: 32 (four vectors of 8 rows) below
+ * d = SMR_CPF_SPREAD_D, 64 (eight vectors) from it.  In column-major A a
+ * chunk's rows of one column are contiguous, so the lanes are rows:
  *
  *     z[v]      += x_j * A[chunk v, j]            over the columns j
  *     Gl[c][j]  += W_c[v] * A[chunk v, j]         the chunk again, from cache
@@ -16,8 +16,16 @@
  * No horizontal sums per row (the row kernel's transpose tree); instead Gl
  * keeps 8 lane sums per column and weight, 32 d doubles per thread, added
  * across the lanes once per block.  The chunk's d columns are d streams 256
- * bytes apart in each: each column's next chunk is prefetched two chunks
- * ahead (the hardware prefetcher follows a few streams, not d of them).
+ * or 512 bytes apart in each: each column's lines SMR_CPF rows ahead are
+ * prefetched (the hardware prefetcher follows a few streams, not d of
+ * them).  Why 64 rows from d = 48: the update's lane sums Gl (3 x 8 x d
+ * doubles, read and written once per chunk) then cost half as much per
+ * row, and each column visit reads 8 lines instead of 4.  Measured with
+ * bench_kernels --case (2 threads, column-major, paired with a read,
+ * alternating builds): n = 10^4, d = 2000: 1.74-1.92 against 2.25-2.59
+ * times the read (five rounds); n = 10^6, d = 256: 1.22-1.37 against
+ * 1.47-1.52; d = 64: 1.40-1.62 against 1.59-1.61; but d = 16: 1.68-1.76
+ * against 1.32-1.44 (two rounds), so short rows keep 32.
  *
  * Why not the first version (per block: OpenBLAS dgemv, exp, a thin
  * product, kept until this file): it ran at 0.4-0.9 times the speed of
@@ -35,8 +43,9 @@
 #include <math.h>
 #include <string.h>
 
-#define SMR_CV 4   /* vectors (of 8 rows) per chunk         */
-#define SMR_CPF 64 /* rows ahead to prefetch (two chunks)   */
+#define SMR_CV 8   /* most vectors (of 8 rows) per chunk    */
+#define SMR_CV_SHORT 4 /* vectors per chunk below SMR_CPF_SPREAD_D */
+#define SMR_CPF 64 /* rows ahead to prefetch                */
 /* Below this d the chunk's prefetches are spread over its two loops,
  * from it all are issued in the dots loop.  Measured (2 threads, n = 10^6,
  * paired with a read, /tmp driver, three alternations): spread against
@@ -164,8 +173,11 @@ cols_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
         chunk(simd, 1, (int)h, 0, &k);
         r0 = h;
     }
-    for (; r0 + 8 * SMR_CV <= m; r0 += 8 * SMR_CV)
-        chunk(simd, SMR_CV, 8, r0, &k);
+    if (d >= SMR_CPF_SPREAD_D)
+        for (; r0 + 8 * SMR_CV <= m; r0 += 8 * SMR_CV)
+            chunk(simd, SMR_CV, 8, r0, &k);
+    for (; r0 + 8 * SMR_CV_SHORT <= m; r0 += 8 * SMR_CV_SHORT)
+        chunk(simd, SMR_CV_SHORT, 8, r0, &k);
     for (; r0 + 8 <= m; r0 += 8)
         chunk(simd, 1, 8, r0, &k);
     if (r0 < m)
