@@ -65,7 +65,7 @@ SMR_API int smr_version_number(void);
  * one-pass loss and gradient, small Hessians) use in this process:
  * "avx512" (x86-64-v4), "avx2" (x86-64-v3: AVX2 + FMA) or "portable"
  * (plain C and glibc's exp; every CPU without those, every architecture
- * other than x86-64).  Detected from the CPU at the first call into the
+ * other than x86-64, and builds with a compiler other than GCC).  Detected from the CPU at the first call into the
  * library and fixed for the process.  The environment variable
  * SOFTMAXREG_SIMD, read at that first call, caps it: "portable" or "avx2"
  * (any other value, "avx512" included, sets no cap; a cap never raises the
