@@ -40,7 +40,9 @@ double smr_k_dot(int64_t n, const double *u, const double *v);
  * glibc's exp elsewhere).  out may alias z.  NaN -> NaN, -inf -> 0. */
 void smr_k_exp_shift(int64_t n, const double *z, double shift, double *out);
 /* The vector ISA level the hand-vectorized kernels (vexp.c, syrk_small.c, fused_rows.c, fused_cols.c)
- * run at here: 2 x86-64-v4 (AVX-512), 1 x86-64-v3 (AVX2+FMA), 0 portable. */
+ * run at here: 2 x86-64-v4 (AVX-512), 1 x86-64-v3 (AVX2+FMA), 0 portable.
+ * The CPU's level, capped by SOFTMAXREG_SIMD; decided at the first call and
+ * fixed for the process (smr_simd in softmaxreg.h). */
 int smr_k_simd_level(void);
 
 /* Numerically stable softmax:  m = max z, u = exp(z - m), f = u / sum(u).

@@ -27,7 +27,8 @@
  * in the AVX2/AVX-512 versions (measured max 0.85 ulp at -O3, 1.13 ulp in
  * the unoptimized sanitizer build, which rounds in a different order).  The vectorized
  * versions are compiled for x86-64-v3 (AVX2 + FMA) and x86-64-v4
- * (AVX-512) and picked at run time; other CPUs and architectures use
+ * (AVX-512) and picked at run time (smr_k_simd_level, below; the
+ * environment can cap it for tests); other CPUs and architectures use
  * glibc's scalar exp (faster there than the polynomial without FMA).
  * Results are deterministic on a given machine; they may differ in the
  * last bit between the vector and the libm path.

@@ -7,7 +7,7 @@
  *     G  += sum_i a_i^T W_i,
  *
  * computed a chunk of rows at a time: 32 (four vectors of 8 rows) below
- * d = SMR_CPF_SPREAD_D, 64 (eight vectors) from it.  In column-major A a
+ * d = SMR_CV_MIN_D, 64 (eight vectors) from it.  In column-major A a
  * chunk's rows of one column are contiguous, so the lanes are rows:
  *
  *     z[v]      += x_j * A[chunk v, j]            over the columns j
@@ -43,8 +43,9 @@
 #include <math.h>
 #include <string.h>
 
-#define SMR_CV 8   /* most vectors (of 8 rows) per chunk    */
-#define SMR_CV_SHORT 4 /* vectors per chunk below SMR_CPF_SPREAD_D */
+#define SMR_CV 8       /* vectors (of 8 rows) per chunk from SMR_CV_MIN_D */
+#define SMR_CV_MIN_D 48 /* (header comment: measured at d = 16, 64, 256, 2000) */
+#define SMR_CV_SHORT 4 /* vectors per chunk below it                     */
 #define SMR_CPF 64 /* rows ahead to prefetch                */
 /* Below this d the chunk's prefetches are spread over its two loops,
  * from it all are issued in the dots loop.  Measured (2 threads, n = 10^6,
@@ -173,7 +174,7 @@ cols_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
         chunk(simd, 1, (int)h, 0, &k);
         r0 = h;
     }
-    if (d >= SMR_CPF_SPREAD_D)
+    if (d >= SMR_CV_MIN_D)
         for (; r0 + 8 * SMR_CV <= m; r0 += 8 * SMR_CV)
             chunk(simd, SMR_CV, 8, r0, &k);
     for (; r0 + 8 * SMR_CV_SHORT <= m; r0 += 8 * SMR_CV_SHORT)
