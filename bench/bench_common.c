@@ -12,9 +12,7 @@
 #ifndef SMR_BENCH_CFLAGS
 #define SMR_BENCH_CFLAGS "unknown"
 #endif
-#ifndef SMR_BENCH_COMMIT
-#define SMR_BENCH_COMMIT "unknown"
-#endif
+#include "smr_bench_commit.h" /* SMR_BENCH_COMMIT, written at build time */
 
 double bench_now(void)
 {
