@@ -25,7 +25,12 @@
  * alternating builds): n = 10^4, d = 2000: 1.74-1.92 against 2.25-2.59
  * times the read (five rounds); n = 10^6, d = 256: 1.22-1.37 against
  * 1.47-1.52; d = 64: 1.40-1.62 against 1.59-1.61; but d = 16: 1.68-1.76
- * against 1.32-1.44 (two rounds), so short rows keep 32.
+ * against 1.32-1.44 (two rounds), so short rows keep 32.  Tried at
+ * d = 2000 and not kept (docs/benchmarks.md, "Column-major chunks"): the
+ * update of one chunk in the dots loop of the next, the column sums
+ * reduced per 8 columns (hsum8) instead of lane sums, prefetch into L2 or
+ * further ahead -- none beat this order; the update's second read of the
+ * chunk from cache costs about as much as the first from memory.
  *
  * Why not the first version (per block: OpenBLAS dgemv, exp, a thin
  * product, kept until this file): it ran at 0.4-0.9 times the speed of
