@@ -70,9 +70,12 @@ SMR_API int smr_version_number(void);
  * SOFTMAXREG_SIMD, read at that first call, caps it: "portable" or "avx2"
  * (any other value, "avx512" included, sets no cap; a cap never raises the
  * level above what the CPU runs).  Use it to test or time the other paths.
- * Results are bit-identical for a given level, thread count and OpenBLAS;
- * between levels they may differ in the last bits.  The string is
- * static. */
+ * Results are bit-identical for a given level, thread count, OpenBLAS
+ * and placement of A modulo 64 bytes (the one-pass kernels align their
+ * loads to A's cache lines when the leading dimension is a multiple of 4
+ * or 8 doubles, which groups the sums by A's address; smr_mm_read returns
+ * 64-byte aligned data); between levels, or for a copy of A at another
+ * offset, they may differ in the last bits.  The string is static. */
 SMR_API const char *smr_simd(void);
 
 /* ------------------------------------------------------------------------ */
@@ -544,7 +547,7 @@ SMR_API int smr_spsa_gradient(const smr_problem *prob, const double *x, int k,
  */
 
 /* A dense matrix owned by the library: column-major, leading dimension
- * rows.  Free with smr_matrix_free(). */
+ * rows, data 64-byte aligned.  Free with smr_matrix_free(). */
 typedef struct smr_matrix {
     int64_t rows, cols;
     double *data;

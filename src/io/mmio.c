@@ -282,8 +282,14 @@ static int read_all(reader *r, smr_matrix *out)
     /* each array entry needs >= 2 bytes ("0\n"), each coordinate one >= 6 */
     if ((rc = check_size(r, rows, cols, coord ? nnz : rows * cols, coord ? 6 : 2)) != SMR_OK)
         return rc;
-    double *a = coord ? calloc((size_t)(rows * cols), sizeof(double))
-                      : malloc((size_t)(rows * cols) * sizeof(double));
+    /* 64-byte aligned (a cache line): the kernels' sums are grouped by
+     * A's address modulo 64 (docs/api.md, "Reproducibility"), so two
+     * programs that read the same file get the same bits */
+    void *mem = NULL;
+    size_t bytes = (size_t)(rows * cols) * sizeof(double);
+    double *a = posix_memalign(&mem, 64, bytes) == 0 ? mem : NULL;
+    if (a && coord)
+        memset(a, 0, bytes);
     if (!a)
         return fail(r, SMR_ERR_NO_MEMORY, "out of memory for %lld x %lld", (long long)rows, (long long)cols);
     rc = coord ? read_coordinate(r, rows, cols, nnz, a) : read_array(r, rows, cols, a);

@@ -1,12 +1,23 @@
 /*
  * simd.h -- inline pieces shared by the hand-vectorized kernels (internal):
- * GCC's generic 8-double vector, lane sums and maxima, and the polynomial
- * exp of vexp.c on it.
+ * GCC's generic vector of SMR_VL doubles (vd), lane sums and maxima, and
+ * the polynomial exp of vexp.c on it.
  *
  * Only for files compiled with -ffp-contract=fast (a*b+c -> FMA, see
  * src/CMakeLists.txt) and only inside functions given an x86-64-v3/v4
  * target attribute, where the vector loops become AVX2/AVX-512 code.  The
- * accuracy of exp8 is documented with vexp.c and tested through it.
+ * accuracy of expv is documented with vexp.c and tested through it.
+ *
+ * The width is one per translation unit: SMR_VL = 8 (64-byte vectors, the
+ * AVX-512 level and the portable path) unless the file defines it as 4
+ * first.  Each kernel file X.c is compiled twice: as itself, and at
+ * SMR_VL = 4 through X_avx2.c (which defines SMR_VL and includes X.c) for
+ * the AVX2 level.  Why: GCC 12 has no register mode for a 64-byte vector
+ * in an x86-64-v3 function; it kept every such vector in memory and moved
+ * lanes through general registers (in fused_rows.c's AVX2 code ~2700
+ * element moves against ~400 in the AVX-512 code), and the AVX2 level ran
+ * the one-pass loss+gradient at 2.2 to 12 times the time of reading A
+ * (docs/benchmarks.md, "The AVX2 level").  32-byte vectors are AVX2's own.
  */
 #ifndef SMR_SIMD_H
 #define SMR_SIMD_H
@@ -18,70 +29,106 @@
 #define SMR_SIMD_X86 1
 #endif
 
-typedef double v8d __attribute__((vector_size(64))); /* GCC generic vector */
+#ifndef SMR_VL
+#define SMR_VL 8
+#endif
+#if SMR_VL != 8 && SMR_VL != 4
+#error "SMR_VL: 8 or 4 doubles per vector"
+#endif
 
-static inline __attribute__((always_inline)) v8d ld8(const double *p)
+typedef double vd __attribute__((vector_size(8 * SMR_VL))); /* GCC generic vector */
+typedef int64_t vl __attribute__((vector_size(8 * SMR_VL)));
+typedef uint64_t vu __attribute__((vector_size(8 * SMR_VL)));
+
+static inline __attribute__((always_inline)) vd ldv(const double *p)
 {
-    v8d v;
+    vd v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-static inline __attribute__((always_inline)) void st8(double *p, v8d v)
+static inline __attribute__((always_inline)) void stv(double *p, vd v)
 {
     memcpy(p, &v, sizeof v);
 }
 
-typedef int64_t v8l __attribute__((vector_size(64)));
-typedef uint64_t v8u __attribute__((vector_size(64)));
-
 /* m ? a : b lane by lane, m from a vector comparison (all ones or zero) */
-static inline __attribute__((always_inline)) v8d sel8(v8l m, v8d a, v8d b)
+static inline __attribute__((always_inline)) vd selv(vl m, vd a, vd b)
 {
-    return (v8d)((m & (v8l)a) | (~m & (v8l)b));
+    return (vd)((m & (vl)a) | (~m & (vl)b));
 }
 
-/* 8 vectors' lane sums by a transpose-and-add tree: lane r of the result
- * is the sum of a[r]'s lanes (fused_rows.c: 8 dots; fused_cols.c: 8
- * columns' sums). */
-static inline __attribute__((always_inline)) v8d hsum8(const v8d a[8])
+/* SMR_VL vectors' lane sums by a transpose-and-add tree: lane r of the
+ * result is the sum of a[r]'s lanes (fused_rows.c: a panel's dots;
+ * fused_cols.c: SMR_VL columns' sums).  Pairs of neighbouring lanes are
+ * added first, then pairs of pairs, ... (the same order at either width
+ * for the first two levels). */
+static inline __attribute__((always_inline)) vd hsumv(const vd a[SMR_VL])
 {
     /* __builtin_shufflevector: GCC >= 12 and clang (the fuzz build) */
+#if SMR_VL == 8
 #define SMR_LO1(x, y) __builtin_shufflevector(x, y, 0, 8, 2, 10, 4, 12, 6, 14)
 #define SMR_HI1(x, y) __builtin_shufflevector(x, y, 1, 9, 3, 11, 5, 13, 7, 15)
 #define SMR_LO2(x, y) __builtin_shufflevector(x, y, 0, 1, 8, 9, 4, 5, 12, 13)
 #define SMR_HI2(x, y) __builtin_shufflevector(x, y, 2, 3, 10, 11, 6, 7, 14, 15)
 #define SMR_LO3(x, y) __builtin_shufflevector(x, y, 0, 1, 2, 3, 8, 9, 10, 11)
 #define SMR_HI3(x, y) __builtin_shufflevector(x, y, 4, 5, 6, 7, 12, 13, 14, 15)
-    v8d t[4], q[2];
+    vd t[4], q[2];
     for (int r = 0; r < 4; ++r) /* t[r] = [a2r a2r+1] pairs summed */
         t[r] = SMR_LO1(a[2 * r], a[2 * r + 1]) + SMR_HI1(a[2 * r], a[2 * r + 1]);
     for (int r = 0; r < 2; ++r)
         q[r] = SMR_LO2(t[2 * r], t[2 * r + 1]) + SMR_HI2(t[2 * r], t[2 * r + 1]);
     /* q0 = [r0 r1 r2 r3 | r0 r1 r2 r3] halves, q1 the same for rows 4..7 */
     return SMR_LO3(q[0], q[1]) + SMR_HI3(q[0], q[1]);
+#else
+    /* t0 = [a0 01, a1 01, a0 23, a1 23] (pair sums), t1 the same for a2, a3 */
+    vd t0 = __builtin_shufflevector(a[0], a[1], 0, 4, 2, 6) +
+            __builtin_shufflevector(a[0], a[1], 1, 5, 3, 7);
+    vd t1 = __builtin_shufflevector(a[2], a[3], 0, 4, 2, 6) +
+            __builtin_shufflevector(a[2], a[3], 1, 5, 3, 7);
+    return __builtin_shufflevector(t0, t1, 0, 1, 4, 5) +
+           __builtin_shufflevector(t0, t1, 2, 3, 6, 7);
+#endif
 }
 
-/* the 8 lanes summed in a fixed order */
-static inline __attribute__((always_inline)) double hsum_lanes(v8d v)
+/* the lanes summed in a fixed order (pairs, then pairs of pairs) */
+static inline __attribute__((always_inline)) double hsum_lanes(vd v)
 {
+#if SMR_VL == 8
     return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+#else
+    return (v[0] + v[1]) + (v[2] + v[3]);
+#endif
 }
 
 /* the largest lane (pairwise maxima; NaN lanes may be skipped, callers
  * test finiteness separately) */
-static inline __attribute__((always_inline)) double max_lanes(v8d mx)
+static inline __attribute__((always_inline)) double max_lanes(vd mx)
 {
-    v8d t = __builtin_shufflevector(mx, mx, 4, 5, 6, 7, 0, 1, 2, 3);
-    mx = sel8(t > mx, t, mx);
+    vd t;
+#if SMR_VL == 8
+    t = __builtin_shufflevector(mx, mx, 4, 5, 6, 7, 0, 1, 2, 3);
+    mx = selv(t > mx, t, mx);
     t = __builtin_shufflevector(mx, mx, 2, 3, 0, 1, 6, 7, 4, 5);
-    mx = sel8(t > mx, t, mx);
+    mx = selv(t > mx, t, mx);
     t = __builtin_shufflevector(mx, mx, 1, 0, 3, 2, 5, 4, 7, 6);
-    mx = sel8(t > mx, t, mx);
+#else
+    t = __builtin_shufflevector(mx, mx, 2, 3, 0, 1);
+    mx = selv(t > mx, t, mx);
+    t = __builtin_shufflevector(mx, mx, 1, 0, 3, 2);
+#endif
+    mx = selv(t > mx, t, mx);
     return mx[0];
 }
 
-/* exp of 8 doubles (vexp.c describes the method and its accuracy):
+/* a vector with every lane c */
+static inline __attribute__((always_inline)) vd splatv(double c)
+{
+    vd v = {0};
+    return v + c;
+}
+
+/* exp of SMR_VL doubles (vexp.c describes the method and its accuracy):
  *   x clamped to [-746, 710] (NaN stays NaN: both comparisons are false)
  *   k = round(x / ln 2) by adding 1.5 * 2^52, r = x - k ln2_hi - k ln2_lo,
  *   e^r by its degree-13 Taylor polynomial, times 2^k1 2^k2 (k1 = k >> 1).
@@ -91,39 +138,38 @@ static inline __attribute__((always_inline)) double max_lanes(v8d mx)
  * chain below took one thread in cache from 5.0 to 4.3 ns per row at
  * d = 8, 6.4 to 5.8 at d = 16 and 8.9 to 7.9 at d = 32 (/tmp driver, 2048
  * rows, best of 7); max error unchanged (0.85 ulp, test_kernels). */
-static inline __attribute__((always_inline)) v8d exp8(v8d x)
+static inline __attribute__((always_inline)) vd expv(vd x)
 {
-    const v8d lo = {-746, -746, -746, -746, -746, -746, -746, -746};
-    const v8d hi = {710, 710, 710, 710, 710, 710, 710, 710};
+    const vd lo = splatv(-746), hi = splatv(710);
     const double log2e = 0x1.71547652b82fep0;
     const double ln2hi = 0x1.62e42fefa3800p-1; /* 43 bits: k ln2hi exact */
     const double ln2lo = 0x1.ef35793c76730p-45;
     const double shifter = 0x1.8p52;
-    x = sel8(x < lo, lo, x);
-    x = sel8(x > hi, hi, x);
-    v8d kd = x * log2e + shifter;
-    v8d k = kd - shifter;
-    v8d r = x - k * ln2hi;
+    x = selv(x < lo, lo, x);
+    x = selv(x > hi, hi, x);
+    vd kd = x * log2e + shifter;
+    vd k = kd - shifter;
+    vd r = x - k * ln2hi;
     r = r - k * ln2lo;
     /* e^r = 1 + r (1 + r Q(r)), Q = 1/2! + r/3! + .. + r^11/13!: the last
      * two steps Horner's (each one rounding, as in plain Horner), Q by
      * Estrin's scheme (pairs, then r^2 and r^4), whose extra roundings Q
      * carries into the result scaled by r^2 <= 0.12.  Latency: ~6 FMAs
      * in sequence instead of Horner's 13 */
-    v8d r2 = r * r, r4 = r2 * r2;
-    v8d q1 = r * (1.0 / 6.0) + 0.5, q2 = r * (1.0 / 120.0) + 1.0 / 24.0;
-    v8d q3 = r * (1.0 / 5040.0) + 1.0 / 720.0;
-    v8d q4 = r * (1.0 / 362880.0) + 1.0 / 40320.0;
-    v8d q5 = r * (1.0 / 39916800.0) + 1.0 / 3628800.0;
-    v8d q6 = r * (1.0 / 6227020800.0) + 1.0 / 479001600.0;
-    v8d e0 = q2 * r2 + q1, e1 = q4 * r2 + q3, e2 = q6 * r2 + q5;
-    v8d p = (e2 * r4 + e1) * r4 + e0;
+    vd r2 = r * r, r4 = r2 * r2;
+    vd q1 = r * (1.0 / 6.0) + 0.5, q2 = r * (1.0 / 120.0) + 1.0 / 24.0;
+    vd q3 = r * (1.0 / 5040.0) + 1.0 / 720.0;
+    vd q4 = r * (1.0 / 362880.0) + 1.0 / 40320.0;
+    vd q5 = r * (1.0 / 39916800.0) + 1.0 / 3628800.0;
+    vd q6 = r * (1.0 / 6227020800.0) + 1.0 / 479001600.0;
+    vd e0 = q2 * r2 + q1, e1 = q4 * r2 + q3, e2 = q6 * r2 + q5;
+    vd p = (e2 * r4 + e1) * r4 + e0;
     p = p * r + 1.0;
     p = p * r + 1.0;
     /* k sits in the low 52 bits of kd's significand, two's complement */
-    v8l ki = ((v8l)kd << 12) >> 12;
-    v8l k1 = ki >> 1, k2 = ki - k1;
-    v8d s1 = (v8d)((v8u)(k1 + 1023) << 52), s2 = (v8d)((v8u)(k2 + 1023) << 52);
+    vl ki = ((vl)kd << 12) >> 12;
+    vl k1 = ki >> 1, k2 = ki - k1;
+    vd s1 = (vd)((vu)(k1 + 1023) << 52), s2 = (vd)((vu)(k2 + 1023) << 52);
     return p * s1 * s2;
 }
 

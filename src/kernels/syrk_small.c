@@ -26,6 +26,13 @@
 #include "kernels.h"
 #include "simd.h"
 
+/* written for 8 lanes (a row of 8 columns per vector); its AVX2 version
+ * below keeps GCC's 64-byte vectors, which GCC 12 holds in memory there
+ * (simd.h) -- not rewritten at 4 lanes yet */
+#if SMR_VL != 8
+#error "syrk_small.c is written for SMR_VL = 8"
+#endif
+
 #include <string.h>
 
 #define SMR_SYRK_CHUNK 64
@@ -35,11 +42,11 @@ syrk16_body(bool two, bool pq, int64_t m, const double *B, int64_t ldb,
             int64_t d, const double *e, const double *f, const double *v,
             double *H, int64_t ldh, double *PQ)
 {
-    v8d h0[8] = {{0}}, h1[8] = {{0}}, h2[8] = {{0}};
-    v8d p0 = {0}, p1 = {0}, q0 = {0}, q1 = {0};
+    vd h0[8] = {{0}}, h1[8] = {{0}}, h2[8] = {{0}};
+    vd p0 = {0}, p1 = {0}, q0 = {0}, q1 = {0};
     for (int64_t i = 0; i < m; ++i) {
         const double *a = B + i * ldb;
-        v8d a0 = ld8(a), s = a0 * e[i];
+        vd a0 = ldv(a), s = a0 * e[i];
         for (int c = 0; c < 8; ++c)
             h0[c] += a[c] * s;
         if (pq) {
@@ -47,7 +54,7 @@ syrk16_body(bool two, bool pq, int64_t m, const double *B, int64_t ldb,
             q0 += a0 * v[i];
         }
         if (two) {
-            v8d a1 = ld8(a + 8), t = a1 * e[i];
+            vd a1 = ldv(a + 8), t = a1 * e[i];
             for (int c = 0; c < 8; ++c) {
                 h1[c] += a[8 + c] * s;
                 h2[c] += a[8 + c] * t;

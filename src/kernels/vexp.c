@@ -43,18 +43,21 @@
 
 #ifdef SMR_SIMD_X86
 #define SMR_VEXP_X86 1
-/* 8 at a time (simd.h), the last n mod 8 through a padded vector */
+/* the AVX2 level's loop, in vexp_avx2.c (this file at SMR_VL = 4) */
+void smr_k_exp_v3(int64_t n, const double *z, double shift, double *out);
+
+/* SMR_VL at a time (simd.h), the last n mod SMR_VL through a padded vector */
 static inline __attribute__((always_inline)) void
 exp_loop(int64_t n, const double *z, double shift, double *out)
 {
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        st8(out + i, exp8(ld8(z + i) - shift));
+    for (; i + SMR_VL <= n; i += SMR_VL)
+        stv(out + i, expv(ldv(z + i) - shift));
     if (i < n) {
-        double t[8] = {0};
+        double t[SMR_VL] = {0};
         for (int64_t q = i; q < n; ++q)
             t[q - i] = z[q] - shift;
-        st8(t, exp8(ld8(t)));
+        stv(t, expv(ldv(t)));
         for (int64_t q = i; q < n; ++q)
             out[q] = t[q - i];
     }
@@ -62,19 +65,22 @@ exp_loop(int64_t n, const double *z, double shift, double *out)
 
 /* The same loop compiled for two instruction sets; vexp.c is built with
  * -ffp-contract=fast so that a*b+c becomes one FMA in both. */
+#if SMR_VL == 4
+__attribute__((target("arch=x86-64-v3"))) void
+smr_k_exp_v3(int64_t n, const double *z, double shift, double *out)
+{
+    exp_loop(n, z, shift, out);
+}
+#else
 __attribute__((target("arch=x86-64-v4"))) static void
 exp_v4(int64_t n, const double *z, double shift, double *out)
 {
     exp_loop(n, z, shift, out);
 }
-
-__attribute__((target("arch=x86-64-v3"))) static void
-exp_v3(int64_t n, const double *z, double shift, double *out)
-{
-    exp_loop(n, z, shift, out);
-}
+#endif
 #endif
 
+#if SMR_VL == 8 /* the rest once, in vexp.c's own compilation */
 static void exp_libm(int64_t n, const double *z, double shift, double *out)
 {
     for (int64_t i = 0; i < n; ++i)
@@ -137,9 +143,10 @@ void smr_k_exp_shift(int64_t n, const double *z, double shift, double *out)
         return;
     }
     if (path == 1) {
-        exp_v3(n, z, shift, out);
+        smr_k_exp_v3(n, z, shift, out);
         return;
     }
 #endif
     exp_libm(n, z, shift, out);
 }
+#endif

@@ -6,19 +6,22 @@
  *     W_i = [ u_i (u_i - b_i - s~),  u_i^2,  u_i,  w_i^2 z_i ],
  *     G  += sum_i a_i^T W_i,
  *
- * computed a chunk of rows at a time: 32 (four vectors of 8 rows) below
- * d = SMR_CV_MIN_D, 64 (eight vectors) from it.  In column-major A a
- * chunk's rows of one column are contiguous, so the lanes are rows:
+ * computed a chunk of rows at a time: SMR_CV_SHORT vectors of SMR_VL rows
+ * below d = SMR_CV_MIN_D, SMR_CV from it (32 and 64 rows at the AVX-512
+ * level's 8 lanes; the AVX2 level compiles this file at 4 lanes through
+ * fused_cols_avx2.c, simd.h).  In column-major A a chunk's rows of one
+ * column are contiguous, so the lanes are rows:
  *
  *     z[v]      += x_j * A[chunk v, j]            over the columns j
  *     Gl[c][j]  += W_c[v] * A[chunk v, j]         the chunk again, from cache
  *
  * No horizontal sums per row (the row kernel's transpose tree); instead Gl
- * keeps 8 lane sums per column and weight, 32 d doubles per thread, added
+ * keeps SMR_VL lane sums per column and weight, 4 SMR_VL d doubles per
+ * thread, added
  * across the lanes once per block.  The chunk's d columns are d streams 256
  * or 512 bytes apart in each: each column's lines SMR_CPF rows ahead are
  * prefetched (the hardware prefetcher follows a few streams, not d of
- * them).  Why 64 rows from d = 48: the update's lane sums Gl (3 x 8 x d
+ * them).  Why 64 rows from d = 48 (8 lanes): the update's lane sums Gl (3 x 8 x d
  * doubles, read and written once per chunk) then cost half as much per
  * row, and each column visit reads 8 lines instead of 4.  Measured with
  * bench_kernels --case (2 threads, column-major, paired with a read,
@@ -28,7 +31,7 @@
  * against 1.32-1.44 (two rounds), so short rows keep 32.  Tried at
  * d = 2000 and not kept (docs/benchmarks.md, "Column-major chunks"): the
  * update of one chunk in the dots loop of the next, the column sums
- * reduced per 8 columns (hsum8) instead of lane sums, prefetch into L2 or
+ * reduced per 8 columns (hsumv) instead of lane sums, prefetch into L2 or
  * further ahead -- none beat this order; the update's second read of the
  * chunk from cache costs about as much as the first from memory.
  *
@@ -40,7 +43,8 @@
  * The shift, its rescaling, the sums' order and the partial last vector
  * follow fused_rows.c.  Gl's rescale bound: smr_fused_rescale bounds the
  * rounding of each lane entry; the lane sums of a column add at most
- * sqrt(8) times their 2-norm, hence the factor 3 on that bound.
+ * sqrt(SMR_VL) <= sqrt(8) times their 2-norm, hence the factor 3 on that
+ * bound.
  */
 #include "fused_rows.h"
 #include "fused_lanes.h"
@@ -48,9 +52,14 @@
 #include <math.h>
 #include <string.h>
 
+#if SMR_VL == 8
 #define SMR_CV 8       /* vectors (of 8 rows) per chunk from SMR_CV_MIN_D */
-#define SMR_CV_MIN_D 48 /* (header comment: measured at d = 16, 64, 256, 2000) */
 #define SMR_CV_SHORT 4 /* vectors per chunk below it                     */
+#else
+#define SMR_CV 8       /* (4 lanes: see docs/benchmarks.md, AVX2 level)   */
+#define SMR_CV_SHORT 4
+#endif
+#define SMR_CV_MIN_D 48 /* (header comment: measured at d = 16, 64, 256, 2000) */
 #define SMR_CPF 64 /* rows ahead to prefetch                */
 /* Below this d the chunk's prefetches are spread over its two loops,
  * from it all are issued in the dots loop.  Measured (2 threads, n = 10^6,
@@ -66,69 +75,79 @@ typedef struct {
     int64_t ld, d;
     int64_t rows_left; /* rows of A from the block's first to the last */
     double s0, mu;
-    v8d ablk, finv;
+    vd ablk, finv;
     double *z, *u, *Gl;
     smr_fused_acc *st;
 } cblk_t;
 
+/* the AVX2 level's kernel, in fused_cols_avx2.c (this file at SMR_VL = 4) */
+void smr_fused_cols_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
+                       int64_t left, const double *x, const double *b,
+                       const double *w, double s0, double *z, double *u,
+                       smr_fused_acc *st);
+
 /* element (r, j) of the block for lane r of a partial vector whose valid
  * rows are r0 .. r0 + cnt - 1: rows past cnt repeat the last one */
-static inline __attribute__((always_inline)) v8d
+static inline __attribute__((always_inline)) vd
 ld_part(const cblk_t *k, int64_t r0, int cnt, int64_t j)
 {
-    v8d a;
-    for (int r = 0; r < 8; ++r)
+    vd a;
+    for (int r = 0; r < SMR_VL; ++r)
         a[r] = k->Ab[r0 + (r < cnt ? r : cnt - 1) + j * k->ld];
     return a;
 }
 
-/* V vectors of 8 rows from r0; the last has cnt valid rows (8 for all but
- * the block's last vector).  V and cnt == 8 are constants after inlining. */
+/* V vectors of SMR_VL rows from r0; the last has cnt valid rows (SMR_VL
+ * for all but the block's last vector).  V and cnt == SMR_VL are
+ * constants after inlining. */
 static inline __attribute__((always_inline)) void
 chunk(int simd, int V, int cnt, int64_t r0, cblk_t *k)
 {
     const int64_t d = k->d, ld = k->ld;
     const double *A = k->Ab + r0;
-    v8d zv[SMR_CV] = {{0}};
+    vd zv[SMR_CV] = {{0}};
     /* for d < SMR_CPF_SPREAD_D the prefetches are spread over the chunk's
-     * work as in fused_rows.c (panel): this loop takes the first of the V
+     * work as in fused_rows.c (panel): this loop takes the first of the L
      * lines of each column's chunk SMR_CPF rows ahead, the update below
      * (three multiply-adds per load where this loop has one) the others;
-     * from that d this loop takes all V (see the constant) */
-    const bool pf = r0 + SMR_CPF + 8 * V <= k->rows_left;
-    const int pfv = V > 1 && d < SMR_CPF_SPREAD_D ? 1 : V;
+     * from that d this loop takes all L (see the constant) */
+    const bool pf = r0 + SMR_CPF + SMR_VL * V <= k->rows_left;
+    const int L = (SMR_VL * V + 7) / 8; /* 64-byte lines per column */
+    const int pfl = L > 1 && d < SMR_CPF_SPREAD_D ? 1 : L;
     for (int64_t j = 0; j < d; ++j) {
         const double *col = A + j * ld;
         double xj = k->x[j];
         if (pf)
-            for (int v = 0; v < pfv; ++v)
-                __builtin_prefetch(col + SMR_CPF + 8 * v, 0, 3);
+            for (int l = 0; l < pfl; ++l)
+                __builtin_prefetch(col + SMR_CPF + 8 * l, 0, 3);
         for (int v = 0; v < V; ++v)
-            zv[v] += xj * (v == V - 1 && cnt < 8 ? ld_part(k, r0 + 8 * v, cnt, j)
-                                                   : ld8(col + 8 * v));
+            zv[v] += xj * (v == V - 1 && cnt < SMR_VL
+                               ? ld_part(k, r0 + SMR_VL * v, cnt, j)
+                               : ldv(col + SMR_VL * v));
     }
 
     /* shift (largest logit of the chunk), finiteness */
-    v8d mx = zv[0];
+    vd mx = zv[0];
     for (int v = 1; v < V; ++v)
-        mx = sel8(zv[v] > mx, zv[v], mx);
+        mx = selv(zv[v] > mx, zv[v], mx);
     double pm = max_lanes(mx);
     for (int v = 0; v < V; ++v)
         k->finv += zv[v] * 0.0;
-    /* Gl: 8 d lane sums per column */
-    smr_fused_raise(k->st, pm, &k->mu, &k->ablk, k->u, r0, d, k->Gl, 8 * d,
-                    8 * d, 3.0);
+    /* Gl: SMR_VL d lane sums per column */
+    smr_fused_raise(k->st, pm, &k->mu, &k->ablk, k->u, r0, d, k->Gl,
+                    SMR_VL * d, SMR_VL * d, 3.0);
 
     /* u and the weights, lanes past cnt zero */
-    v8d W[4][SMR_CV];
+    vd W[4][SMR_CV];
     for (int v = 0; v < V; ++v) {
-        smr_lanes L = smr_fused_lanes(simd, zv[v], v == V - 1 ? cnt : 8, r0 + 8 * v,
-                                      k->b, k->w, k->mu, k->s0, k->z, k->u);
-        W[0][v] = L.w1;
-        W[1][v] = L.w2;
-        W[2][v] = L.u;
-        W[3][v] = L.w4;
-        k->ablk += L.u;
+        smr_lanes Lw = smr_fused_lanes(simd, zv[v], v == V - 1 ? cnt : SMR_VL,
+                                       r0 + SMR_VL * v, k->b, k->w, k->mu,
+                                       k->s0, k->z, k->u);
+        W[0][v] = Lw.w1;
+        W[1][v] = Lw.w2;
+        W[2][v] = Lw.u;
+        W[3][v] = Lw.w4;
+        k->ablk += Lw.u;
     }
 
     const bool four = k->w != NULL;
@@ -136,24 +155,27 @@ chunk(int simd, int V, int cnt, int64_t r0, cblk_t *k)
     double *Gl = k->Gl;
     for (int64_t j = 0; j < d; ++j) {
         const double *col = A + j * ld;
-        v8d e1 = ld8(Gl + 8 * j), e2 = ld8(Gl + 8 * (d + j)), e3 = ld8(Gl + 8 * (2 * d + j));
-        v8d e4 = four ? ld8(Gl + 8 * (3 * d + j)) : e1;
+        double *g = Gl + SMR_VL * j; /* column j's lane sums, weights d apart */
+        const int64_t gd = SMR_VL * d;
+        vd e1 = ldv(g), e2 = ldv(g + gd), e3 = ldv(g + 2 * gd);
+        vd e4 = four ? ldv(g + 3 * gd) : e1;
         if (pf)
-            for (int v = pfv; v < V; ++v)
-                __builtin_prefetch(col + SMR_CPF + 8 * v, 0, 3);
+            for (int l = pfl; l < L; ++l)
+                __builtin_prefetch(col + SMR_CPF + 8 * l, 0, 3);
         for (int v = 0; v < V; ++v) {
-            v8d a = v == V - 1 && cnt < 8 ? ld_part(k, r0 + 8 * v, cnt, j) : ld8(col + 8 * v);
+            vd a = v == V - 1 && cnt < SMR_VL ? ld_part(k, r0 + SMR_VL * v, cnt, j)
+                                                : ldv(col + SMR_VL * v);
             e1 += W[0][v] * a;
             e2 += W[1][v] * a;
             e3 += W[2][v] * a;
             if (four)
                 e4 += W[3][v] * a;
         }
-        st8(Gl + 8 * j, e1);
-        st8(Gl + 8 * (d + j), e2);
-        st8(Gl + 8 * (2 * d + j), e3);
+        stv(g, e1);
+        stv(g + gd, e2);
+        stv(g + 2 * gd, e3);
         if (four)
-            st8(Gl + 8 * (3 * d + j), e4);
+            stv(g + 3 * gd, e4);
     }
 }
 
@@ -166,37 +188,47 @@ cols_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
                 .rows_left = rows_left, .s0 = s0, .mu = st->mu, .ablk = {0},
                 .finv = {0}, .z = z, .u = u, .Gl = st->Gl, .st = st};
     int ncol = w ? 4 : 3;
-    memset(k.Gl, 0, (size_t)(32 * d) * sizeof(double));
+    memset(k.Gl, 0, (size_t)(4 * SMR_VL * d) * sizeof(double));
     int64_t r0 = 0;
-    /* when every column starts at the same place in its cache line (ld %
-     * 8 == 0) but not at a line's start, first the rows up to the next
-     * line as one partial vector: then every chunk's loads are aligned
-     * (malloc puts A 16 bytes past a line, and then each 64-byte load
-     * straddled two lines) */
-    int64_t o = (int64_t)((uintptr_t)Ab % 64) / 8;
-    if (ld % 8 == 0 && (uintptr_t)Ab % 8 == 0 && o != 0) {
-        int64_t h = 8 - o < m ? 8 - o : m;
+    /* when every column starts at the same place in its vector-sized
+     * stretch of memory (ld % SMR_VL == 0) but not at its start, first the
+     * rows up to the next one as one partial vector: then every chunk's
+     * loads are aligned (malloc puts A 16 bytes past a line, and then each
+     * 64-byte load straddled two lines) */
+    int64_t o = (int64_t)((uintptr_t)Ab % (8 * SMR_VL)) / 8;
+    if (ld % SMR_VL == 0 && (uintptr_t)Ab % 8 == 0 && o != 0) {
+        int64_t h = SMR_VL - o < m ? SMR_VL - o : m;
         chunk(simd, 1, (int)h, 0, &k);
         r0 = h;
     }
     if (d >= SMR_CV_MIN_D)
-        for (; r0 + 8 * SMR_CV <= m; r0 += 8 * SMR_CV)
-            chunk(simd, SMR_CV, 8, r0, &k);
-    for (; r0 + 8 * SMR_CV_SHORT <= m; r0 += 8 * SMR_CV_SHORT)
-        chunk(simd, SMR_CV_SHORT, 8, r0, &k);
-    for (; r0 + 8 <= m; r0 += 8)
-        chunk(simd, 1, 8, r0, &k);
+        for (; r0 + SMR_VL * SMR_CV <= m; r0 += SMR_VL * SMR_CV)
+            chunk(simd, SMR_CV, SMR_VL, r0, &k);
+    for (; r0 + SMR_VL * SMR_CV_SHORT <= m; r0 += SMR_VL * SMR_CV_SHORT)
+        chunk(simd, SMR_CV_SHORT, SMR_VL, r0, &k);
+    for (; r0 + SMR_VL <= m; r0 += SMR_VL)
+        chunk(simd, 1, SMR_VL, r0, &k);
     if (r0 < m)
         chunk(simd, 1, (int)(m - r0), r0, &k);
     for (int c = 0; c < ncol; ++c)
         for (int64_t j = 0; j < d; ++j)
-            st->G[c * d + j] += hsum_lanes(ld8(k.Gl + 8 * (c * d + j)));
+            st->G[c * d + j] += hsum_lanes(ldv(k.Gl + SMR_VL * (c * d + j)));
     st->alpha += hsum_lanes(k.ablk);
     st->fin += hsum_lanes(k.finv);
     st->mu = k.mu;
 }
 
 #ifdef SMR_SIMD_X86
+#if SMR_VL == 4
+__attribute__((target("arch=x86-64-v3"))) void
+smr_fused_cols_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
+                  int64_t left, const double *x, const double *b,
+                  const double *w, double s0, double *z, double *u,
+                  smr_fused_acc *st)
+{
+    cols_body(1, Ab, ld, d, m, left, x, b, w, s0, z, u, st);
+}
+#else
 __attribute__((target("arch=x86-64-v4"))) static void
 cols_v4(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
         const double *x, const double *b, const double *w, double s0, double *z,
@@ -204,15 +236,10 @@ cols_v4(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
 {
     cols_body(1, Ab, ld, d, m, left, x, b, w, s0, z, u, st);
 }
-__attribute__((target("arch=x86-64-v3"))) static void
-cols_v3(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
-        const double *x, const double *b, const double *w, double s0, double *z,
-        double *u, smr_fused_acc *st)
-{
-    cols_body(1, Ab, ld, d, m, left, x, b, w, s0, z, u, st);
-}
+#endif
 #endif
 
+#if SMR_VL == 8 /* the dispatch (and the portable loop) once */
 void smr_fused_cols(const smr_mat *A, int64_t i0, int64_t m, const double *x,
                     const double *b, const double *w, double s0, double *z,
                     double *u, smr_fused_acc *st)
@@ -225,9 +252,10 @@ void smr_fused_cols(const smr_mat *A, int64_t i0, int64_t m, const double *x,
         return;
     }
     if (path == 1) {
-        cols_v3(Ab, A->ld, A->d, m, A->n - i0, x, b, w, s0, z, u, st);
+        smr_fused_cols_v3(Ab, A->ld, A->d, m, A->n - i0, x, b, w, s0, z, u, st);
         return;
     }
 #endif
     cols_body(0, Ab, A->ld, A->d, m, A->n - i0, x, b, w, s0, z, u, st);
 }
+#endif

@@ -1,7 +1,7 @@
 /*
  * fused_lanes.h -- the per-row step both one-pass kernels share
  * (fused_rows.c, fused_cols.c; internal, vector code: include only from
- * files compiled as simd.h says): from 8 logits, u and the weights
+ * files compiled as simd.h says): from SMR_VL logits, u and the weights
  * (docs/math.md, section 2)
  *
  *     u = exp(z - mu),  W = [ u (u - b - s~),  u^2,  u,  w^2 z ]
@@ -19,31 +19,31 @@
 #include <stdint.h>
 
 typedef struct {
-    v8d u, w1, w2, w4;
+    vd u, w1, w2, w4;
 } smr_lanes;
 
-/* rows i .. i + cnt - 1 (cnt <= 8): z the logits; b, w (NULL: no w) and
+/* rows i .. i + cnt - 1 (cnt <= SMR_VL): z the logits; b, w (NULL: no w) and
  * zo, uo (the outputs) indexed by row */
 static inline __attribute__((always_inline)) smr_lanes
-smr_fused_lanes(int simd, v8d z, int cnt, int64_t i, const double *b,
+smr_fused_lanes(int simd, vd z, int cnt, int64_t i, const double *b,
                 const double *w, double mu, double s0, double *zo, double *uo)
 {
-    v8d keep, bv, wv = {0};
-    for (int r = 0; r < 8; ++r) {
+    vd keep, bv, wv = {0};
+    for (int r = 0; r < SMR_VL; ++r) {
         int64_t q = i + (r < cnt ? r : cnt - 1);
         keep[r] = r < cnt ? 1.0 : 0.0;
         bv[r] = b[q];
         if (w)
             wv[r] = w[q];
     }
-    v8d u = simd ? exp8(z - mu) : z;
+    vd u = simd ? expv(z - mu) : z;
     if (!simd)
-        for (int r = 0; r < 8; ++r)
+        for (int r = 0; r < SMR_VL; ++r)
             u[r] = exp(z[r] - mu);
     u *= keep;
-    if (cnt == 8) {
-        st8(zo + i, z);
-        st8(uo + i, u);
+    if (cnt == SMR_VL) {
+        stv(zo + i, z);
+        stv(uo + i, u);
     } else {
         for (int r = 0; r < cnt; ++r) {
             zo[i + r] = z[r];
@@ -61,7 +61,7 @@ smr_fused_lanes(int simd, v8d z, int cnt, int64_t i, const double *b,
  * rounding bound counted fac times), its lane sums of u (ablk) and the u
  * already written for the block's rows 0 .. r0 - 1. */
 static inline __attribute__((always_inline)) void
-smr_fused_raise(smr_fused_acc *st, double pm, double *mu, v8d *ablk,
+smr_fused_raise(smr_fused_acc *st, double pm, double *mu, vd *ablk,
                 double *u, int64_t r0, int64_t d, double *Gblk, int64_t nb,
                 int64_t ldb, double fac)
 {

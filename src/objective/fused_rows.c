@@ -1,12 +1,13 @@
 /*
  * fused_rows.c -- the one-pass loss+gradient's inner loop on row-major A:
- * one sweep over a block of rows that computes, eight rows (a panel) at a
+ * one sweep over a block of rows that computes, SMR_P rows (a panel) at a
  * time, everything fused.c needs from them (docs/math.md, section 2):
  *
- *     z_i = a_i . x                     (8 dots: strips of 8 columns in
- *                                        8 vector accumulators, one
+ *     z_i = a_i . x                     (SMR_P dots: strips of SMR_VL
+ *                                        columns in SMR_P vector
+ *                                        accumulators, one
  *                                        transpose-and-add tree)
- *     u_i = exp(z_i - mu)               (exp_poly, 8 lanes)
+ *     u_i = exp(z_i - mu)               (expv, SMR_VL lanes)
  *     W_i = [ u_i (u_i - b_i - s~),  u_i^2,  u_i,  w_i^2 z_i ]
  *     G  += sum_i a_i^T W_i             (the 8 rows again, from L1)
  *
@@ -33,7 +34,12 @@
  * Short rows (d = 8, 16, no w) go eight panels at a time through three
  * phases instead (group_small, below).
  *
- * Sums: each panel's 8 rows are added in a fixed tree (even and odd rows in
+ * Lanes: SMR_P = SMR_VL rows per panel and strips of SMR_VL columns: 8 in
+ * this file's own compilation (the AVX-512 level and the portable path),
+ * 4 in fused_rows_avx2.c's (the AVX2 level; src/kernels/simd.h says why).
+ * The figures quoted in this file were measured at 8.
+ *
+ * Sums: each panel's rows are added in a fixed tree (even and odd rows in
  * separate accumulators), the panels of a block into a block accumulator
  * Gb, the blocks into G: about m/8 + n/m additions in sequence rather than
  * n, and the same order for any thread count.  A partial last panel reuses
@@ -45,10 +51,10 @@
 #include <math.h>
 #include <string.h>
 
-#define SMR_P 8   /* rows per panel = lanes of v8d          */
+#define SMR_P SMR_VL /* rows per panel = lanes of vd        */
 /*
- * How far ahead to prefetch: about 16 KiB of A, in whole panels, from 1 to
- * 8 panels (SMR_PF_BYTES / (8 ld) rows, rounded up to a multiple of 8).
+ * How far ahead to prefetch: about 16 KiB of A, in whole panels, from 8 to
+ * 64 rows (SMR_PF_BYTES / (8 ld) rows, rounded up to a multiple of 8).
  * It was 16 rows at every d: 2 KiB ahead at d = 16, 32 KiB (most of L1)
  * at d = 256.  Paired with a read (2 threads, n = 10^6, /tmp driver, five
  * alternations of the old and new builds, medians): d = 32 (64 rows)
@@ -68,6 +74,15 @@ static int64_t pf_rows(int64_t ld)
 }
 #define SMR_FUSED_SHIFT_MIN_D 17 /* the shifted cut from this d (blk_t) */
 
+/* the AVX2 level's kernels, in fused_rows_avx2.c (this file at SMR_VL = 4) */
+void smr_fused_rows_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
+                       int64_t left, bool first, const double *x,
+                       const double *b, const double *w, double s0, double *z,
+                       double *u, smr_fused_acc *st);
+void smr_fused_finish_v3(int64_t m, double sc, double *f, const double *b,
+                         const double *w, const double *z, double out[3]);
+
+#if SMR_VL == 8 /* once, in this file's own compilation */
 double smr_fused_rescale_ld(int64_t d, int64_t ldg, double rho, double *G,
                             double *alpha)
 {
@@ -92,16 +107,19 @@ double smr_fused_rescale(int64_t d, double rho, double *G, double *alpha)
 {
     return smr_fused_rescale_ld(d, d, rho, G, alpha);
 }
+#endif
 
-/* what a block's panels share.  Two ways to cut a row into strips of 8:
+/* what a block's panels share.  Two ways to cut a row into strips of
+ * V = SMR_VL columns:
  *
- *  plain    strips start at the row's first column (rp + j, j = 0, 8, ..,
- *           d8 - 8), a scalar tail for columns d8 .. d - 1; the block's
+ *  plain    strips start at the row's first column (rp + j, j = 0, V, ..,
+ *           dv - V), a scalar tail for columns dv .. d - 1; the block's
  *           sums G_c(j) at Gb[c gs + j].
- *  shifted  (rows_body: ld a multiple of 8) strips start on the 64-byte
- *           lines that hold the row: the row starts o doubles into its
- *           first line, strip s covers columns 8 s - o .. 8 s - o + 7,
- *           S = ceil((d + o) / 8) strips, every load aligned.  malloc
+ *  shifted  (rows_body: ld a multiple of V) strips start on the V-double
+ *           stretches (64-byte lines at V = 8) that hold the row: the row
+ *           starts o doubles into its first, strip s covers columns
+ *           V s - o .. V s - o + V - 1, S = ceil((d + o) / V) strips,
+ *           every load aligned.  malloc
  *           returns A 16 bytes past a line, and then every 64-byte load
  *           of the plain cut straddles two lines: the same pass on a
  *           64-byte-aligned copy of A took 30 instead of 37 ns per row
@@ -116,25 +134,43 @@ double smr_fused_rescale(int64_t d, double rho, double *G, double *alpha)
  */
 typedef struct {
     const double *Ab, *x, *b, *w;
-    int64_t ld, d, d8;
+    int64_t ld, d, dv; /* dv: d rounded down to whole strips */
     int64_t rows_left; /* rows of A from the block's first to the last */
     int64_t pf;       /* rows ahead to prefetch (pf_rows) */
     double s0, mu;
-    v8d ablk, finv;   /* lane sums of u and of z * 0 over the block */
+    vd ablk, finv;    /* lane sums of u and of z * 0 over the block */
     double *z, *u, *Gb;
-    int64_t gs;       /* stride of Gb's columns: d (plain block) or 8 S;
+    int64_t gs;       /* stride of Gb's columns: d (plain block) or V S;
                          shifted: Gb - o holds the sums in strip
                          coordinates (Gs below) */
     /* the shifted cut (o = S = 0 in a plain block) */
     int64_t o, S;
-    const double *xs; /* xs[o + j] = x[j], zero elsewhere; 8 S long */
-    v8l mfirst, mlast; /* lanes of the first and last strip in the row */
+    const double *xs; /* xs[o + j] = x[j], zero elsewhere; V S long */
+    vl mfirst, mlast; /* lanes of the first and last strip in the row */
     smr_fused_acc *st;
 } blk_t;
 
-static inline __attribute__((always_inline)) v8d and8(v8d a, v8l m)
+static inline __attribute__((always_inline)) vd andv(vd a, vl m)
 {
-    return (v8d)((v8l)a & m);
+    return (vd)((vl)a & m);
+}
+
+/* whether strip j (a multiple of SMR_VL) starts a new 64-byte stretch of
+ * its row, where the kernels prefetch: every strip at 8 lanes, every
+ * other one at 4 */
+static inline __attribute__((always_inline)) bool pf_strip(int64_t j)
+{
+    return j % 8 == 0;
+}
+
+/* column j of the panel's rows, one row per lane (the plain cut's tail) */
+static inline __attribute__((always_inline)) vd
+col_lanes(const double *const rp[SMR_P], int64_t j)
+{
+    vd a;
+    for (int r = 0; r < SMR_P; ++r)
+        a[r] = rp[r][j];
+    return a;
 }
 
 /* Where to prefetch for the panel whose first row is row r0 of the block,
@@ -147,38 +183,36 @@ pf_ahead(const blk_t *k, int64_t r0, const double *here)
     return r0 + k->pf + SMR_P <= k->rows_left ? here + k->pf * k->ld : here;
 }
 
-/* The 8 dots of rows rp[0..7]: strips j = 0, 8, .. < n8 of the rows and of
- * xv, then (plain) the columns n8 .. nt - 1 one by one, or (shifted,
+/* The SMR_P dots of rows rp[0..SMR_P - 1]: strips j = 0, V, .. < n8 of
+ * the rows and of xv, then (plain) the columns n8 .. nt - 1 one by one, or (shifted,
  * masked) the first and last strip with their masks; pp: where to
  * prefetch the rows k->pf ahead, of which this loop takes rows 0 .. pfd - 1
  * (panel_update the rest: see panel). */
-static inline __attribute__((always_inline)) v8d
+static inline __attribute__((always_inline)) vd
 panel_dots(bool sh, const double *const rp[SMR_P], const double *xv,
            int64_t n8, int64_t nt, const double *pp, int pfd, const blk_t *k)
 {
     const int64_t ld = k->ld;
-    v8d acc[SMR_P] = {{0}};
-    for (int64_t j = 0; j < n8; j += 8) {
-        v8d xj = ld8(xv + j);
-        for (int r = 0; r < pfd; ++r)
-            __builtin_prefetch(pp + r * ld + j, 0, 3);
-        if (sh && (j == 0 || j + 8 == n8)) {
-            v8l m = j == 0 ? k->mfirst : k->mlast;
-            if (j == 0 && n8 == 8)
+    vd acc[SMR_P] = {{0}};
+    for (int64_t j = 0; j < n8; j += SMR_VL) {
+        vd xj = ldv(xv + j);
+        if (pf_strip(j))
+            for (int r = 0; r < pfd; ++r)
+                __builtin_prefetch(pp + r * ld + j, 0, 3);
+        if (sh && (j == 0 || j + SMR_VL == n8)) {
+            vl m = j == 0 ? k->mfirst : k->mlast;
+            if (j == 0 && n8 == SMR_VL)
                 m &= k->mlast;
             for (int r = 0; r < SMR_P; ++r)
-                acc[r] += and8(ld8(rp[r] + j), m) * xj;
+                acc[r] += andv(ldv(rp[r] + j), m) * xj;
         } else {
             for (int r = 0; r < SMR_P; ++r)
-                acc[r] += ld8(rp[r] + j) * xj;
+                acc[r] += ldv(rp[r] + j) * xj;
         }
     }
-    v8d zv = hsum8(acc);
-    for (int64_t j = n8; j < nt; ++j) {
-        v8d a = {rp[0][j], rp[1][j], rp[2][j], rp[3][j],
-                 rp[4][j], rp[5][j], rp[6][j], rp[7][j]};
-        zv += a * xv[j];
-    }
+    vd zv = hsumv(acc);
+    for (int64_t j = n8; j < nt; ++j)
+        zv += col_lanes(rp, j) * xv[j];
     return zv;
 }
 
@@ -197,7 +231,7 @@ static inline __attribute__((always_inline)) bool two_strip(int64_t n8, bool fou
  * ahead (pp, ld), where panel_dots prefetched rows 0 .. pfd - 1. */
 static inline __attribute__((always_inline)) void
 panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
-             v8d w1, v8d w2, v8d u, v8d w4, int64_t n8, int64_t nt,
+             vd w1, vd w2, vd u, vd w4, int64_t n8, int64_t nt,
              double *Gb, int64_t gs, bool four, const double *pp, int64_t ld,
              int pfd)
 {
@@ -205,14 +239,15 @@ panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
     /* wide rows: two strips at a time share each row's three broadcasts
      * (d = 256 in cache: 81 -> 65 ns per row; for d <= 64 the even/odd
      * chains below measured as fast or faster) */
-    for (; two_strip(n8, four) && j0 + 16 <= n8; j0 += 16) {
-        for (int r = pfd; r < SMR_P; ++r) {
-            __builtin_prefetch(pp + r * ld + j0, 0, 3);
-            __builtin_prefetch(pp + r * ld + j0 + 8, 0, 3);
-        }
-        v8d e1 = {0}, e2 = {0}, e3 = {0}, f1 = {0}, f2 = {0}, f3 = {0};
+    const int64_t V = SMR_VL;
+    for (; two_strip(n8, four) && j0 + 2 * V <= n8; j0 += 2 * V) {
+        for (int r = pfd; r < SMR_P; ++r)
+            for (int64_t q = j0; q < j0 + 2 * V; q += V)
+                if (pf_strip(q))
+                    __builtin_prefetch(pp + r * ld + q, 0, 3);
+        vd e1 = {0}, e2 = {0}, e3 = {0}, f1 = {0}, f2 = {0}, f3 = {0};
         for (int r = 0; r < SMR_P; ++r) {
-            v8d a = ld8(rp[r] + j0), c = ld8(rp[r] + j0 + 8);
+            vd a = ldv(rp[r] + j0), c = ldv(rp[r] + j0 + V);
             double q1 = W[0][r], q2 = W[1][r], q3 = W[2][r];
             e1 += q1 * a;
             e2 += q2 * a;
@@ -221,20 +256,21 @@ panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
             f2 += q2 * c;
             f3 += q3 * c;
         }
-        st8(Gb + j0, ld8(Gb + j0) + e1);
-        st8(Gb + gs + j0, ld8(Gb + gs + j0) + e2);
-        st8(Gb + 2 * gs + j0, ld8(Gb + 2 * gs + j0) + e3);
-        st8(Gb + j0 + 8, ld8(Gb + j0 + 8) + f1);
-        st8(Gb + gs + j0 + 8, ld8(Gb + gs + j0 + 8) + f2);
-        st8(Gb + 2 * gs + j0 + 8, ld8(Gb + 2 * gs + j0 + 8) + f3);
+        stv(Gb + j0, ldv(Gb + j0) + e1);
+        stv(Gb + gs + j0, ldv(Gb + gs + j0) + e2);
+        stv(Gb + 2 * gs + j0, ldv(Gb + 2 * gs + j0) + e3);
+        stv(Gb + j0 + V, ldv(Gb + j0 + V) + f1);
+        stv(Gb + gs + j0 + V, ldv(Gb + gs + j0 + V) + f2);
+        stv(Gb + 2 * gs + j0 + V, ldv(Gb + 2 * gs + j0 + V) + f3);
     }
-    for (int64_t j = j0; j < n8; j += 8) {
-        for (int r = pfd; r < SMR_P; ++r)
-            __builtin_prefetch(pp + r * ld + j, 0, 3);
-        v8d e1 = {0}, e2 = {0}, e3 = {0}, e4 = {0};
-        v8d o1 = {0}, o2 = {0}, o3 = {0}, o4 = {0};
+    for (int64_t j = j0; j < n8; j += V) {
+        if (pf_strip(j))
+            for (int r = pfd; r < SMR_P; ++r)
+                __builtin_prefetch(pp + r * ld + j, 0, 3);
+        vd e1 = {0}, e2 = {0}, e3 = {0}, e4 = {0};
+        vd o1 = {0}, o2 = {0}, o3 = {0}, o4 = {0};
         for (int r = 0; r < SMR_P; r += 2) {
-            v8d a = ld8(rp[r] + j), c = ld8(rp[r + 1] + j);
+            vd a = ldv(rp[r] + j), c = ldv(rp[r + 1] + j);
             e1 += W[0][r] * a;
             e2 += W[1][r] * a;
             e3 += W[2][r] * a;
@@ -246,15 +282,14 @@ panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
                 o4 += W[3][r + 1] * c;
             }
         }
-        st8(Gb + j, ld8(Gb + j) + (e1 + o1));
-        st8(Gb + gs + j, ld8(Gb + gs + j) + (e2 + o2));
-        st8(Gb + 2 * gs + j, ld8(Gb + 2 * gs + j) + (e3 + o3));
+        stv(Gb + j, ldv(Gb + j) + (e1 + o1));
+        stv(Gb + gs + j, ldv(Gb + gs + j) + (e2 + o2));
+        stv(Gb + 2 * gs + j, ldv(Gb + 2 * gs + j) + (e3 + o3));
         if (four)
-            st8(Gb + 3 * gs + j, ld8(Gb + 3 * gs + j) + (e4 + o4));
+            stv(Gb + 3 * gs + j, ldv(Gb + 3 * gs + j) + (e4 + o4));
     }
     for (int64_t j = n8; j < nt; ++j) {
-        v8d a = {rp[0][j], rp[1][j], rp[2][j], rp[3][j],
-                 rp[4][j], rp[5][j], rp[6][j], rp[7][j]};
+        vd a = col_lanes(rp, j);
         Gb[j] += hsum_lanes(w1 * a);
         Gb[gs + j] += hsum_lanes(w2 * a);
         Gb[2 * gs + j] += hsum_lanes(u * a);
@@ -274,7 +309,7 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
     const double *rp[SMR_P];
     for (int r = 0; r < SMR_P; ++r)
         rp[r] = k->Ab + (r0 + (r < cnt ? r : cnt - 1)) * ld - back;
-    const int64_t n8 = sh ? 8 * k->S : k->d8, nt = sh ? n8 : d;
+    const int64_t n8 = sh ? SMR_VL * k->S : k->dv, nt = sh ? n8 : d;
 
     /* software prefetch of the rows k->pf ahead (pf_rows, pf_ahead):
      * without it the
@@ -290,7 +325,7 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
      * pfd = 0 (pfd = 2 there: 1.25-1.29) */
     const double *pp = pf_ahead(k, r0, rp[0]);
     const int pfd = two_strip(n8, k->w != NULL) ? 0 : 2;
-    v8d zv = panel_dots(sh, rp, sh ? k->xs : k->x, n8, nt, pp, pfd, k);
+    vd zv = panel_dots(sh, rp, sh ? k->xs : k->x, n8, nt, pp, pfd, k);
 
     /* shift: the panel's largest logit (pairwise maxima); finiteness */
     double pm = max_lanes(zv);
@@ -303,10 +338,10 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
                                   k->z, k->u);
     k->ablk += L.u;
     double W[4][SMR_P] __attribute__((aligned(64)));
-    st8(W[0], L.w1);
-    st8(W[1], L.w2);
-    st8(W[2], L.u);
-    st8(W[3], L.w4);
+    stv(W[0], L.w1);
+    stv(W[1], L.w2);
+    stv(W[2], L.u);
+    stv(W[3], L.w4);
     panel_update(rp, (const double(*)[SMR_P])W, L.w1, L.w2, L.u, L.w4, n8, nt,
                  sh ? k->Gb - k->o : k->Gb, k->gs, k->w != NULL, pp, ld, pfd);
 }
@@ -333,31 +368,34 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
  * fit in L1 for the update), so only d = 8 and 16 take them.
  */
 #define SMR_GS 8 /* panels per group in group_small */
+#define SMR_NS_MAX (16 / SMR_VL) /* strips per row at d = 16 */
 static inline __attribute__((always_inline)) void
 group_small(int simd, int NS, int64_t r0, blk_t *k)
 {
     const int64_t ld = k->ld;
     const double *A0 = k->Ab + r0 * ld;
-    const v8d x0 = ld8(k->x), x1 = NS > 1 ? ld8(k->x + 8) : x0;
-    v8d zv[SMR_GS];
+    vd xs[SMR_NS_MAX];
+    for (int s = 0; s < NS; ++s)
+        xs[s] = ldv(k->x + SMR_VL * s);
+    vd zv[SMR_GS];
     for (int g = 0; g < SMR_GS; ++g) {
         const double *P = A0 + g * SMR_P * ld;
-        /* the panel k->pf rows ahead, one prefetch per row and strip */
+        /* the panel k->pf rows ahead, one prefetch per row and 64 bytes */
         const double *pp = pf_ahead(k, r0 + g * SMR_P, P);
-        v8d acc[SMR_P];
+        vd acc[SMR_P];
         for (int r = 0; r < SMR_P; ++r) {
-            __builtin_prefetch(pp + r * ld, 0, 3);
-            if (NS > 1)
-                __builtin_prefetch(pp + r * ld + 8, 0, 3);
-            acc[r] = ld8(P + r * ld) * x0;
-            if (NS > 1)
-                acc[r] += ld8(P + r * ld + 8) * x1;
+            for (int s = 0; s < NS; ++s)
+                if (pf_strip(SMR_VL * s))
+                    __builtin_prefetch(pp + r * ld + SMR_VL * s, 0, 3);
+            acc[r] = ldv(P + r * ld) * xs[0];
+            for (int s = 1; s < NS; ++s)
+                acc[r] += ldv(P + r * ld + SMR_VL * s) * xs[s];
         }
-        zv[g] = hsum8(acc);
+        zv[g] = hsumv(acc);
     }
-    v8d mx = zv[0];
+    vd mx = zv[0];
     for (int g = 0; g < SMR_GS; ++g) {
-        mx = sel8(zv[g] > mx, zv[g], mx);
+        mx = selv(zv[g] > mx, zv[g], mx);
         k->finv += zv[g] * 0.0;
     }
     smr_fused_raise(k->st, max_lanes(mx), &k->mu, &k->ablk, k->u, r0, k->d,
@@ -367,17 +405,17 @@ group_small(int simd, int NS, int64_t r0, blk_t *k)
         smr_lanes L = smr_fused_lanes(simd, zv[g], SMR_P, r0 + g * SMR_P,
                                       k->b, NULL, k->mu, k->s0, k->z, k->u);
         k->ablk += L.u;
-        st8(W[g][0], L.w1);
-        st8(W[g][1], L.w2);
-        st8(W[g][2], L.u);
+        stv(W[g][0], L.w1);
+        stv(W[g][1], L.w2);
+        stv(W[g][2], L.u);
     }
-    v8d G[3][2] = {{{0}}};
+    vd G[3][SMR_NS_MAX] = {{{0}}};
     for (int g = 0; g < SMR_GS; ++g) {
         const double *P = A0 + g * SMR_P * ld;
-        v8d e[3][2] = {{{0}}};
+        vd e[3][SMR_NS_MAX] = {{{0}}};
         for (int r = 0; r < SMR_P; ++r)
             for (int s = 0; s < NS; ++s) {
-                v8d a = ld8(P + r * ld + 8 * s);
+                vd a = ldv(P + r * ld + SMR_VL * s);
                 for (int c = 0; c < 3; ++c)
                     e[c][s] += W[g][c][r] * a;
             }
@@ -387,8 +425,8 @@ group_small(int simd, int NS, int64_t r0, blk_t *k)
     }
     for (int c = 0; c < 3; ++c)
         for (int s = 0; s < NS; ++s)
-            st8(k->Gb + c * k->gs + 8 * s, ld8(k->Gb + c * k->gs + 8 * s) +
-                                               G[c][s]);
+            stv(k->Gb + c * k->gs + SMR_VL * s,
+                ldv(k->Gb + c * k->gs + SMR_VL * s) + G[c][s]);
 }
 
 static inline __attribute__((always_inline)) void
@@ -398,23 +436,24 @@ rows_body(int simd, int small, const double *Ab, int64_t ld, int64_t d,
           double *z, double *u, smr_fused_acc *st)
 {
     blk_t k = {.Ab = Ab, .x = x, .b = b, .w = w, .ld = ld, .d = d,
-               .d8 = d - d % 8, .rows_left = rows_left, .pf = pf_rows(ld), .s0 = s0, .mu = st->mu, .ablk = {0}, .finv = {0},
+               .dv = d - d % SMR_VL, .rows_left = rows_left, .pf = pf_rows(ld), .s0 = s0, .mu = st->mu, .ablk = {0}, .finv = {0},
                .z = z, .u = u, .Gb = st->Gb, .gs = d, .st = st};
     int64_t ncol = w ? 4 : 3, r0 = 0;
-    int64_t o = (int64_t)((uintptr_t)Ab % 64) / 8;
+    int64_t o = (int64_t)((uintptr_t)Ab % (8 * SMR_VL)) / 8;
     /* the shifted cut: when every row starts at the same place in its
-     * line (ld % 8 == 0, A's address a multiple of 8 bytes) and the plain
+     * strip (ld % V == 0, A's address a multiple of 8 bytes) and the plain
      * cut has straddling loads or a scalar tail; from d = 17: at d = 16
      * the plain cut's two strips become three, and that cost more than
      * the straddles (1.78 against 1.55-1.69 times a read, /tmp driver) */
-    bool sh = ld % 8 == 0 && (uintptr_t)Ab % 8 == 0 && (o != 0 || d % 8 != 0) &&
+    bool sh = ld % SMR_VL == 0 && (uintptr_t)Ab % 8 == 0 &&
+              (o != 0 || d % SMR_VL != 0) &&
               d >= SMR_FUSED_SHIFT_MIN_D;
     if (sh) {
         /* strip space after Gb (the column-major lane sums' room, 32 d):
-         * Gs, 4 columns of 8 S, on a 64-byte boundary, then xs */
+         * Gs, 4 columns of V S, on a 64-byte boundary, then xs */
         k.o = o;
-        k.S = (d + o + 7) / 8;
-        k.gs = 8 * k.S;
+        k.S = (d + o + SMR_VL - 1) / SMR_VL;
+        k.gs = SMR_VL * k.S;
         uintptr_t base = (uintptr_t)(st->Gb + 4 * d);
         double *Gs = (double *)((base + 63) / 64 * 64);
         double *xs = Gs + 4 * k.gs;
@@ -422,16 +461,16 @@ rows_body(int simd, int small, const double *Ab, int64_t ld, int64_t d,
         memcpy(xs + o, x, (size_t)d * sizeof(double));
         k.xs = xs;
         k.Gb = Gs + o;
-        for (int l = 0; l < 8; ++l) {
+        for (int l = 0; l < SMR_VL; ++l) {
             k.mfirst[l] = l >= o ? -1 : 0;
-            k.mlast[l] = l < d + o - 8 * (k.S - 1) ? -1 : 0;
+            k.mlast[l] = l < d + o - SMR_VL * (k.S - 1) ? -1 : 0;
         }
     }
     memset(k.Gb - k.o, 0, (size_t)(4 * k.gs) * sizeof(double));
     /* the panels holding A's first or last row take the plain cut (they
      * have no neighbour row on one side; see blk_t) */
     int64_t full = m - m % SMR_P;
-    if (small) /* d = 8 small, no w: whole groups first (group_small) */
+    if (small) /* d = V small, no w: whole groups first (group_small) */
         for (; r0 + SMR_GS * SMR_P <= full; r0 += SMR_GS * SMR_P)
             group_small(simd, small, r0, &k);
     for (; r0 < full; r0 += SMR_P) {
@@ -452,83 +491,24 @@ rows_body(int simd, int small, const double *Ab, int64_t ld, int64_t d,
     st->mu = k.mu;
 }
 
-#ifdef SMR_SIMD_X86
-/* d = 8 and 16 without w: rows_body with d a constant, group_small */
-#define SMR_ROWS_SHORT(name, arch)                                          \
-    __attribute__((target(arch))) static void name(                          \
-        const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,    \
-        bool first, const double *x, const double *b, double s0, double *z,  \
-        double *u, smr_fused_acc *st)                                        \
-    {                                                                        \
-        if (d == 8)                                                          \
-            rows_body(1, 1, Ab, ld, 8, m, left, first, x, b, NULL, s0, z, u, \
-                      st);                                                   \
-        else                                                                 \
-            rows_body(1, 2, Ab, ld, 16, m, left, first, x, b, NULL, s0, z,   \
-                      u, st);                                                \
-    }
-SMR_ROWS_SHORT(rows_short_v4, "arch=x86-64-v4")
-SMR_ROWS_SHORT(rows_short_v3, "arch=x86-64-v3")
-
-__attribute__((target("arch=x86-64-v4"))) static void
-rows_v4(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left, bool first,
-        const double *x,
-        const double *b, const double *w, double s0, double *z, double *u,
-        smr_fused_acc *st)
-{
-    rows_body(1, 0, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
-}
-__attribute__((target("arch=x86-64-v3"))) static void
-rows_v3(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left, bool first,
-        const double *x,
-        const double *b, const double *w, double s0, double *z, double *u,
-        smr_fused_acc *st)
-{
-    rows_body(1, 0, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
-}
-#endif
-
-void smr_fused_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
-                    const double *b, const double *w, double s0, double *z,
-                    double *u, smr_fused_acc *st)
-{
-    const double *Ab = A->a + i0 * A->ld;
-#ifdef SMR_SIMD_X86
-    int path = smr_k_simd_level();
-    if (path > 0 && !w && (A->d == 8 || A->d == 16)) {
-        (path == 2 ? rows_short_v4 : rows_short_v3)(
-            Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, s0, z, u, st);
-        return;
-    }
-    if (path == 2) {
-        rows_v4(Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, w, s0, z, u, st);
-        return;
-    }
-    if (path == 1) {
-        rows_v3(Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, w, s0, z, u, st);
-        return;
-    }
-#endif
-    rows_body(0, 0, Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, w, s0, z, u, st);
-}
-
 /* The finishing sweep over one block's n-vectors (fused.c): f = sc u in
  * place, and the block's sums of (f - b)^2, (w z)^2 and f (f - b), each in
- * 8 lane sums added in a fixed order (a scalar running sum was a 4-cycle
- * dependency per row: ~1 ns per row, a quarter of the pass at d = 16). */
+ * SMR_VL lane sums added in a fixed order (a scalar running sum was a
+ * 4-cycle dependency per row: ~1 ns per row, a quarter of the pass at
+ * d = 16). */
 static inline __attribute__((always_inline)) void
 finish_body(int64_t m, double sc, double *f, const double *b, const double *w,
             const double *z, double out[3])
 {
-    v8d s1 = {0}, s2 = {0}, s3 = {0};
+    vd s1 = {0}, s2 = {0}, s3 = {0};
     int64_t i = 0;
-    for (; i + 8 <= m; i += 8) {
-        v8d fv = ld8(f + i) * sc, r = fv - ld8(b + i);
-        st8(f + i, fv);
+    for (; i + SMR_VL <= m; i += SMR_VL) {
+        vd fv = ldv(f + i) * sc, r = fv - ldv(b + i);
+        stv(f + i, fv);
         s1 += r * r;
         s3 += fv * r;
         if (w) {
-            v8d q = ld8(w + i) * ld8(z + i);
+            vd q = ldv(w + i) * ldv(z + i);
             s2 += q * q;
         }
     }
@@ -546,20 +526,76 @@ finish_body(int64_t m, double sc, double *f, const double *b, const double *w,
     out[2] = hsum_lanes(s3) + t3;
 }
 
+/* d = V and 2 V (8 and 16 at V = 8) without w: rows_body with d a
+ * constant, group_small; other rows: rows_body */
+static inline __attribute__((always_inline)) void
+rows_any(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
+         bool first, const double *x, const double *b, const double *w,
+         double s0, double *z, double *u, smr_fused_acc *st)
+{
+    if (!w && d == 8)
+        rows_body(1, 8 / SMR_VL, Ab, ld, 8, m, left, first, x, b, NULL, s0, z,
+                  u, st);
+    else if (!w && d == 16)
+        rows_body(1, 16 / SMR_VL, Ab, ld, 16, m, left, first, x, b, NULL, s0,
+                  z, u, st);
+    else
+        rows_body(1, 0, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
+}
+
 #ifdef SMR_SIMD_X86
+#if SMR_VL == 4
+__attribute__((target("arch=x86-64-v3"))) void
+smr_fused_rows_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
+                  int64_t left, bool first, const double *x, const double *b,
+                  const double *w, double s0, double *z, double *u,
+                  smr_fused_acc *st)
+{
+    rows_any(Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
+}
+__attribute__((target("arch=x86-64-v3"))) void
+smr_fused_finish_v3(int64_t m, double sc, double *f, const double *b,
+                    const double *w, const double *z, double out[3])
+{
+    finish_body(m, sc, f, b, w, z, out);
+}
+#else
+__attribute__((target("arch=x86-64-v4"))) static void
+rows_v4(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
+        bool first, const double *x, const double *b, const double *w,
+        double s0, double *z, double *u, smr_fused_acc *st)
+{
+    rows_any(Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
+}
 __attribute__((target("arch=x86-64-v4"))) static void
 finish_v4(int64_t m, double sc, double *f, const double *b, const double *w,
           const double *z, double out[3])
 {
     finish_body(m, sc, f, b, w, z, out);
 }
-__attribute__((target("arch=x86-64-v3"))) static void
-finish_v3(int64_t m, double sc, double *f, const double *b, const double *w,
-          const double *z, double out[3])
-{
-    finish_body(m, sc, f, b, w, z, out);
-}
 #endif
+#endif
+
+#if SMR_VL == 8 /* the dispatch (and the portable loops) once */
+void smr_fused_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
+                    const double *b, const double *w, double s0, double *z,
+                    double *u, smr_fused_acc *st)
+{
+    const double *Ab = A->a + i0 * A->ld;
+#ifdef SMR_SIMD_X86
+    int path = smr_k_simd_level();
+    if (path == 2) {
+        rows_v4(Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, w, s0, z, u, st);
+        return;
+    }
+    if (path == 1) {
+        smr_fused_rows_v3(Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, w, s0,
+                          z, u, st);
+        return;
+    }
+#endif
+    rows_body(0, 0, Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, w, s0, z, u, st);
+}
 
 void smr_fused_finish_rows(int64_t m, double sc, double *f, const double *b,
                            const double *w, const double *z, double out[3])
@@ -571,9 +607,10 @@ void smr_fused_finish_rows(int64_t m, double sc, double *f, const double *b,
         return;
     }
     if (path == 1) {
-        finish_v3(m, sc, f, b, w, z, out);
+        smr_fused_finish_v3(m, sc, f, b, w, z, out);
         return;
     }
 #endif
     finish_body(m, sc, f, b, w, z, out);
 }
+#endif

@@ -1,12 +1,13 @@
 /*
  * perturbed_rows.c -- the inner loop of the SPSA losses (perturbed.c,
  * docs/math.md section 6): per row and direction one exp, a product, a
- * quotient and six sums, 8 rows at a time in GCC vector types (simd.h).
+ * quotient and six sums, SMR_VL rows at a time in GCC vector types
+ * (simd.h; 8, or 4 in the AVX2 level's compilation, perturbed_rows_avx2.c).
  *
  * Written as a plain loop the six running sums are scalar dependency
  * chains (the compiler may not reassociate them without -ffast-math) and
  * the quotient is scalar: at d = 10 that loop was a third of an SPSA step
- * (perf, n = 10^5, k = 16).  Here every sum has 8 lane sums, added in a
+ * (perf, n = 10^5, k = 16).  Here every sum has SMR_VL lane sums, added in a
  * fixed order at the end, so results are reproducible.
  *
  * A partial last group is read into zeroed lanes: ez = 0, a = 0 and b = 0
@@ -19,12 +20,17 @@
 
 #include <math.h>
 
-/* 8 values from p, or cnt of them and zeros */
-static inline __attribute__((always_inline)) v8d ld_part(const double *p, int cnt)
+/* the AVX2 level's loop, in perturbed_rows_avx2.c (this file at SMR_VL = 4) */
+void smr_pert_sums_v3(int64_t m, const double *ez, const double *a,
+                      const double *b, const double *w, const double *z,
+                      double eps, double inv_at, double out[8]);
+
+/* SMR_VL values from p, or cnt of them and zeros */
+static inline __attribute__((always_inline)) vd ld_part(const double *p, int cnt)
 {
-    if (cnt == 8)
-        return ld8(p);
-    v8d v = {0};
+    if (cnt == SMR_VL)
+        return ldv(p);
+    vd v = {0};
     for (int r = 0; r < cnt; ++r)
         v[r] = p[r];
     return v;
@@ -35,19 +41,19 @@ sums_body(int simd, int64_t m, const double *ez, const double *a,
           const double *b, const double *w, const double *z, double eps,
           double inv_at, double out[8])
 {
-    v8d S[8] = {{0}};
-    for (int64_t i = 0; i < m; i += 8) {
-        int cnt = m - i < 8 ? (int)(m - i) : 8;
-        v8d e = ld_part(ez + i, cnt), av = ld_part(a + i, cnt) * eps;
-        v8d bv = ld_part(b + i, cnt), v;
+    vd S[8] = {{0}};
+    for (int64_t i = 0; i < m; i += SMR_VL) {
+        int cnt = m - i < SMR_VL ? (int)(m - i) : SMR_VL;
+        vd e = ld_part(ez + i, cnt), av = ld_part(a + i, cnt) * eps;
+        vd bv = ld_part(b + i, cnt), v;
         if (simd) {
-            v = exp8(av);
+            v = expv(av);
         } else {
-            for (int r = 0; r < 8; ++r)
+            for (int r = 0; r < SMR_VL; ++r)
                 v[r] = exp(av[r]);
         }
-        v8d up = e * v, um = e / v;
-        v8d cp = up * inv_at - bv, cm = um * inv_at - bv;
+        vd up = e * v, um = e / v;
+        vd cp = up * inv_at - bv, cm = um * inv_at - bv;
         S[0] += up;
         S[1] += um;
         S[2] += cp * cp;
@@ -55,8 +61,8 @@ sums_body(int simd, int64_t m, const double *ez, const double *a,
         S[4] += cp * bv;
         S[5] += cm * bv;
         if (w) {
-            v8d wv = ld_part(w + i, cnt), zv = ld_part(z + i, cnt);
-            v8d wp = wv * (zv + av), wm = wv * (zv - av);
+            vd wv = ld_part(w + i, cnt), zv = ld_part(z + i, cnt);
+            vd wp = wv * (zv + av), wm = wv * (zv - av);
             S[6] += wp * wp;
             S[7] += wm * wm;
         }
@@ -66,20 +72,25 @@ sums_body(int simd, int64_t m, const double *ez, const double *a,
 }
 
 #ifdef SMR_SIMD_X86
+#if SMR_VL == 4
+__attribute__((target("arch=x86-64-v3"))) void
+smr_pert_sums_v3(int64_t m, const double *ez, const double *a, const double *b,
+                 const double *w, const double *z, double eps, double inv_at,
+                 double out[8])
+{
+    sums_body(1, m, ez, a, b, w, z, eps, inv_at, out);
+}
+#else
 __attribute__((target("arch=x86-64-v4"))) static void
 sums_v4(int64_t m, const double *ez, const double *a, const double *b,
         const double *w, const double *z, double eps, double inv_at, double out[8])
 {
     sums_body(1, m, ez, a, b, w, z, eps, inv_at, out);
 }
-__attribute__((target("arch=x86-64-v3"))) static void
-sums_v3(int64_t m, const double *ez, const double *a, const double *b,
-        const double *w, const double *z, double eps, double inv_at, double out[8])
-{
-    sums_body(1, m, ez, a, b, w, z, eps, inv_at, out);
-}
+#endif
 #endif
 
+#if SMR_VL == 8 /* the dispatch (and the portable loop) once */
 void smr_pert_sums(int64_t m, const double *ez, const double *a,
                    const double *b, const double *w, const double *z,
                    double eps, double inv_at, double out[8])
@@ -91,9 +102,10 @@ void smr_pert_sums(int64_t m, const double *ez, const double *a,
         return;
     }
     if (path == 1) {
-        sums_v3(m, ez, a, b, w, z, eps, inv_at, out);
+        smr_pert_sums_v3(m, ez, a, b, w, z, eps, inv_at, out);
         return;
     }
 #endif
     sums_body(0, m, ez, a, b, w, z, eps, inv_at, out);
 }
+#endif
