@@ -26,17 +26,16 @@
 #include "kernels.h"
 #include "simd.h"
 
-/* written for 8 lanes (a row of 8 columns per vector); its AVX2 version
- * below keeps GCC's 64-byte vectors, which GCC 12 holds in memory there
- * (simd.h) -- not rewritten at 4 lanes yet */
-#if SMR_VL != 8
-#error "syrk_small.c is written for SMR_VL = 8"
-#endif
+/* the AVX2 level's kernel, in syrk_small_avx2.c (this file at SMR_VL = 4) */
+void smr_k_syrk16_v3(const smr_mat *A, int64_t i0, int64_t m, const double *e,
+                     const double *f, const double *v, double *H, int64_t ldh,
+                     double *PQ);
 
 #include <string.h>
 
 #define SMR_SYRK_CHUNK 64
 
+#if SMR_VL == 8
 static inline __attribute__((always_inline)) void
 syrk16_body(bool two, bool pq, int64_t m, const double *B, int64_t ldb,
             int64_t d, const double *e, const double *f, const double *v,
@@ -80,6 +79,78 @@ syrk16_body(bool two, bool pq, int64_t m, const double *B, int64_t ldb,
             PQ[d + c] += c < 8 ? q0[c] : q1[c - 8];
         }
 }
+
+#else
+/*
+ * 4 lanes (AVX2: 16 vector registers): the triangle is 4-row strips k of
+ * 4-column panels c, k <= c: 40 vectors at d = 16,
+ * more than the registers.  So the rows go in chunks of SMR_SYRK_CHUNK
+ * (in L1 after the first panel reads them), and for each chunk one panel
+ * at a time keeps its strips (4 (c + 1) vectors) in registers:
+ *
+ *     s_k = e_i a_i[4k : 4k + 4],   h[k][cc] += a_i,4c+cc s_k  (k <= c)
+ *
+ * then adds them to Hs (strip k, column j) on the stack; H gets Hs at the
+ * end.  p, q: one more sweep of the chunk.
+ */
+static inline __attribute__((always_inline)) void
+panel4(int c, int64_t m, const double *B, int64_t ldb, const double *e,
+       vd Hs[4][16])
+{
+    vd h[4][4] = {{{0}}};
+    for (int64_t i = 0; i < m; ++i) {
+        const double *a = B + i * ldb;
+        for (int k = 0; k <= c; ++k) {
+            vd s = ldv(a + 4 * k) * e[i];
+            for (int cc = 0; cc < 4; ++cc)
+                h[k][cc] += a[4 * c + cc] * s;
+        }
+    }
+    for (int k = 0; k <= c; ++k)
+        for (int cc = 0; cc < 4; ++cc)
+            Hs[k][4 * c + cc] += h[k][cc];
+}
+
+static inline __attribute__((always_inline)) void
+syrk16_body(bool two, bool pq, int64_t m, const double *B, int64_t ldb,
+            int64_t d, const double *e, const double *f, const double *v,
+            double *H, int64_t ldh, double *PQ)
+{
+    vd Hs[4][16] = {{{0}}}, P[4] = {{0}}, Q[4] = {{0}};
+    const int ns = two ? 4 : 2; /* strips (and panels) of the padded row */
+    for (int64_t r0 = 0; r0 < m; r0 += SMR_SYRK_CHUNK) {
+        int64_t c = m - r0 < SMR_SYRK_CHUNK ? m - r0 : SMR_SYRK_CHUNK;
+        const double *Bc = B + r0 * ldb;
+        panel4(0, c, Bc, ldb, e + r0, Hs);
+        panel4(1, c, Bc, ldb, e + r0, Hs);
+        if (two) {
+            panel4(2, c, Bc, ldb, e + r0, Hs);
+            panel4(3, c, Bc, ldb, e + r0, Hs);
+        }
+        if (pq) {
+            vd p[4] = {{0}}, q[4] = {{0}};
+            for (int64_t i = 0; i < c; ++i)
+                for (int k = 0; k < ns; ++k) {
+                    vd a = ldv(Bc + i * ldb + 4 * k);
+                    p[k] += a * f[r0 + i];
+                    q[k] += a * v[r0 + i];
+                }
+            for (int k = 0; k < ns; ++k) {
+                P[k] += p[k];
+                Q[k] += q[k];
+            }
+        }
+    }
+    for (int64_t j = 0; j < d; ++j)
+        for (int64_t r = 0; r <= j; ++r)
+            H[r + j * ldh] += Hs[r / 4][j][r % 4];
+    if (pq)
+        for (int64_t j = 0; j < d; ++j) {
+            PQ[j] += P[j / 4][j % 4];
+            PQ[d + j] += Q[j / 4][j % 4];
+        }
+}
+#endif
 
 /* rows [i0, i0 + m) of A into buf (m x w, row-major; columns d..w-1 were
  * zeroed by the caller and stay zero) */
@@ -130,35 +201,41 @@ syrk16_any(const smr_mat *A, int64_t i0, int64_t m, const double *e,
         syrk16_pq(false, A, i0, m, e, NULL, NULL, H, ldh, NULL);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#ifdef SMR_SIMD_X86
+#if SMR_VL == 4
+__attribute__((target("arch=x86-64-v3"))) void
+smr_k_syrk16_v3(const smr_mat *A, int64_t i0, int64_t m, const double *e,
+                const double *f, const double *v, double *H, int64_t ldh,
+                double *PQ)
+{
+    syrk16_any(A, i0, m, e, f, v, H, ldh, PQ);
+}
+#else
 __attribute__((target("arch=x86-64-v4"))) static void
 syrk16_v4(const smr_mat *A, int64_t i0, int64_t m, const double *e,
           const double *f, const double *v, double *H, int64_t ldh, double *PQ)
 {
     syrk16_any(A, i0, m, e, f, v, H, ldh, PQ);
 }
-__attribute__((target("arch=x86-64-v3"))) static void
-syrk16_v3(const smr_mat *A, int64_t i0, int64_t m, const double *e,
-          const double *f, const double *v, double *H, int64_t ldh, double *PQ)
-{
-    syrk16_any(A, i0, m, e, f, v, H, ldh, PQ);
-}
+#endif
 #endif
 
+#if SMR_VL == 8 /* the dispatch (and the portable loop) once */
 void smr_k_block_syrk_small(const smr_mat *A, int64_t i0, int64_t m,
                             const double *e, const double *f, const double *v,
                             double *H, int64_t ldh, double *pq)
 {
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#ifdef SMR_SIMD_X86
     int path = smr_k_simd_level();
     if (path == 2) {
         syrk16_v4(A, i0, m, e, f, v, H, ldh, pq);
         return;
     }
     if (path == 1) {
-        syrk16_v3(A, i0, m, e, f, v, H, ldh, pq);
+        smr_k_syrk16_v3(A, i0, m, e, f, v, H, ldh, pq);
         return;
     }
 #endif
     syrk16_any(A, i0, m, e, f, v, H, ldh, pq);
 }
+#endif
