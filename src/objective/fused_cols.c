@@ -56,7 +56,12 @@
 #define SMR_CV 8       /* vectors (of 8 rows) per chunk from SMR_CV_MIN_D */
 #define SMR_CV_SHORT 4 /* vectors per chunk below it                     */
 #else
-#define SMR_CV 8       /* (4 lanes: see docs/benchmarks.md, AVX2 level)   */
+/* 4 lanes: 32 and 16 rows.  16 vectors (64 rows, as at 8 lanes) measured
+ * worse (AVX2 level, bench_kernels --case, paired with a read, 2-3
+ * rounds against this): d = 64 1.59-2.12 / 1.75-1.85 times the read,
+ * d = 256 1.85-1.97 / 1.60-1.73, d = 2000 1.80-2.20 / 1.60-1.99; with 16
+ * vector registers the chunk's z and weights no longer fit */
+#define SMR_CV 8
 #define SMR_CV_SHORT 4
 #endif
 #define SMR_CV_MIN_D 48 /* (header comment: measured at d = 16, 64, 256, 2000) */
