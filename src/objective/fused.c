@@ -36,8 +36,9 @@
  * per-block u are rescaled to f in a pass over the n-vector, not over A).
  *
  * Row-major A goes through fused_rows.c (dots, exp, weights and the
- * G update eight rows at a time, with software prefetch), column-major A
- * through fused_cols.c (32 rows at a time, lanes = rows).
+ * G update eight rows at a time -- four at the AVX2 level --, with
+ * software prefetch), column-major A through fused_cols.c (chunks of
+ * rows, lanes = rows).
  *
  * Threads: the blocks are split into T contiguous ranges, one per thread
  * (smr_k_parallel); each range keeps its own shift (raised, with its

@@ -9,7 +9,7 @@
  *                                        transpose-and-add tree)
  *     u_i = exp(z_i - mu)               (expv, SMR_VL lanes)
  *     W_i = [ u_i (u_i - b_i - s~),  u_i^2,  u_i,  w_i^2 z_i ]
- *     G  += sum_i a_i^T W_i             (the 8 rows again, from L1)
+ *     G  += sum_i a_i^T W_i             (the panel's rows again, from L1)
  *
  * Why not dgemv + exp + a thin product per block (the first version, kept
  * for column-major A in fused.c): OpenBLAS's dgemv on a block of short
