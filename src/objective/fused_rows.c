@@ -526,6 +526,7 @@ finish_body(int64_t m, double sc, double *f, const double *b, const double *w,
     out[2] = hsum_lanes(s3) + t3;
 }
 
+#ifdef SMR_SIMD_X86
 /* d = 8 and 16 without w: rows_body with d a constant, group_small (one
  * or two strips per row at 8 lanes, two or four at 4); other rows:
  * rows_body.  At 4 lanes (AVX2 level) d = 16 through group_small took
@@ -546,7 +547,6 @@ rows_any(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
         rows_body(1, 0, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
 }
 
-#ifdef SMR_SIMD_X86
 #if SMR_VL == 4
 __attribute__((target("arch=x86-64-v3"))) void
 smr_fused_rows_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
