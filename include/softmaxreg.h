@@ -62,7 +62,8 @@ SMR_API const char *smr_version(void);
 /* Same as SMR_VERSION_NUMBER, but of the linked library. */
 SMR_API int smr_version_number(void);
 /* The vector instructions the library's hand-vectorized kernels (exp,
- * one-pass loss and gradient, small Hessians) use in this process:
+ * one-pass loss and gradient, small Hessians, SPSA losses) use in this
+ * process:
  * "avx512" (x86-64-v4), "avx2" (x86-64-v3: AVX2 + FMA) or "portable"
  * (plain C and glibc's exp; every CPU without those, every architecture
  * other than x86-64, and builds with a compiler other than GCC).  Detected from the CPU at the first call into the

@@ -39,8 +39,9 @@ double smr_k_dot(int64_t n, const double *u, const double *v);
 /* out_i = exp(z_i - shift), vectorized (vexp.c; < 1.5 ulp on AVX2/AVX-512,
  * glibc's exp elsewhere).  out may alias z.  NaN -> NaN, -inf -> 0. */
 void smr_k_exp_shift(int64_t n, const double *z, double shift, double *out);
-/* The vector ISA level the hand-vectorized kernels (vexp.c, syrk_small.c, fused_rows.c, fused_cols.c)
- * run at here: 2 x86-64-v4 (AVX-512), 1 x86-64-v3 (AVX2+FMA), 0 portable.
+/* The vector ISA level the hand-vectorized kernels (vexp.c, syrk_small.c,
+ * fused_rows.c, fused_cols.c, perturbed_rows.c; the AVX2 level's in their
+ * *_avx2.c twins, simd.h) run at here: 2 x86-64-v4 (AVX-512), 1 x86-64-v3 (AVX2+FMA), 0 portable.
  * The CPU's level, capped by SOFTMAXREG_SIMD; decided at the first call and
  * fixed for the process (smr_simd in softmaxreg.h). */
 int smr_k_simd_level(void);

@@ -26,14 +26,14 @@
 #include "kernels.h"
 #include "simd.h"
 
+#include <string.h>
+
+#define SMR_SYRK_CHUNK 64
+
 /* the AVX2 level's kernel, in syrk_small_avx2.c (this file at SMR_VL = 4) */
 void smr_k_syrk16_v3(const smr_mat *A, int64_t i0, int64_t m, const double *e,
                      const double *f, const double *v, double *H, int64_t ldh,
                      double *PQ);
-
-#include <string.h>
-
-#define SMR_SYRK_CHUNK 64
 
 #if SMR_VL == 8
 static inline __attribute__((always_inline)) void
