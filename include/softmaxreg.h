@@ -71,12 +71,15 @@ SMR_API int smr_version_number(void);
  * SOFTMAXREG_SIMD, read at that first call, caps it: "portable" or "avx2"
  * (any other value, "avx512" included, sets no cap; a cap never raises the
  * level above what the CPU runs).  Use it to test or time the other paths.
- * Results are bit-identical for a given level, thread count, OpenBLAS
- * and placement of A modulo 64 bytes (the one-pass kernels align their
- * loads to A's cache lines when the leading dimension is a multiple of 4
- * or 8 doubles, which groups the sums by A's address; smr_mm_read returns
- * 64-byte aligned data); between levels, or for a copy of A at another
- * offset, they may differ in the last bits.  The string is static. */
+ * Results are bit-identical for a given level, thread count and OpenBLAS,
+ * wherever A lies in memory (the one-pass kernels align their loads to
+ * A's cache lines and rotate the lanes back before adding them), with one
+ * exception: for column-major A whose leading dimension is a multiple of
+ * 4 or 8 doubles, a pass that must raise its shift midway (logits more
+ * than 64 above the previous evaluation's log-sum-exp) raises it at a row
+ * that depends on A's offset modulo 64 bytes, and the last bits may then
+ * differ for a copy of A at another offset.  Between levels results may
+ * differ in the last bits.  The string is static. */
 SMR_API const char *smr_simd(void);
 
 /* ------------------------------------------------------------------------ */
@@ -548,7 +551,8 @@ SMR_API int smr_spsa_gradient(const smr_problem *prob, const double *x, int k,
  */
 
 /* A dense matrix owned by the library: column-major, leading dimension
- * rows, data 64-byte aligned.  Free with smr_matrix_free(). */
+ * rows, data 64-byte aligned (a cache line: the kernels' loads need no
+ * partial head).  Free with smr_matrix_free(). */
 typedef struct smr_matrix {
     int64_t rows, cols;
     double *data;

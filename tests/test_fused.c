@@ -335,6 +335,80 @@ static void test_threads_reproducible(void **state)
     tu_problem_free(&tp);
 }
 
+/* The same A at each of the 8 offsets from a 64-byte line gives the same
+ * bits: the kernels align their loads to A's lines when ld is a multiple
+ * of the vector width (the row-major shifted cut, the column-major head),
+ * so the lanes hold A's entries rotated by the offset; they are rotated
+ * back before every sum across lanes, and the column-major head keeps its
+ * rows in the lanes the aligned chunks give them.  A chain of three
+ * points: the first without a guess (the shift from the first rows), the
+ * others with the previous one's.  Two threads, sizes that take several
+ * blocks, the short last panels and chunks, and both end strips. */
+static void test_placement_independent(void **state)
+{
+    (void)state;
+    typedef struct { int64_t n, d, pad; smr_layout lay; bool w; } pcfg;
+    const pcfg pc[] = {
+        {3001, 21, 3, SMR_ROW_MAJOR, true},   /* ld 24: masked tail */
+        {4001, 64, 0, SMR_ROW_MAJOR, false},  /* whole strips */
+        {1003, 264, 0, SMR_ROW_MAJOR, false}, /* two-strip update: 33 or 34
+                                                 strips, one left or none */
+        {2001, 120, 0, SMR_ROW_MAJOR, false}, /* 15 or 16 strips (below the
+                                                 two-strip update's d) */
+        {20003, 16, 0, SMR_ROW_MAJOR, false}, /* short-row groups */
+        {5003, 13, 5, SMR_COL_MAJOR, true},   /* ld 5008: chunks of 32 */
+        {4133, 48, 3, SMR_COL_MAJOR, false},  /* ld 4136: chunks of 64 */
+        {37, 300, 3, SMR_COL_MAJOR, true},    /* ld 40: head + vectors */
+    };
+    int old = smr_k_set_threads(2);
+    for (size_t c = 0; c < sizeof pc / sizeof pc[0]; ++c) {
+        const pcfg *k = &pc[c];
+        double *ref = NULL;
+        size_t len = (size_t)(3 * (k->d + 1));
+        for (int off = 1; off <= 8; ++off) {
+            tu_spec spec = {.n = k->n, .d = k->d, .layout = k->lay,
+                            .lda_pad = k->pad, .with_w = k->w, .w_scale = 0.3,
+                            .a_scale = 1.0, .seed = 515 + c, .a_off = off};
+            tu_problem tp;
+            tu_problem_make(&tp, &spec);
+            smr_ws ws;
+            assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+            double *out = malloc(len * sizeof(double));
+            double *y = malloc((size_t)k->d * sizeof(double));
+            tu_rng r;
+            tu_seed(&r, 8);
+            for (int64_t j = 0; j < k->d; ++j)
+                y[j] = tu_normal(&r) / sqrt((double)k->d);
+            for (int it = 0; it < 3; ++it) {
+                double *g = out + it * (k->d + 1);
+                assert_int_equal(smr_obj_loss_grad(&tp.p, y, &ws, g), SMR_OK);
+                g[k->d] = ws.loss;
+                y[it % k->d] += 0.01;
+            }
+            if (!ref) {
+                ref = out;
+            } else {
+                size_t bad = len;
+                for (size_t q = 0; q < len && bad == len; ++q)
+                    if (memcmp(&out[q], &ref[q], sizeof(double)) != 0)
+                        bad = q;
+                TU_CHECK(bad == len,
+                         "cfg %zu (%s n %lld d %lld): offset %d doubles differs "
+                         "from offset 0 at value %zu (%.17g against %.17g)",
+                         c, k->lay == SMR_ROW_MAJOR ? "row" : "col",
+                         (long long)k->n, (long long)k->d, off - 1, bad,
+                         out[bad], ref[bad]);
+                free(out);
+            }
+            free(y);
+            smr_ws_free(&ws);
+            tu_problem_free(&tp);
+        }
+        free(ref);
+    }
+    smr_k_set_threads(old);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_shift_rises),
         cmocka_unit_test(test_overflow_any_row),
         cmocka_unit_test(test_threads_reproducible),
+        cmocka_unit_test(test_placement_independent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -282,9 +282,10 @@ static int read_all(reader *r, smr_matrix *out)
     /* each array entry needs >= 2 bytes ("0\n"), each coordinate one >= 6 */
     if ((rc = check_size(r, rows, cols, coord ? nnz : rows * cols, coord ? 6 : 2)) != SMR_OK)
         return rc;
-    /* 64-byte aligned (a cache line): the kernels' sums are grouped by
-     * A's address modulo 64 (docs/api.md, "Reproducibility"), so two
-     * programs that read the same file get the same bits */
+    /* 64-byte aligned (a cache line): the one-pass kernels then need no
+     * partial head before their aligned chunks (fused_cols.c).  The bits do
+     * not depend on it (smr_simd in the header: one exception, which this
+     * alignment also removes for two programs that read the same file) */
     void *mem = NULL;
     size_t bytes = (size_t)(rows * cols) * sizeof(double);
     double *a = posix_memalign(&mem, 64, bytes) == 0 ? mem : NULL;

@@ -91,6 +91,40 @@ static inline __attribute__((always_inline)) vd hsumv(const vd a[SMR_VL])
 #endif
 }
 
+/* A lane permutation known at run time only, as 2 SMR_VL 32-bit indices
+ * (each double's two halves): one vpermd at either width.  As a vector of
+ * doubles with a 64-bit index GCC 12 rebuilt the 32-bit index at every
+ * use at the AVX2 level (4 instructions per permutation). */
+typedef int32_t vp __attribute__((vector_size(8 * SMR_VL)));
+
+/* lane l of the result is lane s(l) of a, for idx = rotidx(..): the
+ * one-pass kernels rotate lane sums that followed A's cache lines back to
+ * the lanes of an aligned A (fused_rows.c, fused_cols.c) */
+static inline __attribute__((always_inline)) vd permv(vd a, vp idx)
+{
+#if defined(__GNUC__) && !defined(__clang__)
+    return (vd)__builtin_shuffle((vp)a, idx);
+#else
+    vp v = (vp)a, r;
+    for (int l = 0; l < 2 * SMR_VL; ++l)
+        r[l] = v[idx[l] & (2 * SMR_VL - 1)];
+    return (vd)r;
+#endif
+}
+
+/* the permv index that rotates by s (0 <= s < SMR_VL): lane l of the
+ * result is lane (l + s) mod SMR_VL */
+static inline __attribute__((always_inline)) vp rotidx(int64_t s)
+{
+    vp idx;
+    for (int l = 0; l < SMR_VL; ++l) {
+        int32_t src = (int32_t)((l + s) % SMR_VL);
+        idx[2 * l] = 2 * src;
+        idx[2 * l + 1] = 2 * src + 1;
+    }
+    return idx;
+}
+
 /* the lanes summed in a fixed order (pairs, then pairs of pairs) */
 static inline __attribute__((always_inline)) double hsum_lanes(vd v)
 {

@@ -44,7 +44,10 @@
  * (smr_k_parallel); each range keeps its own shift (raised, with its
  * accumulators rescaled, when a panel's largest logit exceeds it by more
  * than SMR_FUSED_RESCALE, so u never overflows) and its own G; the ranges
- * are combined in order 0..T-1.  The result depends on T, not on timing.
+ * are combined in order 0..T-1.  The result depends on T, not on timing,
+ * and not on where A lies in memory: the kernels that align their loads to
+ * A's lines rotate the lane sums back (fused_rows.c, fused_cols.c; the one
+ * exception, a column-major shift raised mid-pass, is in fused_cols.c).
  */
 #include "objective.h"
 #include "fused_rows.h"

@@ -41,8 +41,15 @@
  * (docs/benchmarks.md), so the solvers did not use it there.
  *
  * The shift, its rescaling, the sums' order and the partial last vector
- * follow fused_rows.c.  Gl's rescale bound: smr_fused_rescale bounds the
- * rounding of each lane entry; the lane sums of a column add at most
+ * follow fused_rows.c, except that without a provisional shift the first
+ * is the range's first row's logit, not the first chunk's largest: the
+ * chunks' rows depend on A's offset (the head, cols_body), the first row
+ * does not.  A shift raised mid-pass is raised at a chunk, so for A at
+ * another offset modulo 64 bytes at another row, and the bits may differ;
+ * only then (logits more than SMR_FUSED_RESCALE above the shift).
+ *
+ * Gl's rescale bound: smr_fused_rescale bounds the rounding of each lane
+ * entry; the lane sums of a column add at most
  * sqrt(SMR_VL) <= sqrt(8) times their 2-norm, hence the factor 3 on that
  * bound.
  */
@@ -81,6 +88,7 @@ typedef struct {
     int64_t rows_left; /* rows of A from the block's first to the last */
     double s0, mu;
     vd ablk, finv;
+    vp up;        /* rotidx(SMR_VL - o): lane l to lane l + o (the head) */
     double *z, *u, *Gl;
     smr_fused_acc *st;
 } cblk_t;
@@ -104,9 +112,11 @@ ld_part(const cblk_t *k, int64_t r0, int cnt, int64_t j)
 
 /* V vectors of SMR_VL rows from r0; the last has cnt valid rows (SMR_VL
  * for all but the block's last vector).  V and cnt == SMR_VL are
- * constants after inlining. */
+ * constants after inlining.  lo (the head, V = 1): the rows' weights and
+ * entries go to lanes lo .. lo + cnt - 1 of the update, the lanes the
+ * aligned chunks after it give rows of these residues (see cols_body). */
 static inline __attribute__((always_inline)) void
-chunk(int simd, int V, int cnt, int64_t r0, cblk_t *k)
+chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
 {
     const int64_t d = k->d, ld = k->ld;
     const double *A = k->Ab + r0;
@@ -138,6 +148,12 @@ chunk(int simd, int V, int cnt, int64_t r0, cblk_t *k)
     double pm = max_lanes(mx);
     for (int v = 0; v < V; ++v)
         k->finv += zv[v] * 0.0;
+    /* without a provisional shift, the first from the range's first row
+     * (the chunks' rows depend on A's offset, the first row does not) */
+    if (!k->st->have_mu) {
+        k->mu = zv[0][0];
+        k->st->have_mu = true;
+    }
     /* Gl: SMR_VL d lane sums per column */
     smr_fused_raise(k->st, pm, &k->mu, &k->ablk, k->u, r0, d, k->Gl,
                     SMR_VL * d, SMR_VL * d, 3.0);
@@ -152,7 +168,10 @@ chunk(int simd, int V, int cnt, int64_t r0, cblk_t *k)
         W[1][v] = Lw.w2;
         W[2][v] = Lw.u;
         W[3][v] = Lw.w4;
-        k->ablk += Lw.u;
+        if (lo)
+            for (int c = 0; c < 4; ++c)
+                W[c][v] = permv(W[c][v], k->up);
+        k->ablk += W[2][v];
     }
 
     const bool four = k->w != NULL;
@@ -170,6 +189,8 @@ chunk(int simd, int V, int cnt, int64_t r0, cblk_t *k)
         for (int v = 0; v < V; ++v) {
             vd a = v == V - 1 && cnt < SMR_VL ? ld_part(k, r0 + SMR_VL * v, cnt, j)
                                                 : ldv(col + SMR_VL * v);
+            if (lo)
+                a = permv(a, k->up);
             e1 += W[0][v] * a;
             e2 += W[1][v] * a;
             e3 += W[2][v] * a;
@@ -201,24 +222,36 @@ cols_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
      * loads are aligned (malloc puts A 16 bytes past a line, and then each
      * 64-byte load straddled two lines) */
     int64_t o = (int64_t)((uintptr_t)Ab % (8 * SMR_VL)) / 8;
-    if (ld % SMR_VL == 0 && (uintptr_t)Ab % 8 == 0 && o != 0) {
+    if (!(ld % SMR_VL == 0 && (uintptr_t)Ab % 8 == 0))
+        o = 0;
+    /* Lanes: row r of the block (its first row 0) sits in lane
+     * (r + o) % SMR_VL -- the head's rows in lanes o .. (chunk's lo), every
+     * later vector on a line -- and every lane sum adds its rows in row
+     * order from zero.  With o = 0 (A on a line, or no head) it is lane
+     * r % SMR_VL.  So the lane sums are those of o = 0 rotated by o, and
+     * rotated back before the lanes are added (rot) they give the same
+     * bits at every offset of A (test_placement_independent). */
+    if (o != 0) {
         int64_t h = SMR_VL - o < m ? SMR_VL - o : m;
-        chunk(simd, 1, (int)h, 0, &k);
+        k.up = rotidx(SMR_VL - o);
+        chunk(simd, 1, (int)h, 0, (int)o, &k);
         r0 = h;
     }
     if (d >= SMR_CV_MIN_D)
         for (; r0 + SMR_VL * SMR_CV <= m; r0 += SMR_VL * SMR_CV)
-            chunk(simd, SMR_CV, SMR_VL, r0, &k);
+            chunk(simd, SMR_CV, SMR_VL, r0, 0, &k);
     for (; r0 + SMR_VL * SMR_CV_SHORT <= m; r0 += SMR_VL * SMR_CV_SHORT)
-        chunk(simd, SMR_CV_SHORT, SMR_VL, r0, &k);
+        chunk(simd, SMR_CV_SHORT, SMR_VL, r0, 0, &k);
     for (; r0 + SMR_VL <= m; r0 += SMR_VL)
-        chunk(simd, 1, SMR_VL, r0, &k);
+        chunk(simd, 1, SMR_VL, r0, 0, &k);
     if (r0 < m)
-        chunk(simd, 1, (int)(m - r0), r0, &k);
+        chunk(simd, 1, (int)(m - r0), r0, 0, &k);
+    const vp rot = rotidx(o);
     for (int c = 0; c < ncol; ++c)
         for (int64_t j = 0; j < d; ++j)
-            st->G[c * d + j] += hsum_lanes(ldv(k.Gl + SMR_VL * (c * d + j)));
-    st->alpha += hsum_lanes(k.ablk);
+            st->G[c * d + j] +=
+                hsum_lanes(permv(ldv(k.Gl + SMR_VL * (c * d + j)), rot));
+    st->alpha += hsum_lanes(permv(k.ablk, rot));
     st->fin += hsum_lanes(k.finv);
     st->mu = k.mu;
 }

@@ -147,6 +147,7 @@ typedef struct {
     int64_t o, S;
     const double *xs; /* xs[o + j] = x[j], zero elsewhere; V S long */
     vl mfirst, mlast; /* lanes of the first and last strip in the row */
+    vp rot;           /* rotidx(o): the dots' lanes back to the plain cut's */
     smr_fused_acc *st;
 } blk_t;
 
@@ -210,21 +211,37 @@ panel_dots(bool sh, const double *const rp[SMR_P], const double *xv,
                 acc[r] += ldv(rp[r] + j) * xj;
         }
     }
+    /* shifted: lane l holds the columns c with (c + o) % V == l, in the
+     * plain cut's order; rotated back, each lane holds exactly the plain
+     * cut's sum, and the tree adds them in the plain cut's order, so z
+     * does not depend on A's offset (test_placement_independent).  Cost
+     * in cache, one thread (/tmp driver, best of 6 alternations, A 16
+     * bytes past a line): d = 24 7.30 -> 7.46 ns per row, d = 64 12.83 ->
+     * 13.15.  The rotation folded into the tree as constant shuffles (a
+     * switch on o) measured no faster (7.50, 13.94 against 7.38, 13.99).
+     * None when A is on a line. */
+    if (sh && k->o)
+        for (int r = 0; r < SMR_P; ++r)
+            acc[r] = permv(acc[r], k->rot);
     vd zv = hsumv(acc);
     for (int64_t j = n8; j < nt; ++j)
         zv += col_lanes(rp, j) * xv[j];
     return zv;
 }
 
-/* whether panel_update takes its two-strip loop (rows of n8 >= 128
- * columns, no w): panel picks the prefetch split by it */
-static inline __attribute__((always_inline)) bool two_strip(int64_t n8, bool four)
+/* whether panel_update takes its two-strip loop (rows of d >= 128
+ * columns, no w): panel picks the prefetch split by it.  By d, not by the
+ * strips of the cut: each column's sum must take the same steps at every
+ * offset of A */
+static inline __attribute__((always_inline)) bool two_strip(int64_t d, bool four)
 {
-    return n8 >= 128 && !four;
+    return d >= 128 && !four;
 }
 
 /* Gb += rows^T W over strips j < n8 and columns n8 .. nt - 1 (column c of
- * the sums at Gb + c gs): per strip, even and odd rows in two sets; the
+ * the sums at Gb + c gs): per strip, even and odd rows in two sets (rows
+ * of d >= 128 without w: the rows in sequence, two strips at a time, and
+ * a strip left over the same way); the
  * weights are read from memory as scalars, so that each multiply-add
  * broadcasts its operand from L1 ({1to8}) instead of a shuffle port.
  * Strip by strip it prefetches rows pfd .. 7 of the panel k->pf rows
@@ -233,14 +250,15 @@ static inline __attribute__((always_inline)) void
 panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
              vd w1, vd w2, vd u, vd w4, int64_t n8, int64_t nt,
              double *Gb, int64_t gs, bool four, const double *pp, int64_t ld,
-             int pfd)
+             int pfd, int64_t d)
 {
     int64_t j0 = 0;
     /* wide rows: two strips at a time share each row's three broadcasts
      * (d = 256 in cache: 81 -> 65 ns per row; for d <= 64 the even/odd
      * chains below measured as fast or faster) */
     const int64_t V = SMR_VL;
-    for (; two_strip(n8, four) && j0 + 2 * V <= n8; j0 += 2 * V) {
+    const bool two = two_strip(d, four);
+    for (; two && j0 + 2 * V <= n8; j0 += 2 * V) {
         for (int r = pfd; r < SMR_P; ++r)
             for (int64_t q = j0; q < j0 + 2 * V; q += V)
                 if (pf_strip(q))
@@ -262,6 +280,24 @@ panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
         stv(Gb + j0 + V, ldv(Gb + j0 + V) + f1);
         stv(Gb + gs + j0 + V, ldv(Gb + gs + j0 + V) + f2);
         stv(Gb + 2 * gs + j0 + V, ldv(Gb + 2 * gs + j0 + V) + f3);
+    }
+    /* an odd strip left: the rows in the same sequence as the pairs (which
+     * strip is left over depends on where A's lines cut the row) */
+    if (two && j0 < n8) {
+        for (int r = pfd; r < SMR_P; ++r)
+            if (pf_strip(j0))
+                __builtin_prefetch(pp + r * ld + j0, 0, 3);
+        vd e1 = {0}, e2 = {0}, e3 = {0};
+        for (int r = 0; r < SMR_P; ++r) {
+            vd a = ldv(rp[r] + j0);
+            e1 += W[0][r] * a;
+            e2 += W[1][r] * a;
+            e3 += W[2][r] * a;
+        }
+        stv(Gb + j0, ldv(Gb + j0) + e1);
+        stv(Gb + gs + j0, ldv(Gb + gs + j0) + e2);
+        stv(Gb + 2 * gs + j0, ldv(Gb + 2 * gs + j0) + e3);
+        j0 += V;
     }
     for (int64_t j = j0; j < n8; j += V) {
         if (pf_strip(j))
@@ -324,7 +360,7 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
      * d = 256 (the update's two-strip loop) 1.20-1.30 -> 1.10-1.18 with
      * pfd = 0 (pfd = 2 there: 1.25-1.29) */
     const double *pp = pf_ahead(k, r0, rp[0]);
-    const int pfd = two_strip(n8, k->w != NULL) ? 0 : 2;
+    const int pfd = two_strip(d, k->w != NULL) ? 0 : 2;
     vd zv = panel_dots(sh, rp, sh ? k->xs : k->x, n8, nt, pp, pfd, k);
 
     /* shift: the panel's largest logit (pairwise maxima); finiteness */
@@ -343,7 +379,8 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
     stv(W[2], L.u);
     stv(W[3], L.w4);
     panel_update(rp, (const double(*)[SMR_P])W, L.w1, L.w2, L.u, L.w4, n8, nt,
-                 sh ? k->Gb - k->o : k->Gb, k->gs, k->w != NULL, pp, ld, pfd);
+                 sh ? k->Gb - k->o : k->Gb, k->gs, k->w != NULL, pp, ld, pfd,
+                 d);
 }
 
 /*
@@ -461,6 +498,7 @@ rows_body(int simd, int small, const double *Ab, int64_t ld, int64_t d,
         memcpy(xs + o, x, (size_t)d * sizeof(double));
         k.xs = xs;
         k.Gb = Gs + o;
+        k.rot = rotidx(o);
         for (int l = 0; l < SMR_VL; ++l) {
             k.mfirst[l] = l >= o ? -1 : 0;
             k.mlast[l] = l < d + o - SMR_VL * (k.S - 1) ? -1 : 0;
