@@ -40,9 +40,11 @@
  * The figures quoted in this file were measured at 8.
  *
  * Sums: each panel's rows are added in a fixed tree (even and odd rows in
- * separate accumulators), the panels of a block into a block accumulator
- * Gb, the blocks into G: about m/8 + n/m additions in sequence rather than
- * n, and the same order for any thread count.  A partial last panel reuses
+ * separate accumulators; from d = 128 without w the rows in sequence), the
+ * panels of a block into a block accumulator Gb, the blocks into G: about
+ * m/8 + n/m additions in sequence rather than n, and the same order for
+ * any thread count and any offset of A (the shifted cut's lanes are
+ * rotated back before the dots' tree, panel_dots).  A partial last panel reuses
  * its last row's address for the missing rows, with weights and u zero.
  */
 #include "fused_rows.h"
