@@ -88,7 +88,6 @@ typedef struct {
     int64_t rows_left; /* rows of A from the block's first to the last */
     double s0, mu;
     vd ablk, finv;
-    vp up;        /* rotidx(SMR_VL - o): lane l to lane l + o (the head) */
     double *z, *u, *Gl;
     smr_fused_acc *st;
 } cblk_t;
@@ -120,6 +119,7 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
 {
     const int64_t d = k->d, ld = k->ld;
     const double *A = k->Ab + r0;
+    const vp up = rotidx(SMR_VL - lo); /* lane l to lane l + lo */
     vd zv[SMR_CV] = {{0}};
     /* for d < SMR_CPF_SPREAD_D the prefetches are spread over the chunk's
      * work as in fused_rows.c (panel): this loop takes the first of the L
@@ -148,14 +148,10 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
     double pm = max_lanes(mx);
     for (int v = 0; v < V; ++v)
         k->finv += zv[v] * 0.0;
-    /* without a provisional shift, the first from the range's first row
-     * (the chunks' rows depend on A's offset, the first row does not) */
-    if (!k->st->have_mu) {
-        k->mu = zv[0][0];
-        k->st->have_mu = true;
-    }
-    /* Gl: SMR_VL d lane sums per column */
-    smr_fused_raise(k->st, pm, &k->mu, &k->ablk, k->u, r0, d, k->Gl,
+    /* Gl: SMR_VL d lane sums per column; without a provisional shift the
+     * first from the range's first row (lane 0 of the first vector: the
+     * chunks' rows depend on A's offset, the first row does not) */
+    smr_fused_raise(k->st, pm, zv[0][0], &k->mu, &k->ablk, k->u, r0, d, k->Gl,
                     SMR_VL * d, SMR_VL * d, 3.0);
 
     /* u and the weights, lanes past cnt zero */
@@ -170,7 +166,7 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
         W[3][v] = Lw.w4;
         if (lo)
             for (int c = 0; c < 4; ++c)
-                W[c][v] = permv(W[c][v], k->up);
+                W[c][v] = permv(W[c][v], up);
         k->ablk += W[2][v];
     }
 
@@ -190,7 +186,7 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
             vd a = v == V - 1 && cnt < SMR_VL ? ld_part(k, r0 + SMR_VL * v, cnt, j)
                                                 : ldv(col + SMR_VL * v);
             if (lo)
-                a = permv(a, k->up);
+                a = permv(a, up);
             e1 += W[0][v] * a;
             e2 += W[1][v] * a;
             e3 += W[2][v] * a;
@@ -233,7 +229,6 @@ cols_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
      * bits at every offset of A (test_placement_independent). */
     if (o != 0) {
         int64_t h = SMR_VL - o < m ? SMR_VL - o : m;
-        k.up = rotidx(SMR_VL - o);
         chunk(simd, 1, (int)h, 0, (int)o, &k);
         r0 = h;
     }

@@ -54,22 +54,27 @@ smr_fused_lanes(int simd, vd z, int cnt, int64_t i, const double *b,
                        .w4 = (wv * wv) * (z * keep)};
 }
 
-/* A group of rows r0 .. whose largest logit is pm: record it, and when it
- * exceeds the shift mu by more than SMR_FUSED_RESCALE raise mu to it,
+/* A group of rows r0 .. whose largest logit is pm: record it; without a
+ * shift yet take first (the caller's choice of a logit that does not
+ * depend on where A lies: fused_rows.c passes pm, its panels being cut by
+ * row index; fused_cols.c its first row's, its chunks following A's
+ * lines); and when pm exceeds the shift mu by more than SMR_FUSED_RESCALE
+ * raise mu to it,
  * rescaling what was summed at the old shift -- the thread's G and alpha,
  * the block's sums Gblk (nb entries per column, columns ldb apart; their
  * rounding bound counted fac times), its lane sums of u (ablk) and the u
  * already written for the block's rows 0 .. r0 - 1. */
 static inline __attribute__((always_inline)) void
-smr_fused_raise(smr_fused_acc *st, double pm, double *mu, vd *ablk,
-                double *u, int64_t r0, int64_t d, double *Gblk, int64_t nb,
-                int64_t ldb, double fac)
+smr_fused_raise(smr_fused_acc *st, double pm, double first, double *mu,
+                vd *ablk, double *u, int64_t r0, int64_t d, double *Gblk,
+                int64_t nb, int64_t ldb, double fac)
 {
     st->zmax = pm > st->zmax ? pm : st->zmax;
     if (!st->have_mu) {
-        *mu = pm;
+        *mu = first;
         st->have_mu = true;
-    } else if (pm > *mu + SMR_FUSED_RESCALE) {
+    }
+    if (pm > *mu + SMR_FUSED_RESCALE) {
         double rho = exp(*mu - pm), ab = 0.0;
         st->err1 = rho * st->err1 + smr_fused_rescale(d, rho, st->G, &st->alpha) +
                    fac * smr_fused_rescale_ld(nb, ldb, rho, Gblk, &ab);

@@ -368,7 +368,8 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
     /* shift: the panel's largest logit (pairwise maxima); finiteness */
     double pm = max_lanes(zv);
     k->finv += zv * 0.0; /* NaN for any NaN/Inf */
-    smr_fused_raise(k->st, pm, &k->mu, &k->ablk, k->u, r0, d, k->Gb, d, k->gs,
+    smr_fused_raise(k->st, pm, pm, &k->mu, &k->ablk, k->u, r0, d, k->Gb, d,
+                    k->gs,
                     1.0);
 
     /* u and the weights; lanes past cnt are zero */
@@ -437,7 +438,8 @@ group_small(int simd, int NS, int64_t r0, blk_t *k)
         mx = selv(zv[g] > mx, zv[g], mx);
         k->finv += zv[g] * 0.0;
     }
-    smr_fused_raise(k->st, max_lanes(mx), &k->mu, &k->ablk, k->u, r0, k->d,
+    double pm = max_lanes(mx);
+    smr_fused_raise(k->st, pm, pm, &k->mu, &k->ablk, k->u, r0, k->d,
                     k->Gb, k->d, k->gs, 1.0);
     double W[SMR_GS][3][SMR_P] __attribute__((aligned(64)));
     for (int g = 0; g < SMR_GS; ++g) {
