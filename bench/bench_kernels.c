@@ -2,7 +2,8 @@
  * bench_kernels.c -- the objective kernels against this machine's own
  * limits, measured in the same run on the same A.
  *
- *   bench_kernels [--quick | --targets | --case N D] [--csv FILE]
+ *   bench_kernels [--quick | --targets | --case N D [--layout row|col]]
+ *                 [--csv FILE]
  *
  * --targets runs the cases of the performance targets (issue 7): tall
  * n = 10^6, d = 16, 64, 256 and wide n = 10^4, d = 2000, both layouts.
@@ -30,6 +31,14 @@
  *              calls of a rep see the same machine; the separate medians
  *              of stream and one_pass came from runs up to a minute apart
  *              and moved the ratio by up to 40 % on this shared machine)
+ *   one_pass_vs_two_pass  (--targets and --case only) the solvers'
+ *              choice of path (SMR_FUSED_COL_MAX_D): rounds of 3 one_pass
+ *              calls then 3 loss_grad calls, each run of 3 after an
+ *              untimed call of its kind (a solver evaluates one kind in a
+ *              row, and a call right after the other kind reads A after
+ *              a different pattern); the ratio column is the median over
+ *              the rounds of one_pass / loss_grad, below 1 where the one
+ *              pass is the faster
  *   one_pass_1t  the same with one thread (our threads and OpenBLAS's)
  *   stream_sum_1t  (--targets and --case only) the summation on one
  *              thread: how much of the bandwidth one core can draw, which
@@ -250,6 +259,29 @@ static double paired(void (*fa)(K *), void (*fb)(K *), K *k, int reps, double *t
     return bench_median(q, reps);
 }
 
+/* fa and fb in rounds: per round, one untimed call of fa then 3 timed,
+ * the same for fb; the median over the rounds of time(fa) / time(fb), and
+ * fa's median time per call in *ta */
+static double in_runs(void (*fa)(K *), void (*fb)(K *), K *k, int rounds, double *ta)
+{
+    double t[16], q[16];
+    for (int r = 0; r < rounds; ++r) {
+        double s[2];
+        for (int h = 0; h < 2; ++h) {
+            void (*fn)(K *) = h ? fb : fa;
+            fn(k);
+            double t0 = bench_now();
+            for (int c = 0; c < 3; ++c)
+                fn(k);
+            s[h] = (bench_now() - t0) / 3;
+        }
+        t[r] = s[0];
+        q[r] = s[0] / s[1];
+    }
+    *ta = bench_median(t, rounds);
+    return bench_median(q, rounds);
+}
+
 static int64_t row_fallbacks; /* of the one_pass row being written */
 
 static void row(FILE *f, const char *kernel, const char *lay, int64_t n, int64_t d, double sec,
@@ -266,6 +298,7 @@ int main(int argc, char **argv)
 {
     int quick = 0, targets = 0;
     long long one_n = 0, one_d = 0; /* --case N D: that case only */
+    int only_lay = -1;                 /* --layout: 0 row, 1 col */
     const char *csv = "bench-kernels.csv";
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
@@ -279,7 +312,15 @@ int main(int argc, char **argv)
                 return 2;
             }
         }
-        else { fprintf(stderr, "usage: bench_kernels [--quick | --targets | --case N D] [--csv FILE]\n"); return 2; }
+        else if (!strcmp(argv[i], "--layout") && i + 1 < argc) {
+            ++i;
+            only_lay = !strcmp(argv[i], "row") ? 0 : !strcmp(argv[i], "col") ? 1 : -2;
+            if (only_lay == -2) {
+                fprintf(stderr, "bench_kernels: --layout is row or col\n");
+                return 2;
+            }
+        }
+        else { fprintf(stderr, "usage: bench_kernels [--quick | --targets | --case N D [--layout row|col]] [--csv FILE]\n"); return 2; }
     }
     const int64_t ns_full[] = {1000, 10000, 100000, 1000000, 10000000};
     const int64_t ds_full[] = {10, 100, 1000, 2000};
@@ -314,6 +355,8 @@ int main(int argc, char **argv)
         printf(" ");
     for (int lay = 0; lay < 2; ++lay)
         for (int c = 0; c < nc; ++c) {
+            if (only_lay >= 0 && lay != only_lay)
+                continue;
             {
                 int64_t n = cn[c], d = cd[c];
                 if ((double)n * (double)d > max_entries || n < d)
@@ -356,6 +399,8 @@ int main(int argc, char **argv)
                     int pr = reps + 4 < 15 ? reps + 4 : 15;
                     double q = paired(k_one_pass, k_sum, &k, pr, &t);
                     row(f, "one_pass_paired", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
+                    q = in_runs(k_one_pass, k_loss_grad, &k, reps + 2 < 15 ? reps + 2 : 15, &t);
+                    row(f, "one_pass_vs_two_pass", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
                 }
                 int thr = smr_k_set_threads(1);
                 ws.fused_fallbacks = 0;

@@ -93,10 +93,14 @@ int64_t smr_obj_perturbed_scratch(int64_t k, int tcap);
  * gradient of smr_obj_gradient) when its a-posteriori accuracy test fails. */
 int smr_obj_loss_grad(const smr_problem *prob, const double *x, smr_ws *ws,
                       double *g);
-/* Column-major A with more columns than this: the one-pass kernel measured
- * slower than two passes (d = 2000, n = 10^4: 0.73x; d = 1000: 1.18x;
- * fused_cols.c), so the solvers take two passes there. */
-#define SMR_FUSED_COL_MAX_D 1000
+/* Column-major A with more columns than this: the solvers take two passes
+ * (docs/benchmarks.md, "Where the solvers use the one pass").  Measured at
+ * the kernels of 91bf5d4, consecutive evaluations at alternating points,
+ * two-pass time / one-pass time: d = 1000 1.1-1.6, d = 1200 1.06-1.2, but
+ * d = 1400 1.0-1.24 (AVX2 level 1.0-1.04), d = 1500 0.9-1.27 and d = 2000
+ * 0.78-1.07 by n; an L-BFGS solve at d = 1200 took 1.13x (n = 10^4) and
+ * 1.2-1.37x (n = 2 10^4) less time with the one pass. */
+#define SMR_FUSED_COL_MAX_D 1200
 /* The one-pass path's per-thread scratch, sized for the rows the workspace
  * was allocated for and the thread count in force; allocated once (a no-op
  * afterwards; smr_obj_loss_grad calls it, solvers call it up front so that

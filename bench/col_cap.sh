@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Where the solvers use the one-pass loss+gradient on column-major A
+# (SMR_FUSED_COL_MAX_D): bench_kernels --case on column-major A around the
+# cap, at the AVX-512 and AVX2 levels; the rows loss_grad (two passes),
+# one_pass and one_pass_vs_two_pass into one CSV (docs/benchmarks.md,
+# "Where the solvers use the one pass").  About 4 minutes on 2 cores.
+#   bash bench/col_cap.sh [BUILD_DIR] [OUT.csv]
+set -euo pipefail
+build=${1:-build}
+out=${2:-bench-col-cap.csv}
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+echo "level,kernel,layout,n,d,seconds,rate,unit,limit_seconds,ratio,fallbacks" > "$out"
+for lvl in avx512 avx2; do
+  for c in "10000 1000" "20000 1000" "10000 1200" "20000 1200" "10000 1400" \
+           "20000 1400" "10000 1500" "20000 1500" "10000 2000" "30000 2000"; do
+    # shellcheck disable=SC2086
+    SOFTMAXREG_SIMD=$lvl "$build"/bench/bench_kernels --layout col --case $c --csv "$tmp" >/dev/null
+    grep -E "^(loss_grad|one_pass|one_pass_vs_two_pass)," "$tmp" | sed "s/^/$lvl,/" >> "$out"
+  done
+done
+echo "csv: $out"
