@@ -417,7 +417,8 @@ typedef struct smr_options {
 
     /* Line search (GD Armijo/BB and Newton) */
     double armijo_c1;      /* in (0, 0.5); default 1e-4                      */
-    int max_backtracks;    /* >= 1; default 60 halvings                      */
+    int max_backtracks;    /* >= 1; default 60 (shortenings of the step:
+                              halvings for Newton, 2-10x for GD)             */
 
     /* Gradient descent */
     smr_gd_step gd_step;   /* default SMR_GD_BB                              */

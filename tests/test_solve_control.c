@@ -428,6 +428,37 @@ static void test_counts_exact(void **state)
     tu_problem_free(&tp);
 }
 
+/* Gradient descent's first step (1/|g|, a unit move) can be far too long:
+ * with w and lambda the minimum along -g lies ~10^5 times closer, and
+ * halving took 14-25 trials to reach it.  The search shortens a refused GD
+ * step to the minimizer of the quadratic through L(x), g.p and L(x + t p),
+ * at least 10 times per trial (linesearch.c), so the first iteration takes a
+ * handful of trials.  Newton keeps halving: its first trial, t = 1, has the
+ * right scale. */
+static void test_gd_first_step_interpolated(void **state)
+{
+    (void)state;
+    for (int rule = 0; rule < 2; ++rule)
+        for (uint64_t seed = 40; seed < 43; ++seed) {
+            tu_problem tp;
+            make(&tp, 2000, 10, true, 1e-3, seed);
+            double x[10] = {0};
+            smr_options o;
+            smr_options_init(&o);
+            o.method = SMR_METHOD_GD;
+            o.gd_step = rule ? SMR_GD_ARMIJO : SMR_GD_BB;
+            o.max_iter = 1;
+            smr_result r;
+            assert_int_equal(smr_solve(&tp.p, &o, x, &r), SMR_OK);
+            assert_int_equal(r.iterations, 1);
+            assert_true(r.loss < r.initial_loss);
+            /* the start, the trials, the final evaluation */
+            TU_CHECK(r.loss_evals <= 2 + 8, "rule %d seed %llu: %lld evaluations", rule,
+                     (unsigned long long)seed, (long long)r.loss_evals);
+            tu_problem_free(&tp);
+        }
+}
+
 typedef struct { size_t in_use; int changed; } alloc_probe;
 
 static int probe(const smr_iter_info *info, const double *x, void *user)
@@ -501,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_singular),
         cmocka_unit_test(test_plateau_not_converged),
         cmocka_unit_test(test_counts_exact),
+        cmocka_unit_test(test_gd_first_step_interpolated),
         cmocka_unit_test(test_no_allocation_in_loop),
         cmocka_unit_test(test_threads_option),
     };

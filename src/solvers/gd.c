@@ -99,7 +99,7 @@ static smr_status gd_iterate(smr_solver *sv)
             lref = fmax(lref, st->recent[k]);
     }
     double t = t0, lt;
-    smr_status s = smr_line_search(sv, st->p, -gg, lref, &t, &lt);
+    smr_status s = smr_line_search(sv, st->p, -gg, lref, true, &t, &lt);
     if (s != SMR_STATUS_NONE)
         return s;
     st->t = t;

@@ -81,7 +81,7 @@ smr_status smr_newton_core_step(smr_solver *sv, smr_newton_core *c)
             return SMR_STATUS_NOT_POSDEF;
     }
     double gp = smr_k_dot(d, sv->g, c->p), t = 1.0, lt;
-    smr_status s = smr_line_search(sv, c->p, gp, sv->loss, &t, &lt);
+    smr_status s = smr_line_search(sv, c->p, gp, sv->loss, false, &t, &lt);
     if (s != SMR_STATUS_NONE)
         return s;
     if (t == 1.0)

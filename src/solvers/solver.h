@@ -66,14 +66,18 @@ int smr_sv_eval_exact(smr_solver *sv, const double *y, double *loss, double *g);
 
 /* Armijo backtracking along direction p from sv->x (loss sv->loss, slope
  * gp = g.p < 0), starting at step t0:  L(x + t p) <= Lref + c1 t gp, where
- * Lref >= sv->loss (non-monotone variants pass a larger reference).
+ * Lref >= sv->loss (non-monotone variants pass a larger reference).  A
+ * refused step is halved, or with interp shortened to the minimizer of the
+ * quadratic through the values and the slope, within [t/10, t/2]
+ * (linesearch.c: gradient descent, whose first step has no natural
+ * scale; Newton's unit step has one and halves).
  * Non-finite trial values count as "too long".  On success (SMR_STATUS_NONE)
  * sv->xt = x + t p with its loss in *lt, the gradient in sv->gt, and *t the
  * accepted step; otherwise SMR_STATUS_ROUNDOFF (no decrease measurable: the
  * predicted decrease t0 |gp| is below the rounding of L) or
  * SMR_STATUS_LINE_SEARCH. */
 smr_status smr_line_search(smr_solver *sv, const double *p, double gp,
-                           double lref, double *t, double *lt);
+                           double lref, bool interp, double *t, double *lt);
 
 /* A trial loss l at step t along a slope gp that no decrease could be
  * measured from: the predicted decrease t |gp| and the change are within
