@@ -10,7 +10,7 @@
  *
  * (the quadratic: Nocedal & Wright, section 3.5; the safeguard: Dennis &
  * Schnabel, A6.3.1).  Gradient descent's steps have no natural scale, and
- * halving took 14-25 trials at its first iteration on w = 0.1,
+ * halving took 14-23 trials at its first iteration on w = 0.1,
  * lambda = 1e-3 problems, where the unit move is ~10^5 times too long;
  * Newton's unit step has one, and with the quadratic Newton and sketch
  * took as many evaluations as with halving (239 and 363-366 on 24
