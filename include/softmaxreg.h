@@ -73,13 +73,10 @@ SMR_API int smr_version_number(void);
  * level above what the CPU runs).  Use it to test or time the other paths.
  * Results are bit-identical for a given level, thread count and OpenBLAS,
  * wherever A lies in memory (the one-pass kernels align their loads to
- * A's cache lines and rotate the lanes back before adding them), with one
- * exception: for column-major A whose leading dimension is a multiple of
- * 4 or 8 doubles, a pass that must raise its shift midway (logits more
- * than 64 above the previous evaluation's log-sum-exp) raises it at a row
- * that depends on A's offset modulo 64 bytes, and the last bits may then
- * differ for a copy of A at another offset.  Between levels results may
- * differ in the last bits.  The string is static. */
+ * A's cache lines and rotate the lanes back before adding them; a
+ * column-major pass that must raise its shift midway, where the row of the
+ * raise would depend on A's offset, is redone from the largest logit).
+ * Between levels results may differ in the last bits.  The string is static. */
 SMR_API const char *smr_simd(void);
 
 /* ------------------------------------------------------------------------ */

@@ -342,23 +342,32 @@ static void test_threads_reproducible(void **state)
  * back before every sum across lanes, and the column-major head keeps its
  * rows in the lanes the aligned chunks give them.  A chain of three
  * points: the first without a guess (the shift from the first rows), the
- * others with the previous one's.  Two threads, sizes that take several
- * blocks, the short last panels and chunks, and both end strips. */
+ * others with the previous one's (the third, where the logits rise, with
+ * a guess 500 below it).  Two threads, sizes that take several blocks,
+ * the short last panels and chunks, and both end strips. */
 static void test_placement_independent(void **state)
 {
     (void)state;
-    typedef struct { int64_t n, d, pad; smr_layout lay; bool w; } pcfg;
+    typedef struct { int64_t n, d, pad; smr_layout lay; bool w, rise; } pcfg;
     const pcfg pc[] = {
-        {3001, 21, 3, SMR_ROW_MAJOR, true},   /* ld 24: masked tail */
-        {4001, 64, 0, SMR_ROW_MAJOR, false},  /* whole strips */
-        {1003, 264, 0, SMR_ROW_MAJOR, false}, /* two-strip update: 33 or 34
-                                                 strips, one left or none */
-        {2001, 120, 0, SMR_ROW_MAJOR, false}, /* 15 or 16 strips (below the
-                                                 two-strip update's d) */
-        {20003, 16, 0, SMR_ROW_MAJOR, false}, /* short-row groups */
-        {5003, 13, 5, SMR_COL_MAJOR, true},   /* ld 5008: chunks of 32 */
-        {4133, 48, 3, SMR_COL_MAJOR, false},  /* ld 4136: chunks of 64 */
-        {37, 300, 3, SMR_COL_MAJOR, true},    /* ld 40: head + vectors */
+        {3001, 21, 3, SMR_ROW_MAJOR, true, false},   /* ld 24: masked tail */
+        {4001, 64, 0, SMR_ROW_MAJOR, false, false},  /* whole strips */
+        {1003, 264, 0, SMR_ROW_MAJOR, false, false}, /* two-strip update: 33
+                                                        or 34 strips, one
+                                                        left or none */
+        {2001, 120, 0, SMR_ROW_MAJOR, false, false}, /* 15 or 16 strips
+                                                        (below the two-strip
+                                                        update's d) */
+        {20003, 16, 0, SMR_ROW_MAJOR, false, false}, /* short-row groups */
+        {5003, 13, 5, SMR_COL_MAJOR, true, false},   /* ld 5008: chunks of 32 */
+        {4133, 48, 3, SMR_COL_MAJOR, false, false},  /* ld 4136: chunks of 64 */
+        {37, 300, 3, SMR_COL_MAJOR, true, false},    /* ld 40: head + vectors */
+        /* logits rising by 600 along the rows, so the shift is raised
+         * mid-pass (column-major: the pass is then redone from the largest
+         * logit, fused.c); ld 3008 */
+        {3001, 13, 7, SMR_COL_MAJOR, true, true},
+        {3001, 48, 7, SMR_COL_MAJOR, false, true},
+        {3001, 21, 3, SMR_ROW_MAJOR, true, true},
     };
     int old = smr_k_set_threads(2);
     for (size_t c = 0; c < sizeof pc / sizeof pc[0]; ++c) {
@@ -371,6 +380,9 @@ static void test_placement_independent(void **state)
                             .a_scale = 1.0, .seed = 515 + c, .a_off = off};
             tu_problem tp;
             tu_problem_make(&tp, &spec);
+            int64_t ldA = k->lay == SMR_ROW_MAJOR ? k->d + k->pad : k->n + k->pad;
+            for (int64_t i = 0; k->rise && i < k->n; ++i) /* z_i ~ 0.2 i y_0 */
+                tp.A[k->lay == SMR_ROW_MAJOR ? i * ldA : i] = 0.2 * (double)i;
             smr_ws ws;
             assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
             double *out = malloc(len * sizeof(double));
@@ -379,8 +391,12 @@ static void test_placement_independent(void **state)
             tu_seed(&r, 8);
             for (int64_t j = 0; j < k->d; ++j)
                 y[j] = tu_normal(&r) / sqrt((double)k->d);
+            if (k->rise)
+                y[0] = 1.0;
             for (int it = 0; it < 3; ++it) {
                 double *g = out + it * (k->d + 1);
+                if (k->rise && it == 2) /* a guess 500 below the lse */
+                    ws.guess_lse -= 500.0;
                 assert_int_equal(smr_obj_loss_grad(&tp.p, y, &ws, g), SMR_OK);
                 g[k->d] = ws.loss;
                 y[it % k->d] += 0.01;

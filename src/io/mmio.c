@@ -284,8 +284,7 @@ static int read_all(reader *r, smr_matrix *out)
         return rc;
     /* 64-byte aligned (a cache line): the one-pass kernels then need no
      * partial head before their aligned chunks (fused_cols.c).  The bits do
-     * not depend on it (smr_simd in the header: one exception, which this
-     * alignment also removes for two programs that read the same file) */
+     * not depend on it (smr_simd in the header) */
     void *mem = NULL;
     size_t bytes = (size_t)(rows * cols) * sizeof(double);
     double *a = posix_memalign(&mem, 64, bytes) == 0 ? mem : NULL;

@@ -46,8 +46,9 @@
  * than SMR_FUSED_RESCALE, so u never overflows) and its own G; the ranges
  * are combined in order 0..T-1.  The result depends on T, not on timing,
  * and not on where A lies in memory: the kernels that align their loads to
- * A's lines rotate the lane sums back (fused_rows.c, fused_cols.c; the one
- * exception, a column-major shift raised mid-pass, is in fused_cols.c).
+ * A's lines rotate the lane sums back (fused_rows.c, fused_cols.c), and a
+ * column-major pass that raised its shift is redone from the largest logit
+ * (below).
  */
 #include "objective.h"
 #include "fused_rows.h"
@@ -74,10 +75,10 @@ typedef struct {
 } fused_ctx;
 
 /* the scratch of part t: G (d x 4), Gb (d x 4, fused_rows.c), Gl (d x 4 x
- * 8, fused_cols.c), then 8 scalars: mu, alpha, zmax, fin (the pass), sum
+ * 8, fused_cols.c), then 9 scalars: mu, alpha, zmax, fin (the pass), sum
  * (f-b)^2, sum (wz)^2, <f, f-b> (finish), err1 (the pass: G1's rescale
- * rounding bound / eps) */
-#define SMR_FUSED_PART(d) (40 * (d) + 8)
+ * rounding bound / eps), the count of shifts raised (the pass) */
+#define SMR_FUSED_PART(d) (40 * (d) + 9)
 static double *part_g(smr_ws *ws, int t)
 {
     return ws->part + (int64_t)t * SMR_FUSED_PART(ws->d);
@@ -110,6 +111,7 @@ static void fused_part(void *vctx, int t, int T)
     S[2] = st.zmax;
     S[3] = st.fin;
     S[7] = st.err1;
+    S[8] = (double)st.raises;
 }
 
 typedef struct {
@@ -213,19 +215,35 @@ int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
         T = 1;
     fused_ctx c = {.p = p, .ws = ws, .x = x, .guess = ws->have_guess, .mu0 = ws->guess_lse,
                    .s0 = ws->have_guess ? ws->guess_fc : 0.0};
-    smr_k_parallel(T, fused_part, &c);
-    ws->fused_passes++;
-
-    /* combine the parts in order at the largest shift */
-    double mu = -INFINITY, zmax = -INFINITY, fin = 0.0;
-    for (int t = 0; t < T; ++t) {
-        const double *S = part_s(ws, t);
-        mu = S[0] > mu ? S[0] : mu;
-        zmax = S[2] > zmax ? S[2] : zmax;
-        fin += S[3];
+    double mu, zmax, fin;
+    for (int pass = 0;; ++pass) {
+        smr_k_parallel(T, fused_part, &c);
+        ws->fused_passes++;
+        /* combine the parts in order at the largest shift */
+        mu = -INFINITY, zmax = -INFINITY, fin = 0.0;
+        double raises = 0.0;
+        for (int t = 0; t < T; ++t) {
+            const double *S = part_s(ws, t);
+            mu = S[0] > mu ? S[0] : mu;
+            zmax = S[2] > zmax ? S[2] : zmax;
+            fin += S[3];
+            raises += S[8];
+        }
+        if (fin != 0.0) /* a logit is NaN or infinite */
+            return smr_classify_nonfinite(p);
+        /* Column-major A: a shift raised mid-pass was raised at a chunk,
+         * whose rows depend on A's offset modulo 64 bytes (fused_cols.c),
+         * and the new shift is the chunk's largest logit.  The pass is
+         * redone from the largest logit of all (exact, and the same at
+         * every offset), under which no shift is raised: the result is
+         * then the same wherever A lies.  Rare (a logit more than
+         * SMR_FUSED_RESCALE above the previous lse); counted in
+         * fused_passes. */
+        if (ws->A.row_major || raises == 0.0 || pass > 0)
+            break;
+        c.guess = true;
+        c.mu0 = zmax;
     }
-    if (fin != 0.0) /* a logit is NaN or infinite */
-        return smr_classify_nonfinite(p);
     double *G = part_g(ws, 0), alpha = 0.0, err1 = 0.0;
     for (int t = 0; t < T; ++t) {
         double *Gt = part_g(ws, t), *S = part_s(ws, t);

@@ -45,8 +45,9 @@
  * is the range's first row's logit, not the first chunk's largest: the
  * chunks' rows depend on A's offset (the head, cols_body), the first row
  * does not.  A shift raised mid-pass is raised at a chunk, so for A at
- * another offset modulo 64 bytes at another row, and the bits may differ;
- * only then (logits more than SMR_FUSED_RESCALE above the shift).
+ * another offset modulo 64 bytes at another row and to another value (the
+ * chunk's largest logit): fused.c then redoes the pass from the largest
+ * logit of all, under which nothing is raised (smr_fused_acc.raises).
  *
  * Gl's rescale bound: smr_fused_rescale bounds the rounding of each lane
  * entry; the lane sums of a column add at most

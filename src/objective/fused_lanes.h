@@ -82,6 +82,7 @@ smr_fused_raise(smr_fused_acc *st, double pm, double first, double *mu,
         for (int64_t i = 0; i < r0; ++i)
             u[i] *= rho;
         *mu = pm;
+        st->raises++;
     }
 }
 

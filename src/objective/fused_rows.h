@@ -21,6 +21,7 @@ typedef struct smr_fused_acc {
     double zmax;      /* largest logit seen                         */
     double fin;       /* 0, or NaN when a logit was NaN or infinite */
     double err1;      /* rounding bound of G1 from rescales, / eps   */
+    int64_t raises;   /* shifts raised after the first (fused.c)   */
     double *G;        /* d x 4, column-major: G1..G4 at shift mu    */
     double *Gb;       /* d x 4 scratch (one block's sums, rows)     */
     double *Gl;       /* d x 4 x 8 scratch (one block's lane sums,
