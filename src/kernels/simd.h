@@ -200,10 +200,18 @@ static inline __attribute__((always_inline)) vd expv(vd x)
     vd p = (e2 * r4 + e1) * r4 + e0;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    /* k sits in the low 52 bits of kd's significand, two's complement */
-    vl ki = ((vl)kd << 12) >> 12;
-    vl k1 = ki >> 1, k2 = ki - k1;
-    vd s1 = (vd)((vu)(k1 + 1023) << 52), s2 = (vd)((vu)(k2 + 1023) << 52);
+    /* 2^k as 2^k1 2^k2, k1 = floor(k / 2), k2 = k - k1 (each factor a
+     * normal double for every k of the clamped range, -1077 .. 1025).
+     * kd = 1.5 2^52 + k exactly, in one binade, so kd's bits are those of
+     * 1.5 2^52 plus k; t = k + 2048 > 0 from them by one integer
+     * subtraction, and with h = t / 2 = k1 + 1024 (a logical shift, t > 0):
+     * k1 + 1023 = h - 1, k2 + 1023 = t - h - 1.  Only logical shifts: AVX2
+     * has no 64-bit arithmetic shift, and GCC emulated the two that
+     * sign-extending k took (3 instructions each).  The same k1 and k2,
+     * so the same bits (vexp.c has the timings). */
+    const vu t = (vu)kd - (0x4338000000000000ull - 2048);
+    const vu h = t >> 1;
+    vd s1 = (vd)((h - 1) << 52), s2 = (vd)((t - h - 1) << 52);
     return p * s1 * s2;
 }
 

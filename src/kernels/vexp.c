@@ -21,7 +21,17 @@
  *                                    both in the normal exponent range for
  *                                    every clamped x, so 2^k never needs a
  *                                    subnormal scale factor and results
- *                                    underflow gradually, like libm's.
+ *                                    underflow gradually, like libm's;
+ *                                    k1 and k2 come from kd's bits by
+ *                                    integer subtraction and logical
+ *                                    shifts (simd.h), which AVX2 has.
+ *
+ * Throughput (one thread, 4096 values in cache, best of 200, /tmp driver
+ * calling smr_k_exp_shift): 0.60 ns per value at the AVX-512 level and
+ * 1.12 at AVX2 when k1 and k2 were formed by arithmetic shifts (GCC
+ * emulates the 64-bit one at AVX2 with three instructions), 0.585 and
+ * 1.03-1.04 now; the same bits at all three levels over 3 10^6 arguments
+ * (a ramp over [-760, 720], random doubles, NaN, +-Inf, the extremes).
  *
  * Accuracy (tests/test_kernels.c, against expl over [-708, 709]): < 1.5 ulp
  * in the AVX2/AVX-512 versions (measured max 0.85 ulp at -O3, 1.13 ulp in
