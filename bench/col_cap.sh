@@ -9,14 +9,20 @@ set -euo pipefail
 build=${1:-build}
 out=${2:-bench-col-cap.csv}
 tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
-echo "level,kernel,layout,n,d,seconds,rate,unit,limit_seconds,ratio,fallbacks" > "$out"
+body=$(mktemp)
+trap 'rm -f "$tmp" "$body"' EXIT
+hdr=
 for lvl in avx512 avx2; do
   for c in "10000 1000" "20000 1000" "10000 1200" "20000 1200" "10000 1400" \
            "20000 1400" "10000 1500" "20000 1500" "10000 2000" "30000 2000"; do
     # shellcheck disable=SC2086
     SOFTMAXREG_SIMD=$lvl "$build"/bench/bench_kernels --layout col --case $c --csv "$tmp" >/dev/null
-    grep -E "^(loss_grad|one_pass|one_pass_vs_two_pass)," "$tmp" | sed "s/^/$lvl,/" >> "$out"
+    # the machine and commit line of bench_kernels, without its level
+    [ -n "$hdr" ] || hdr=$(head -1 "$tmp" | sed 's/;simd=[a-z0-9]*//')
+    grep -E "^(loss_grad|one_pass|one_pass_vs_two_pass)," "$tmp" | sed "s/^/$lvl,/" >> "$body"
   done
 done
+{ echo "$hdr (bash bench/col_cap.sh; the level is the first column)"
+  echo "level,kernel,layout,n,d,seconds,rate,unit,limit_seconds,ratio,fallbacks"
+  cat "$body"; } > "$out"
 echo "csv: $out"
