@@ -32,13 +32,16 @@
  *              of stream and one_pass came from runs up to a minute apart
  *              and moved the ratio by up to 40 % on this shared machine)
  *   one_pass_vs_two_pass  (--targets and --case only) the solvers'
- *              choice of path (SMR_FUSED_COL_MAX_D): rounds of 3 one_pass
- *              calls then 3 loss_grad calls, each run of 3 after an
- *              untimed call of its kind (a solver evaluates one kind in a
- *              row, and a call right after the other kind reads A after
- *              a different pattern); the ratio column is the median over
- *              the rounds of one_pass / loss_grad, below 1 where the one
- *              pass is the faster
+ *              choice of path (SMR_FUSED_COL_MAX_D): rounds of 10
+ *              one_pass calls then 10 loss_grad calls, each run after an
+ *              untimed call of its kind; the ratio column is the median
+ *              over the rounds of one_pass / loss_grad, below 1 where the
+ *              one pass is the faster.  A solver evaluates one kind in a
+ *              row, and the two-pass path gets faster over consecutive
+ *              calls (column-major n = 10^4, d = 2000, /tmp driver: 6.4 ms
+ *              a call in runs of 1, 5.9 in runs of 3, 5.6 in runs of 30;
+ *              the one pass 6.3-6.6 throughout): runs of 3 favoured the
+ *              one pass where solves did not (docs/benchmarks.md)
  *   one_pass_1t  the same with one thread (our threads and OpenBLAS's)
  *   stream_sum_1t  (--targets and --case only) the summation on one
  *              thread: how much of the bandwidth one core can draw, which
@@ -259,9 +262,10 @@ static double paired(void (*fa)(K *), void (*fb)(K *), K *k, int reps, double *t
     return bench_median(q, reps);
 }
 
-/* fa and fb in rounds: per round, one untimed call of fa then 3 timed,
- * the same for fb; the median over the rounds of time(fa) / time(fb), and
- * fa's median time per call in *ta */
+/* fa and fb in rounds: per round, one untimed call of fa then SMR_RUN
+ * timed, the same for fb; the median over the rounds of time(fa) /
+ * time(fb), and fa's median time per call in *ta */
+#define SMR_RUN 10
 static double in_runs(void (*fa)(K *), void (*fb)(K *), K *k, int rounds, double *ta)
 {
     double t[16], q[16];
@@ -271,9 +275,9 @@ static double in_runs(void (*fa)(K *), void (*fb)(K *), K *k, int rounds, double
             void (*fn)(K *) = h ? fb : fa;
             fn(k);
             double t0 = bench_now();
-            for (int c = 0; c < 3; ++c)
+            for (int c = 0; c < SMR_RUN; ++c)
                 fn(k);
-            s[h] = (bench_now() - t0) / 3;
+            s[h] = (bench_now() - t0) / SMR_RUN;
         }
         t[r] = s[0];
         q[r] = s[0] / s[1];
@@ -399,7 +403,7 @@ int main(int argc, char **argv)
                     int pr = reps + 4 < 15 ? reps + 4 : 15;
                     double q = paired(k_one_pass, k_sum, &k, pr, &t);
                     row(f, "one_pass_paired", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
-                    q = in_runs(k_one_pass, k_loss_grad, &k, reps + 2 < 15 ? reps + 2 : 15, &t);
+                    q = in_runs(k_one_pass, k_loss_grad, &k, reps < 7 ? reps : 7, &t);
                     row(f, "one_pass_vs_two_pass", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
                 }
                 int thr = smr_k_set_threads(1);
