@@ -94,13 +94,12 @@ int64_t smr_obj_perturbed_scratch(int64_t k, int tcap);
 int smr_obj_loss_grad(const smr_problem *prob, const double *x, smr_ws *ws,
                       double *g);
 /* Column-major A with more columns than this: the solvers take two passes
- * (docs/benchmarks.md, "Where the solvers use the one pass").  Measured at
- * the kernels of 91bf5d4, consecutive evaluations at alternating points,
- * two-pass time / one-pass time: d = 1000 1.1-1.6, d = 1200 1.06-1.2, but
- * d = 1400 1.0-1.24 (AVX2 level 1.0-1.04), d = 1500 0.9-1.27 and d = 2000
- * 0.78-1.07 by n; an L-BFGS solve at d = 1200 took 1.13x (n = 10^4) and
- * 1.2-1.37x (n = 2 10^4) less time with the one pass. */
-#define SMR_FUSED_COL_MAX_D 1200
+ * (docs/benchmarks.md, "Where the solvers use the one pass").  Re-measured
+ * at the kernels of 9906f5a: from d = 1200 to 2000 the faster path changed
+ * with n and with the hour by up to 25 % either way (kernel rows in runs
+ * of ten calls, L-BFGS solves); at d = 8000 two passes took 30 ms, one
+ * 44 ms (n = 10^4). */
+#define SMR_FUSED_COL_MAX_D 1000
 /* The one-pass path's per-thread scratch, sized for the rows the workspace
  * was allocated for and the thread count in force; allocated once (a no-op
  * afterwards; smr_obj_loss_grad calls it, solvers call it up front so that
