@@ -430,11 +430,12 @@ static void test_counts_exact(void **state)
 
 /* Gradient descent's first step (1/|g|, a unit move) can be far too long:
  * with w and lambda the minimum along -g lies ~10^5 times closer, and
- * halving took 14-25 trials to reach it.  The search shortens a refused GD
+ * halving took 14-23 trials to reach it.  The search shortens a refused GD
  * step to the minimizer of the quadratic through L(x), g.p and L(x + t p),
- * at least 10 times per trial (linesearch.c), so the first iteration takes a
- * handful of trials.  Newton keeps halving: its first trial, t = 1, has the
- * right scale. */
+ * kept within 1/10 .. 1/2 of it (linesearch.c), so the first iteration
+ * takes a handful of trials (20 evaluations with halving on these
+ * problems, which fails the bound).  Newton keeps halving: its first
+ * trial, t = 1, has the right scale. */
 static void test_gd_first_step_interpolated(void **state)
 {
     (void)state;
