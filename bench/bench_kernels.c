@@ -31,6 +31,10 @@
  *              calls of a rep see the same machine; the separate medians
  *              of stream and one_pass came from runs up to a minute apart
  *              and moved the ratio by up to 40 % on this shared machine)
+ *   one_pass_runs  (--targets and --case only) one_pass against the
+ *              summation in runs of 10 calls of each kind (as
+ *              one_pass_vs_two_pass below): a check that the call-by-call
+ *              alternation of one_pass_paired does not bias it
  *   one_pass_vs_two_pass  (--targets and --case only) the solvers'
  *              choice of path (SMR_FUSED_COL_MAX_D): rounds of 10
  *              one_pass calls then 10 loss_grad calls, each run after an
@@ -403,6 +407,8 @@ int main(int argc, char **argv)
                     int pr = reps + 4 < 15 ? reps + 4 : 15;
                     double q = paired(k_one_pass, k_sum, &k, pr, &t);
                     row(f, "one_pass_paired", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
+                    q = in_runs(k_one_pass, k_sum, &k, reps < 7 ? reps : 7, &t);
+                    row(f, "one_pass_runs", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
                     q = in_runs(k_one_pass, k_loss_grad, &k, reps < 7 ? reps : 7, &t);
                     row(f, "one_pass_vs_two_pass", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
                 }
