@@ -244,44 +244,30 @@ static double med(void (*fn)(K *), K *k, int reps)
     return bench_median(t, reps);
 }
 
-/* fa and fb alternately, reps times each after a warm-up of both: the
- * median time of fa in *ta and the median of the reps' ratios fa / fb
- * (each ratio from two adjacent calls, so a machine that slows down for a
- * while moves both) */
-static double paired(void (*fa)(K *), void (*fb)(K *), K *k, int reps, double *ta)
+/* fa and fb in rounds after a warm-up of both: per round, run timed calls
+ * of fa, then run timed calls of fb.  Returns the median over the rounds
+ * of the round's time(fa) / time(fb), and fa's median time per call in
+ * *ta.  run = 1: call by call, so each ratio comes from two adjacent calls
+ * and a machine that slows down for a while moves both (one_pass_paired).
+ * run > 1: each run follows an untimed call of its kind, as a solver calls
+ * one kind in a row (SMR_RUN; one_pass_runs, one_pass_vs_two_pass). */
+#define SMR_RUN 10
+static double rounds_ratio(void (*fa)(K *), void (*fb)(K *), K *k, int rounds, int run,
+                           double *ta)
 {
     double t[16], q[16];
     fa(k);
     fb(k);
-    for (int r = 0; r < reps; ++r) {
-        double t0 = bench_now();
-        fa(k);
-        double t1 = bench_now();
-        fb(k);
-        double t2 = bench_now();
-        t[r] = t1 - t0;
-        q[r] = (t1 - t0) / (t2 - t1);
-    }
-    *ta = bench_median(t, reps);
-    return bench_median(q, reps);
-}
-
-/* fa and fb in rounds: per round, one untimed call of fa then SMR_RUN
- * timed, the same for fb; the median over the rounds of time(fa) /
- * time(fb), and fa's median time per call in *ta */
-#define SMR_RUN 10
-static double in_runs(void (*fa)(K *), void (*fb)(K *), K *k, int rounds, double *ta)
-{
-    double t[16], q[16];
     for (int r = 0; r < rounds; ++r) {
         double s[2];
         for (int h = 0; h < 2; ++h) {
             void (*fn)(K *) = h ? fb : fa;
-            fn(k);
-            double t0 = bench_now();
-            for (int c = 0; c < SMR_RUN; ++c)
+            if (run > 1)
                 fn(k);
-            s[h] = (bench_now() - t0) / SMR_RUN;
+            double t0 = bench_now();
+            for (int c = 0; c < run; ++c)
+                fn(k);
+            s[h] = (bench_now() - t0) / run;
         }
         t[r] = s[0];
         q[r] = s[0] / s[1];
@@ -405,11 +391,11 @@ int main(int argc, char **argv)
                 row(f, "one_pass", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
                 if (targets || one_n) { /* against the sum, call by call */
                     int pr = reps + 4 < 15 ? reps + 4 : 15;
-                    double q = paired(k_one_pass, k_sum, &k, pr, &t);
+                    double q = rounds_ratio(k_one_pass, k_sum, &k, pr, 1, &t);
                     row(f, "one_pass_paired", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
-                    q = in_runs(k_one_pass, k_sum, &k, reps < 7 ? reps : 7, &t);
+                    q = rounds_ratio(k_one_pass, k_sum, &k, reps < 7 ? reps : 7, SMR_RUN, &t);
                     row(f, "one_pass_runs", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
-                    q = in_runs(k_one_pass, k_loss_grad, &k, reps < 7 ? reps : 7, &t);
+                    q = rounds_ratio(k_one_pass, k_loss_grad, &k, reps < 7 ? reps : 7, SMR_RUN, &t);
                     row(f, "one_pass_vs_two_pass", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
                 }
                 int thr = smr_k_set_threads(1);
