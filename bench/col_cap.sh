@@ -8,6 +8,10 @@
 set -euo pipefail
 build=${1:-build}
 out=${2:-bench-col-cap.csv}
+if [ ! -x "$build/bench/bench_kernels" ]; then
+  echo "col_cap.sh: no $build/bench/bench_kernels (build it first: cmake --build $build)" >&2
+  exit 2
+fi
 tmp=$(mktemp)
 body=$(mktemp)
 trap 'rm -f "$tmp" "$body"' EXIT
