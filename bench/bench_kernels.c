@@ -46,6 +46,16 @@
  *              a call in runs of 1, 5.9 in runs of 3, 5.6 in runs of 30;
  *              the one pass 6.3-6.6 throughout): runs of 3 favoured the
  *              one pass where solves did not (docs/benchmarks.md)
+ *   speedup_2t_paired  (--targets and --case only) one_pass on one thread
+ *              and on the run's threads, call by call; the ratio column
+ *              is the median of the rounds' one-thread / threaded times
+ *              (the speedup; seconds: the one-thread median)
+ *   vs_two_call_paired  (--targets and --case only) rounds of 10 one_pass
+ *              calls then 10 two_call calls (each run after an untimed
+ *              call of its kind, OpenBLAS's workers waited out after each
+ *              two_call run); the ratio column is the median of the
+ *              rounds' two_call / one_pass (how many times faster the one
+ *              pass is; seconds: one_pass's median)
  *   one_pass_1t  the same with one thread (our threads and OpenBLAS's)
  *   stream_sum_1t  (--targets and --case only) the summation on one
  *              thread: how much of the bandwidth one core can draw, which
@@ -209,6 +219,11 @@ TIMED(k_one_pass, {
     k->flip ^= 1;
     smr_obj_loss_grad(k->p, k->flip ? k->x2 : k->x, k->ws, k->g);
 })
+TIMED(k_one_pass_one_thread, { /* one_pass on one thread, then back */
+    int thr = smr_k_set_threads(1);
+    k_one_pass(k);
+    smr_k_set_threads(thr);
+})
 TIMED(k_one_pass_head, { /* on the first rows only (k->hp), in cache */
     k->flip ^= 1;
     /* no smr_ws_bind here: binding forgets the previous lse, and every
@@ -252,12 +267,14 @@ static double med(void (*fn)(K *), K *k, int reps)
  * run > 1: each run follows an untimed call of its kind, as a solver calls
  * one kind in a row (SMR_RUN; one_pass_runs, one_pass_vs_two_pass). */
 #define SMR_RUN 10
-static double rounds_ratio(void (*fa)(K *), void (*fb)(K *), K *k, int rounds, int run,
-                           double *ta)
+static double rounds_ratio_idle(void (*fa)(K *), void (*fb)(K *), K *k, int rounds,
+                                int run, bool idle_b, double *ta)
 {
     double t[16], q[16];
     fa(k);
     fb(k);
+    if (idle_b)
+        bench_blas_idle();
     for (int r = 0; r < rounds; ++r) {
         double s[2];
         for (int h = 0; h < 2; ++h) {
@@ -268,12 +285,20 @@ static double rounds_ratio(void (*fa)(K *), void (*fb)(K *), K *k, int rounds, i
             for (int c = 0; c < run; ++c)
                 fn(k);
             s[h] = (bench_now() - t0) / run;
+            if (h && idle_b)
+                bench_blas_idle(); /* untimed: fb ran OpenBLAS's threads */
         }
         t[r] = s[0];
         q[r] = s[0] / s[1];
     }
     *ta = bench_median(t, rounds);
     return bench_median(q, rounds);
+}
+
+static double rounds_ratio(void (*fa)(K *), void (*fb)(K *), K *k, int rounds, int run,
+                           double *ta)
+{
+    return rounds_ratio_idle(fa, fb, k, rounds, run, false, ta);
 }
 
 static int64_t row_fallbacks; /* of the one_pass row being written */
@@ -397,6 +422,14 @@ int main(int argc, char **argv)
                     row(f, "one_pass_runs", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
                     q = rounds_ratio(k_one_pass, k_loss_grad, &k, reps < 7 ? reps : 7, SMR_RUN, &t);
                     row(f, "one_pass_vs_two_pass", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
+                    /* the two speedups of the targets, paired: each
+                     * round's own ratio, as one_pass_paired (the unpaired
+                     * ones divide medians of runs up to a minute apart) */
+                    q = rounds_ratio(k_one_pass_one_thread, k_one_pass, &k, pr, 1, &t);
+                    row(f, "speedup_2t_paired", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
+                    q = rounds_ratio_idle(k_one_pass, k_two_call, &k, reps < 7 ? reps : 7, SMR_RUN,
+                                          true, &t);
+                    row(f, "vs_two_call_paired", L, n, d, t, bytes / t / 1e9, "GB/s", t * q);
                 }
                 int thr = smr_k_set_threads(1);
                 ws.fused_fallbacks = 0;
