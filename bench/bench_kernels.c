@@ -46,16 +46,25 @@
  *              a call in runs of 1, 5.9 in runs of 3, 5.6 in runs of 30;
  *              the one pass 6.3-6.6 throughout): runs of 3 favoured the
  *              one pass where solves did not (docs/benchmarks.md)
- *   speedup_2t_paired  (--targets and --case only) one_pass on one thread
- *              and on the run's threads, call by call; the ratio column
- *              is the median of the rounds' one-thread / threaded times
- *              (the speedup; seconds: the one-thread median)
- *   vs_two_call_paired  (--targets and --case only) rounds of 10 one_pass
- *              calls then 10 two_call calls (each run after an untimed
- *              call of its kind, OpenBLAS's workers waited out after each
- *              two_call run); the ratio column is the median of the
- *              rounds' two_call / one_pass (how many times faster the one
- *              pass is; seconds: one_pass's median)
+ *   speedup_2t_runs  (--targets and --case only) rounds of 10 one_pass
+ *              calls on one thread then 10 on the run's threads, each run
+ *              after an untimed call of its kind; the ratio column is the
+ *              median of the rounds' one-thread / threaded times (the
+ *              speedup; seconds: the one-thread time).  Call by call it
+ *              read lower (row-major n = 10^6, d = 16: 1.53-1.88 against
+ *              1.78-2.05 in runs of 10, same runs): the first call after a
+ *              switch pays for it
+ *   vs_two_call_runs  (--targets and --case only) rounds of 10 one_pass
+ *              calls then 10 two_call calls, OpenBLAS's workers waited out
+ *              after each two_call run and the one_pass run preceded by
+ *              10 untimed calls (after the wait the first calls ran up to
+ *              1.5x slower: 5.0-5.9 ms against 3.6-4.0 at row-major
+ *              n = 10^6, d = 16 with one untimed call); the ratio column
+ *              is the median of the rounds' two_call / one_pass (how many
+ *              times faster the one pass is; seconds: one_pass's time)
+ *   The unpaired speedups (one_pass_1t / one_pass, two_call / one_pass)
+ *   divide medians measured up to a minute apart; these two rows divide
+ *   times of adjacent runs.
  *   one_pass_1t  the same with one thread (our threads and OpenBLAS's)
  *   stream_sum_1t  (--targets and --case only) the summation on one
  *              thread: how much of the bandwidth one core can draw, which
@@ -279,7 +288,9 @@ static double rounds_ratio_idle(void (*fa)(K *), void (*fb)(K *), K *k, int roun
         double s[2];
         for (int h = 0; h < 2; ++h) {
             void (*fn)(K *) = h ? fb : fa;
-            if (run > 1)
+            /* after the idle (idle_b), a whole run of fa untimed: the
+             * first calls after a sleep ran up to 2x slower here */
+            for (int c = 0; c < (run > 1 ? (h == 0 && idle_b ? run : 1) : 0); ++c)
                 fn(k);
             double t0 = bench_now();
             for (int c = 0; c < run; ++c)
@@ -422,14 +433,15 @@ int main(int argc, char **argv)
                     row(f, "one_pass_runs", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
                     q = rounds_ratio(k_one_pass, k_loss_grad, &k, reps < 7 ? reps : 7, SMR_RUN, &t);
                     row(f, "one_pass_vs_two_pass", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
-                    /* the two speedups of the targets, paired: each
-                     * round's own ratio, as one_pass_paired (the unpaired
-                     * ones divide medians of runs up to a minute apart) */
-                    q = rounds_ratio(k_one_pass_one_thread, k_one_pass, &k, pr, 1, &t);
-                    row(f, "speedup_2t_paired", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
+                    /* the two speedups of the targets, each round's own
+                     * ratio (the unpaired ones divide medians of runs up
+                     * to a minute apart) */
+                    q = rounds_ratio(k_one_pass_one_thread, k_one_pass, &k, reps < 7 ? reps : 7,
+                                     SMR_RUN, &t);
+                    row(f, "speedup_2t_runs", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
                     q = rounds_ratio_idle(k_one_pass, k_two_call, &k, reps < 7 ? reps : 7, SMR_RUN,
                                           true, &t);
-                    row(f, "vs_two_call_paired", L, n, d, t, bytes / t / 1e9, "GB/s", t * q);
+                    row(f, "vs_two_call_runs", L, n, d, t, bytes / t / 1e9, "GB/s", t * q);
                 }
                 int thr = smr_k_set_threads(1);
                 ws.fused_fallbacks = 0;
