@@ -26,6 +26,15 @@ const char *bench_machine(void);
  * thread count (smr_k_parallel).  Returns the sum (keep it, so that the
  * read is not optimised away). */
 double bench_stream_sum(const double *a, int64_t len);
+/* The memory traffic of a one-pass loss+gradient without its arithmetic:
+ * the read above of A (n rows of d, contiguous) with, per row, b[i] read
+ * and u[i] written (the pass's unnormalised softmax), then -- after all
+ * threads are done, as the normaliser is known only then -- a second
+ * sweep that reads u and b, writes u scaled in place and sums (u - b)^2
+ * (the exact loss, fused.c's finish).  Both split over the library's
+ * thread count.  A floor for any pass that returns an accurate loss and
+ * the softmax: docs/benchmarks.md.  Returns a sum to keep. */
+double bench_nvec_floor(const double *a, int64_t n, int64_t d, const double *b, double *u);
 /* fill A (n x d, row-major) ~ N(0, 1/d), b = softmax(A x*), x* ~ N(0, 1) */
 void bench_problem(int64_t n, int64_t d, double *A, double *b, double *xs);
 

@@ -35,6 +35,13 @@
  *              summation in runs of 10 calls of each kind (as
  *              one_pass_vs_two_pass below): a check that the call-by-call
  *              alternation of one_pass_paired does not bias it
+ *   nvec_floor_paired  (--targets and --case only) the memory traffic
+ *              of the one pass without its arithmetic (bench_nvec_floor:
+ *              A read once, b read and u written per row, then u and b
+ *              read and u rewritten by a second sweep), against the
+ *              summation call by call as one_pass_paired: what the
+ *              n-vectors add to a read of A (about 32 bytes a row), a
+ *              floor for one_pass_paired where rows are short
  *   one_pass_vs_two_pass  (--targets and --case only) the solvers'
  *              choice of path (SMR_FUSED_COL_MAX_D): rounds of 10
  *              one_pass calls then 10 loss_grad calls, each run after an
@@ -104,6 +111,7 @@ typedef struct {
     static void name(K *k) { __VA_ARGS__; }
 typedef double v8d __attribute__((vector_size(64)));
 TIMED(k_sum, k->sink += bench_stream_sum(k->p->A, k->p->n * k->p->d))
+TIMED(k_floor, k->sink += bench_nvec_floor(k->p->A, k->p->n, k->p->d, k->p->b, k->y))
 /* The overlap probe (--targets): can this machine overlap a streaming
  * read with arithmetic that does not depend on it?  The sum above plus, per
  * 32 doubles, K rounds of multiply-adds on 4 register chains (K per cache
@@ -431,6 +439,8 @@ int main(int argc, char **argv)
                     row(f, "one_pass_paired", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
                     q = rounds_ratio(k_one_pass, k_sum, &k, reps < 7 ? reps : 7, SMR_RUN, &t);
                     row(f, "one_pass_runs", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
+                    q = rounds_ratio(k_floor, k_sum, &k, pr, 1, &t);
+                    row(f, "nvec_floor_paired", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
                     q = rounds_ratio(k_one_pass, k_loss_grad, &k, reps < 7 ? reps : 7, SMR_RUN, &t);
                     row(f, "one_pass_vs_two_pass", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
                     /* the two speedups of the targets, each round's own
