@@ -94,6 +94,17 @@ static const cfg cfgs[] = {
      * a partial group and a partial panel */
     {20003, 16, SMR_ROW_MAJOR, false, 0.0, 0, 2},
     {5001, 8, SMR_ROW_MAJOR, false, 0.05, 3, 0},
+    /* the masked cut (fused_rows.c: d not whole strips, the shifted cut
+     * off; the last strip reads into the next row, masked): d = 5 in
+     * 10 whole groups of 64 rows, so the group holding A's last row must
+     * go through panels (a read past A is reported under ASan: A ends on
+     * poisoned bytes, a_off); d = 13 in groups of 2 strips (4 at the AVX2
+     * level) over blocks; d = 20 with w (panels); d = 100 with NaN
+     * padding (ld 103) in the masked lanes */
+    {640, 5, SMR_ROW_MAJOR, false, 0.0, 0, 2},
+    {20003, 13, SMR_ROW_MAJOR, false, 0.05, 0, 3},
+    {3001, 20, SMR_ROW_MAJOR, true, 0.0, 0, 1},
+    {2001, 100, SMR_ROW_MAJOR, false, 0.0, 3, 5},
 };
 
 /* random points: first call without a guess, then a chain of nearby and
@@ -359,6 +370,10 @@ static void test_placement_independent(void **state)
                                                         (below the two-strip
                                                         update's d) */
         {20003, 16, 0, SMR_ROW_MAJOR, false, false}, /* short-row groups */
+        /* the masked cut: groups at ld 16 and 10, panels with w at ld 21 */
+        {5003, 13, 3, SMR_ROW_MAJOR, false, false},
+        {2003, 10, 0, SMR_ROW_MAJOR, false, false},
+        {3001, 20, 1, SMR_ROW_MAJOR, true, false},
         {5003, 13, 5, SMR_COL_MAJOR, true, false},   /* ld 5008: chunks of 32 */
         {4133, 48, 3, SMR_COL_MAJOR, false, false},  /* ld 4136: chunks of 64 */
         {37, 300, 3, SMR_COL_MAJOR, true, false},    /* ld 40: head + vectors */

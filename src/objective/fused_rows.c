@@ -31,8 +31,10 @@
  * (a test with logits rising by 600 along the rows returned a gradient off
  * by 10^8 relative before it did, test_fused).
  *
- * Short rows (d = 8, 16, no w) go eight panels at a time through three
- * phases instead (group_small, below).
+ * Short rows (d <= 16, no w) go eight panels at a time through three
+ * phases instead (group_small, below).  Rows whose length is not whole
+ * strips, where the shifted cut is off, take the masked cut (rows_body):
+ * the last strip masked instead of a scalar tail.
  *
  * Lanes: SMR_P = SMR_VL rows per panel and strips of SMR_VL columns: 8 in
  * this file's own compilation (the AVX-512 level and the portable path),
@@ -387,7 +389,8 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
 }
 
 /*
- * Short rows (d = 8 or 16, no w, plain cut): SMR_GS panels at a time in
+ * Short rows (d = 8 or 16, no w, plain cut; d < 16 under the masked cut,
+ * rows_body): SMR_GS panels at a time in
  * three phases -- the dots of every panel, then one shift test for the
  * group and u and the weights of every panel, then every panel's update
  * -- with the row addresses computed from one base and the update's sums
@@ -414,9 +417,14 @@ group_small(int simd, int NS, int64_t r0, blk_t *k)
 {
     const int64_t ld = k->ld;
     const double *A0 = k->Ab + r0 * ld;
+    /* d not whole strips (the masked cut, rows_body): x zero-padded, the
+     * last strip's lanes past the row masked in the dots (they hold the
+     * next row, NaN allowed) and summed into dropped lanes of Gb */
+    const bool mk = k->d % SMR_VL != 0;
+    const vl mlast = mk ? k->mlast : (vl){0} - 1;
     vd xs[SMR_NS_MAX];
     for (int s = 0; s < NS; ++s)
-        xs[s] = ldv(k->x + SMR_VL * s);
+        xs[s] = ldv((mk ? k->xs : k->x) + SMR_VL * s);
     vd zv[SMR_GS];
     for (int g = 0; g < SMR_GS; ++g) {
         const double *P = A0 + g * SMR_P * ld;
@@ -427,9 +435,11 @@ group_small(int simd, int NS, int64_t r0, blk_t *k)
             for (int s = 0; s < NS; ++s)
                 if (pf_strip(SMR_VL * s))
                     __builtin_prefetch(pp + r * ld + SMR_VL * s, 0, 3);
-            acc[r] = ldv(P + r * ld) * xs[0];
+            acc[r] = (NS == 1 ? andv(ldv(P + r * ld), mlast)
+                              : ldv(P + r * ld)) * xs[0];
             for (int s = 1; s < NS; ++s)
-                acc[r] += ldv(P + r * ld + SMR_VL * s) * xs[s];
+                acc[r] += (s == NS - 1 ? andv(ldv(P + r * ld + SMR_VL * s), mlast)
+                                       : ldv(P + r * ld + SMR_VL * s)) * xs[s];
         }
         zv[g] = hsumv(acc);
     }
@@ -489,9 +499,31 @@ rows_body(int simd, int small, const double *Ab, int64_t ld, int64_t d,
     bool sh = ld % SMR_VL == 0 && (uintptr_t)Ab % 8 == 0 &&
               (o != 0 || d % SMR_VL != 0) &&
               d >= SMR_FUSED_SHIFT_MIN_D;
-    if (sh) {
+    /* the masked cut: where the shifted cut is off and d is not whole
+     * strips, the same code at o = 0 -- strips from each row's first
+     * column (loads off the lines where the row is), the last strip
+     * masked -- instead of the plain cut's scalar tail, which gathers
+     * each tail column lane by lane and sums it across the lanes three
+     * times per panel; d < 16 without w also takes the short-row groups
+     * (group_small, 1 or 2 strips).  One thread in cache (/tmp driver,
+     * ld = d, 256 KiB of A, builds alternated twice): d = 5 8.0-9.1 ->
+     * 2.9 ns per row, d = 10 7.0-7.5 -> 4.5, d = 13 10.1-10.2 -> 4.7-4.9,
+     * d = 20 9.8-11.8 -> 6.8-6.9 (panels), d = 100 26.2-31.7 -> 22.8-23.8
+     * (d = 8: 2.3, 16: 3.5, 96: 20.6, 104: 21.0).  Streaming, paired with
+     * a read (bench_kernels --case 1000000 D, three alternations): d = 10
+     * 2.78-2.92 -> 2.17-2.19 times the read, d = 20 2.13-2.24 ->
+     * 1.94-2.18, d = 100 1.60-2.01 -> 1.57-2.00.  The last strip reads up
+     * to V S - d <= V - 1 doubles past the row: inside A's next row when
+     * ld >= V S - d (the panel holding A's last row keeps the plain cut,
+     * as under the shifted cut, and so does a group holding it); d >= 2
+     * for the strip space below. */
+    bool mk = !sh && d % SMR_VL != 0 && d >= 2 &&
+              ld >= SMR_VL * ((d + SMR_VL - 1) / SMR_VL) - d;
+    if (sh || mk) {
         /* strip space after Gb (the column-major lane sums' room, 32 d):
          * Gs, 4 columns of V S, on a 64-byte boundary, then xs */
+        if (!sh)
+            o = 0;
         k.o = o;
         k.S = (d + o + SMR_VL - 1) / SMR_VL;
         k.gs = SMR_VL * k.S;
@@ -512,11 +544,16 @@ rows_body(int simd, int small, const double *Ab, int64_t ld, int64_t d,
     /* the panels holding A's first or last row take the plain cut (they
      * have no neighbour row on one side; see blk_t) */
     int64_t full = m - m % SMR_P;
-    if (small) /* d = V small, no w: whole groups first (group_small) */
-        for (; r0 + SMR_GS * SMR_P <= full; r0 += SMR_GS * SMR_P)
+    /* d <= 16, no w: whole groups first (group_small); under the masked
+     * cut not the group holding A's last row (its last strip would read
+     * past A) */
+    if (small && (d % SMR_VL == 0 || mk))
+        for (; r0 + SMR_GS * SMR_P <= full &&
+               (!mk || r0 + SMR_GS * SMR_P < rows_left);
+             r0 += SMR_GS * SMR_P)
             group_small(simd, small, r0, &k);
     for (; r0 < full; r0 += SMR_P) {
-        bool edge = !sh || (first_row && r0 == 0) ||
+        bool edge = !(sh || mk) || (first_row && r0 == 0) ||
                     (r0 + SMR_P >= rows_left);
         if (edge)
             panel(simd, false, SMR_P, r0, &k);
@@ -570,8 +607,9 @@ finish_body(int64_t m, double sc, double *f, const double *b, const double *w,
 
 #ifdef SMR_SIMD_X86
 /* d = 8 and 16 without w: rows_body with d a constant, group_small (one
- * or two strips per row at 8 lanes, two or four at 4); other rows:
- * rows_body.  At 4 lanes (AVX2 level) d = 16 through group_small took
+ * or two strips per row at 8 lanes, two or four at 4); d < 16 without w:
+ * group_small with the strips a constant where the masked cut applies
+ * (rows_body decides; without it, panels); other rows: rows_body.  At 4 lanes (AVX2 level) d = 16 through group_small took
  * 1.77-1.84 times a read against 2.41-2.54 through panel (bench_kernels
  * --case 1000000 16, paired, three rounds). */
 static inline __attribute__((always_inline)) void
@@ -585,6 +623,16 @@ rows_any(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
     else if (!w && d == 16)
         rows_body(1, 16 / SMR_VL, Ab, ld, 16, m, left, first, x, b, NULL, s0,
                   z, u, st);
+    else if (!w && d < 16 && (d + SMR_VL - 1) / SMR_VL == 1)
+        rows_body(1, 1, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
+    else if (!w && d < 16 && (d + SMR_VL - 1) / SMR_VL == 2)
+        rows_body(1, 2, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
+#if SMR_VL == 4
+    else if (!w && d < 16 && (d + SMR_VL - 1) / SMR_VL == 3)
+        rows_body(1, 3, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
+    else if (!w && d < 16 && (d + SMR_VL - 1) / SMR_VL == 4)
+        rows_body(1, 4, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
+#endif
     else
         rows_body(1, 0, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
 }
