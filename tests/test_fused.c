@@ -100,11 +100,14 @@ static const cfg cfgs[] = {
      * go through panels (a read past A is reported under ASan: A ends on
      * poisoned bytes, a_off); d = 13 in groups of 2 strips (4 at the AVX2
      * level) over blocks; d = 20 with w (panels); d = 100 with NaN
-     * padding (ld 103) in the masked lanes */
+     * padding (ld 103) in the masked lanes; d = 3 at ld 3, where the
+     * last strip would read 5 doubles past a row at 8 lanes: the plain
+     * cut's panels (the masked cut and its groups at 4 lanes) */
     {640, 5, SMR_ROW_MAJOR, false, 0.0, 0, 2},
     {20003, 13, SMR_ROW_MAJOR, false, 0.05, 0, 3},
     {3001, 20, SMR_ROW_MAJOR, true, 0.0, 0, 1},
     {2001, 100, SMR_ROW_MAJOR, false, 0.0, 3, 5},
+    {1001, 3, SMR_ROW_MAJOR, false, 0.0, 0, 1},
 };
 
 /* random points: first call without a guess, then a chain of nearby and

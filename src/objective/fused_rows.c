@@ -516,8 +516,11 @@ rows_body(int simd, int small, const double *Ab, int64_t ld, int64_t d,
      * to V S - d <= V - 1 doubles past the row: inside A's next row when
      * ld >= V S - d (the panel holding A's last row keeps the plain cut,
      * as under the shifted cut, and so does a group holding it); d >= 2
-     * for the strip space below. */
-    bool mk = !sh && d % SMR_VL != 0 && d >= 2 &&
+     * for the strip space below.  Not on the portable path (simd = 0),
+     * where a vector of 8 is 4 SSE2 operations and the masked strip's
+     * extra lanes cost more than the tail saved: d = 10 5.8-6.2 -> 7.3-7.7
+     * times the read, d = 13 5.6-6.1 -> 6.2-6.5 (two alternations). */
+    bool mk = simd && !sh && d % SMR_VL != 0 && d >= 2 &&
               ld >= SMR_VL * ((d + SMR_VL - 1) / SMR_VL) - d;
     if (sh || mk) {
         /* strip space after Gb (the column-major lane sums' room, 32 d):
