@@ -108,6 +108,9 @@ static const cfg cfgs[] = {
     {3001, 20, SMR_ROW_MAJOR, true, 0.0, 0, 1},
     {2001, 100, SMR_ROW_MAJOR, false, 0.0, 3, 5},
     {1001, 3, SMR_ROW_MAJOR, false, 0.0, 0, 1},
+    /* d = 12: the masked cut's groups at 8 lanes, whole-strip groups of
+     * 3 strips at 4 */
+    {3001, 12, SMR_ROW_MAJOR, false, 0.0, 0, 0},
 };
 
 /* random points: first call without a guess, then a chain of nearby and

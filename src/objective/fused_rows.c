@@ -610,11 +610,13 @@ finish_body(int64_t m, double sc, double *f, const double *b, const double *w,
 
 #ifdef SMR_SIMD_X86
 /* d = 8 and 16 without w: rows_body with d a constant, group_small (one
- * or two strips per row at 8 lanes, two or four at 4); d < 16 without w:
- * group_small with the strips a constant where the masked cut applies
- * (rows_body decides; without it, panels); other rows: rows_body.  At 4 lanes (AVX2 level) d = 16 through group_small took
- * 1.77-1.84 times a read against 2.41-2.54 through panel (bench_kernels
- * --case 1000000 16, paired, three rounds). */
+ * or two strips per row at 8 lanes, two or four at 4).  Other d < 16
+ * without w: rows_body with the strips a constant, which takes
+ * group_small for whole strips (d = 4, 12 at 4 lanes) or under the masked
+ * cut, panels otherwise.  Other rows: rows_body.  At 4 lanes (AVX2 level)
+ * d = 16 through group_small took 1.77-1.84 times a read against
+ * 2.41-2.54 through panel (bench_kernels --case 1000000 16, paired, three
+ * rounds). */
 static inline __attribute__((always_inline)) void
 rows_any(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
          bool first, const double *x, const double *b, const double *w,
