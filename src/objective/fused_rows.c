@@ -612,8 +612,11 @@ finish_body(int64_t m, double sc, double *f, const double *b, const double *w,
 /* d = 8 and 16 without w: rows_body with d a constant, group_small (one
  * or two strips per row at 8 lanes, two or four at 4).  Other d < 16
  * without w: rows_body with the strips a constant, which takes
- * group_small for whole strips (d = 4, 12 at 4 lanes) or under the masked
- * cut, panels otherwise.  Other rows: rows_body.  At 4 lanes (AVX2 level)
+ * group_small for whole strips (d = 4, 12 at 4 lanes: 4.43-4.87 -> 3.00-
+ * 3.11 and 2.58-2.75 -> 1.64-1.85 times a read, bench_kernels --case
+ * 1000000 D --layout row at SOFTMAXREG_SIMD=avx2, against the panels of
+ * af31177, two alternations) or under the masked cut, panels otherwise.
+ * Other rows: rows_body.  At 4 lanes (AVX2 level)
  * d = 16 through group_small took 1.77-1.84 times a read against
  * 2.41-2.54 through panel (bench_kernels --case 1000000 16, paired, three
  * rounds). */
