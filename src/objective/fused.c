@@ -32,8 +32,9 @@
  * ws->fused_fallbacks).  The first evaluation, with no previous lse, takes
  * mu from the first panel's largest logit and usually falls back.
  *
- * The loss and s are computed from f as in the two-pass path (the
- * per-block u are rescaled to f in a pass over the n-vector, not over A).
+ * The loss and s are computed from f as in the forward pass (the
+ * per-block u are rescaled to f in a pass over the n-vector, not over A:
+ * smr_obj_finish, forward.c).
  *
  * Row-major A goes through fused_rows.c (dots, exp, weights and the
  * G update eight rows at a time -- four at the AVX2 level --, with
@@ -57,13 +58,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* row-major blocks: the rows of one block and its n-vectors stay in cache
- * (fused_rows.c); column-major blocks: see smr_ws_fused_init */
-#define SMR_FUSED_BLOCK_BYTES (1 << 18)
-#define SMR_FUSED_BLOCK_MIN_ROWS 16
+/* row-major blocks: smr_fwd_block_rows (forward.c); column-major blocks:
+ * see smr_ws_fused_init */
 #define SMR_FUSED_COL_ROWS 4096 /* rows per block, column-major A      */
 #define SMR_FUSED_CORR_MAX 16.0   /* see above                           */
-#define SMR_FUSED_MIN_WORK (1 << 20) /* n d below which one thread is used  */
 #define SMR_FUSED_MAX_SHIFT 30.0  /* mu above max z by more: fall back   */
 
 typedef struct {
@@ -74,16 +72,6 @@ typedef struct {
     double mu0, s0;   /* provisional shift and <f,c> */
 } fused_ctx;
 
-/* the scratch of part t: G (d x 4), Gb (d x 4, fused_rows.c), Gl (d x 4 x
- * 8, fused_cols.c), then 9 scalars: mu, alpha, zmax, fin (the pass), sum
- * (f-b)^2, sum (wz)^2, <f, f-b> (finish), err1 (the pass: G1's rescale
- * rounding bound / eps), the count of shifts raised (the pass) */
-#define SMR_FUSED_PART(d) (40 * (d) + 9)
-static double *part_g(smr_ws *ws, int t)
-{
-    return ws->part + (int64_t)t * SMR_FUSED_PART(ws->d);
-}
-static double *part_s(smr_ws *ws, int t) { return part_g(ws, t) + 40 * ws->d; }
 
 static void fused_part(void *vctx, int t, int T)
 {
@@ -93,7 +81,7 @@ static void fused_part(void *vctx, int t, int T)
     int64_t d = p->d, n = p->n, nb = ws->nbf;
     int64_t nblk = (n + nb - 1) / nb;
     int64_t b0 = nblk * t / T, b1 = nblk * (t + 1) / T;
-    double *G = part_g(ws, t), *S = part_s(ws, t);
+    double *G = smr_fused_part_g(ws, t), *S = smr_fused_part_s(ws, t);
     memset(G, 0, (size_t)(4 * d) * sizeof(double));
     smr_fused_acc st = {.mu = c->mu0, .have_mu = c->guess, .alpha = 0.0,
                         .zmax = -INFINITY, .fin = 0.0, .err1 = 0.0, .G = G,
@@ -114,54 +102,6 @@ static void fused_part(void *vctx, int t, int T)
     S[8] = (double)st.raises;
 }
 
-typedef struct {
-    const smr_problem *p;
-    smr_ws *ws;
-    double mu, alpha;
-} finish_ctx;
-
-/* f_i = u_i e^(mu_blk - mu) / alpha over part t's blocks, with its partial
- * sums of (f - b)^2, (w z)^2 and f (f - b) (fused_rows.c). */
-static void finish_part(void *vctx, int t, int T)
-{
-    finish_ctx *c = vctx;
-    const smr_problem *p = c->p;
-    smr_ws *ws = c->ws;
-    int64_t n = p->n, nb = ws->nbf, nblk = (n + nb - 1) / nb;
-    int64_t b0 = nblk * t / T, b1 = nblk * (t + 1) / T;
-    double *S = part_s(ws, t);
-    double sc2 = 0.0, sw2 = 0.0, fc = 0.0;
-    for (int64_t k = b0; k < b1; ++k) {
-        int64_t i0 = k * nb, m = n - i0 < nb ? n - i0 : nb;
-        double sc = exp(ws->bmu[k] - c->mu) / c->alpha, o[3];
-        smr_fused_finish_rows(m, sc, ws->f + i0, p->b + i0,
-                              p->w ? p->w + i0 : NULL, ws->z + i0, o);
-        sc2 += o[0];
-        sw2 += o[1];
-        fc += o[2];
-    }
-    S[4] = sc2;
-    S[5] = sw2;
-    S[6] = fc;
-}
-
-static void finish_forward(const smr_problem *p, const double *x, smr_ws *ws,
-                           int T, double mu, double alpha)
-{
-    finish_ctx c = {.p = p, .ws = ws, .mu = mu, .alpha = alpha};
-    smr_k_parallel(T, finish_part, &c);
-    double sc2 = 0.0, sw2 = 0.0, fc = 0.0;
-    for (int t = 0; t < T; ++t) {
-        const double *S = part_s(ws, t);
-        sc2 += S[4];
-        sw2 += S[5];
-        fc += S[6];
-    }
-    double xsq = p->lambda > 0.0 ? smr_k_sumsq(p->d, x) : 0.0;
-    ws->loss = 0.5 * sc2 + 0.5 * sw2 + 0.5 * p->lambda * xsq;
-    ws->fc = fc;
-}
-
 int smr_ws_fused_init(smr_ws *ws)
 {
     if (ws->part)
@@ -173,8 +113,7 @@ int smr_ws_fused_init(smr_ws *ws)
      * at least 8 blocks per thread when n allows (a 2:1 split of 3 blocks
      * cost a third of the pass at n = 10^4) */
     if (ws->A.row_major) {
-        ws->nbf = smr_ws_block_rows(SMR_FUSED_BLOCK_BYTES, ws->d,
-                                    SMR_FUSED_BLOCK_MIN_ROWS, ws->ncap);
+        ws->nbf = smr_fwd_block_rows(ws, true);
     } else {
         int64_t per = ws->ncap / (8 * (int64_t)smr_k_threads());
         per = (per + 31) / 32 * 32;
@@ -182,19 +121,27 @@ int smr_ws_fused_init(smr_ws *ws)
         if (ws->nbf > ws->ncap)
             ws->nbf = ws->ncap;
     }
+    /* bmu and bsum serve the forward pass too, whose blocks follow the
+     * layout of the problem bound at the time (smr_ws_bind) */
     ws->nblk = (ws->ncap + ws->nbf - 1) / ws->nbf;
+    for (int rm = 0; rm < 2; ++rm) {
+        int64_t nb = smr_fwd_block_rows(ws, rm);
+        if ((ws->ncap + nb - 1) / nb > ws->nblk)
+            ws->nblk = (ws->ncap + nb - 1) / nb;
+    }
     ws->tcap = smr_k_threads();
     if (ws->tcap > ws->nblk)
         ws->tcap = (int)ws->nblk;
     size_t per = (size_t)SMR_FUSED_PART(ws->d);
     ws->part = malloc((size_t)ws->tcap * per * sizeof(double));
-    ws->bmu = malloc((size_t)ws->nblk * sizeof(double));
+    ws->bmu = malloc((size_t)ws->nblk * 5 * sizeof(double));
     if (!ws->part || !ws->bmu) {
         free(ws->part);
         free(ws->bmu);
         ws->part = ws->bmu = NULL;
         return SMR_ERR_NO_MEMORY;
     }
+    ws->bsum = ws->bmu + ws->nblk;
     return SMR_OK;
 }
 
@@ -206,13 +153,7 @@ int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
         return rc;
     int64_t d = p->d, n = p->n;
     int64_t nblk = (n + ws->nbf - 1) / ws->nbf;
-    int T = smr_k_threads();
-    if (T > ws->tcap)
-        T = ws->tcap;
-    if (T > nblk)
-        T = (int)nblk;
-    if ((double)n * (double)d < SMR_FUSED_MIN_WORK)
-        T = 1;
+    int T = smr_fused_threads(ws, nblk);
     fused_ctx c = {.p = p, .ws = ws, .x = x, .guess = ws->have_guess, .mu0 = ws->guess_lse,
                    .s0 = ws->have_guess ? ws->guess_fc : 0.0};
     double mu, zmax, fin;
@@ -223,7 +164,7 @@ int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
         mu = -INFINITY, zmax = -INFINITY, fin = 0.0;
         double raises = 0.0;
         for (int t = 0; t < T; ++t) {
-            const double *S = part_s(ws, t);
+            const double *S = smr_fused_part_s(ws, t);
             mu = S[0] > mu ? S[0] : mu;
             zmax = S[2] > zmax ? S[2] : zmax;
             fin += S[3];
@@ -244,9 +185,9 @@ int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
         c.guess = true;
         c.mu0 = zmax;
     }
-    double *G = part_g(ws, 0), alpha = 0.0, err1 = 0.0;
+    double *G = smr_fused_part_g(ws, 0), alpha = 0.0, err1 = 0.0;
     for (int t = 0; t < T; ++t) {
-        double *Gt = part_g(ws, t), *S = part_s(ws, t);
+        double *Gt = smr_fused_part_g(ws, t), *S = smr_fused_part_s(ws, t);
         double a = S[1];
         if (S[0] != mu) {
             double rho = exp(S[0] - mu);
@@ -261,7 +202,7 @@ int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
     }
     bool usable = isfinite(alpha) && alpha > 0.0 && mu - zmax <= SMR_FUSED_MAX_SHIFT;
     if (usable) {
-        finish_forward(p, x, ws, T, mu, alpha);
+        smr_obj_finish(p, x, ws, ws->nbf, T, mu, alpha);
         if (!isfinite(ws->loss))
             return SMR_ERR_OVERFLOW;
         ws->have_guess = true;

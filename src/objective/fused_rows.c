@@ -85,6 +85,9 @@ void smr_fused_rows_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
                        double *u, smr_fused_acc *st);
 void smr_fused_finish_v3(int64_t m, double sc, double *f, const double *b,
                          const double *w, const double *z, double out[3]);
+void smr_fused_rows_z_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
+                         int64_t left, bool first, const double *x, double *z,
+                         smr_fused_acc *st);
 
 #if SMR_VL == 8 /* once, in this file's own compilation */
 double smr_fused_rescale_ld(int64_t d, int64_t ldg, double rho, double *G,
@@ -143,6 +146,7 @@ typedef struct {
     int64_t pf;       /* rows ahead to prefetch (pf_rows) */
     double s0, mu;
     vd ablk, finv;    /* lane sums of u and of z * 0 over the block */
+    vd zmx;           /* lane maxima of z (the z-only mode)          */
     double *z, *u, *Gb;
     int64_t gs;       /* stride of Gb's columns: d (plain block) or V S;
                          shifted: Gb - o holds the sums in strip
@@ -338,12 +342,27 @@ panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
     }
 }
 
+/* The z-only mode (smr_fused_rows_z): the logits of rows r0 .. r0 + cnt - 1
+ * stored, their lane maxima and finiteness kept (lanes past cnt repeat row
+ * cnt - 1). */
+static inline __attribute__((always_inline)) void
+store_z(vd zv, int cnt, int64_t r0, blk_t *k)
+{
+    if (cnt == SMR_P)
+        stv(k->z + r0, zv);
+    else
+        for (int r = 0; r < cnt; ++r)
+            k->z[r0 + r] = zv[r];
+    k->zmx = selv(zv > k->zmx, zv, k->zmx);
+    k->finv += zv * 0.0;
+}
+
 /* Rows r0 .. r0 + cnt - 1 of the block, cut plain or shifted (sh); cnt
  * is a constant (8) for every panel but the last, so the conditions on
  * it fold away.  Lanes past cnt repeat row cnt - 1 (same z, so max and
  * finiteness need no mask); their u and weights are zeroed. */
 static inline __attribute__((always_inline)) void
-panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
+panel(int simd, int zonly, bool sh, int cnt, int64_t r0, blk_t *k)
 {
     const int64_t d = k->d, ld = k->ld, back = sh ? k->o : 0;
     const double *rp[SMR_P];
@@ -364,8 +383,12 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
      * d = 256 (the update's two-strip loop) 1.20-1.30 -> 1.10-1.18 with
      * pfd = 0 (pfd = 2 there: 1.25-1.29) */
     const double *pp = pf_ahead(k, r0, rp[0]);
-    const int pfd = two_strip(d, k->w != NULL) ? 0 : 2;
+    const int pfd = zonly ? SMR_P : two_strip(d, k->w != NULL) ? 0 : 2;
     vd zv = panel_dots(sh, rp, sh ? k->xs : k->x, n8, nt, pp, pfd, k);
+    if (zonly) { /* the logits, their maxima and finiteness only */
+        store_z(zv, cnt, r0, k);
+        return;
+    }
 
     /* shift: the panel's largest logit (pairwise maxima); finiteness */
     double pm = max_lanes(zv);
@@ -413,7 +436,7 @@ panel(int simd, bool sh, int cnt, int64_t r0, blk_t *k)
 #define SMR_GS 8 /* panels per group in group_small */
 #define SMR_NS_MAX (16 / SMR_VL) /* strips per row at d = 16 */
 static inline __attribute__((always_inline)) void
-group_small(int simd, int NS, int64_t r0, blk_t *k)
+group_small(int simd, int zonly, int NS, int64_t r0, blk_t *k)
 {
     const int64_t ld = k->ld;
     const double *A0 = k->Ab + r0 * ld;
@@ -435,14 +458,23 @@ group_small(int simd, int NS, int64_t r0, blk_t *k)
             for (int s = 0; s < NS; ++s)
                 if (pf_strip(SMR_VL * s))
                     __builtin_prefetch(pp + r * ld + SMR_VL * s, 0, 3);
-            acc[r] = (NS == 1 ? andv(ldv(P + r * ld), mlast)
-                              : ldv(P + r * ld)) * xs[0];
+            /* from zero, as panel_dots: every add then has one product
+             * to contract with, so the dots have panel_dots' bits (a0 x0
+             * + a1 x1 may contract either product) and the z-only mode,
+             * which takes these groups also where w sends the full pass
+             * through panels, gives the full pass's z */
+            acc[r] = (vd){0} + (NS == 1 ? andv(ldv(P + r * ld), mlast)
+                                        : ldv(P + r * ld)) * xs[0];
             for (int s = 1; s < NS; ++s)
                 acc[r] += (s == NS - 1 ? andv(ldv(P + r * ld + SMR_VL * s), mlast)
                                        : ldv(P + r * ld + SMR_VL * s)) * xs[s];
         }
         zv[g] = hsumv(acc);
+        if (zonly)
+            store_z(zv[g], SMR_P, r0 + g * SMR_P, k);
     }
+    if (zonly)
+        return;
     vd mx = zv[0];
     for (int g = 0; g < SMR_GS; ++g) {
         mx = selv(zv[g] > mx, zv[g], mx);
@@ -481,14 +513,15 @@ group_small(int simd, int NS, int64_t r0, blk_t *k)
 }
 
 static inline __attribute__((always_inline)) void
-rows_body(int simd, int small, const double *Ab, int64_t ld, int64_t d,
+rows_body(int simd, int zonly, int small, const double *Ab, int64_t ld, int64_t d,
           int64_t m, int64_t rows_left, bool first_row,
           const double *x, const double *b, const double *w, double s0,
           double *z, double *u, smr_fused_acc *st)
 {
     blk_t k = {.Ab = Ab, .x = x, .b = b, .w = w, .ld = ld, .d = d,
                .dv = d - d % SMR_VL, .rows_left = rows_left, .pf = pf_rows(ld), .s0 = s0, .mu = st->mu, .ablk = {0}, .finv = {0},
-               .z = z, .u = u, .Gb = st->Gb, .gs = d, .st = st};
+               .zmx = (vd){0} - INFINITY, .z = z, .u = u, .Gb = st->Gb,
+               .gs = d, .st = st};
     int64_t ncol = w ? 4 : 3, r0 = 0;
     int64_t o = (int64_t)((uintptr_t)Ab % (8 * SMR_VL)) / 8;
     /* the shifted cut: when every row starts at the same place in its
@@ -543,7 +576,8 @@ rows_body(int simd, int small, const double *Ab, int64_t ld, int64_t d,
             k.mlast[l] = l < d + o - SMR_VL * (k.S - 1) ? -1 : 0;
         }
     }
-    memset(k.Gb - k.o, 0, (size_t)(4 * k.gs) * sizeof(double));
+    if (!zonly)
+        memset(k.Gb - k.o, 0, (size_t)(4 * k.gs) * sizeof(double));
     /* the panels holding A's first or last row take the plain cut (they
      * have no neighbour row on one side; see blk_t) */
     int64_t full = m - m % SMR_P;
@@ -554,22 +588,27 @@ rows_body(int simd, int small, const double *Ab, int64_t ld, int64_t d,
         for (; r0 + SMR_GS * SMR_P <= full &&
                (!mk || r0 + SMR_GS * SMR_P < rows_left);
              r0 += SMR_GS * SMR_P)
-            group_small(simd, small, r0, &k);
+            group_small(simd, zonly, small, r0, &k);
     for (; r0 < full; r0 += SMR_P) {
         bool edge = !(sh || mk) || (first_row && r0 == 0) ||
                     (r0 + SMR_P >= rows_left);
         if (edge)
-            panel(simd, false, SMR_P, r0, &k);
+            panel(simd, zonly, false, SMR_P, r0, &k);
         else
-            panel(simd, true, SMR_P, r0, &k);
+            panel(simd, zonly, true, SMR_P, r0, &k);
     }
     if (r0 < m)
-        panel(simd, false, (int)(m - r0), r0, &k);
+        panel(simd, zonly, false, (int)(m - r0), r0, &k);
+    st->fin += hsum_lanes(k.finv);
+    if (zonly) {
+        double zm = max_lanes(k.zmx);
+        st->zmax = zm > st->zmax ? zm : st->zmax;
+        return;
+    }
     for (int64_t c = 0; c < ncol; ++c)
         for (int64_t j = 0; j < d; ++j)
             st->G[c * d + j] += k.Gb[c * k.gs + j];
     st->alpha += hsum_lanes(k.ablk);
-    st->fin += hsum_lanes(k.finv);
     st->mu = k.mu;
 }
 
@@ -621,28 +660,28 @@ finish_body(int64_t m, double sc, double *f, const double *b, const double *w,
  * 2.41-2.54 through panel (bench_kernels --case 1000000 16, paired, three
  * rounds). */
 static inline __attribute__((always_inline)) void
-rows_any(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
+rows_any(int zonly, const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
          bool first, const double *x, const double *b, const double *w,
          double s0, double *z, double *u, smr_fused_acc *st)
 {
     if (!w && d == 8)
-        rows_body(1, 8 / SMR_VL, Ab, ld, 8, m, left, first, x, b, NULL, s0, z,
+        rows_body(1, zonly, 8 / SMR_VL, Ab, ld, 8, m, left, first, x, b, NULL, s0, z,
                   u, st);
     else if (!w && d == 16)
-        rows_body(1, 16 / SMR_VL, Ab, ld, 16, m, left, first, x, b, NULL, s0,
+        rows_body(1, zonly, 16 / SMR_VL, Ab, ld, 16, m, left, first, x, b, NULL, s0,
                   z, u, st);
     else if (!w && d < 16 && (d + SMR_VL - 1) / SMR_VL == 1)
-        rows_body(1, 1, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
+        rows_body(1, zonly, 1, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
     else if (!w && d < 16 && (d + SMR_VL - 1) / SMR_VL == 2)
-        rows_body(1, 2, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
+        rows_body(1, zonly, 2, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
 #if SMR_VL == 4
     else if (!w && d < 16 && (d + SMR_VL - 1) / SMR_VL == 3)
-        rows_body(1, 3, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
+        rows_body(1, zonly, 3, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
     else if (!w && d < 16 && (d + SMR_VL - 1) / SMR_VL == 4)
-        rows_body(1, 4, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
+        rows_body(1, zonly, 4, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
 #endif
     else
-        rows_body(1, 0, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
+        rows_body(1, zonly, 0, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
 }
 
 #if SMR_VL == 4
@@ -652,7 +691,14 @@ smr_fused_rows_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
                   const double *w, double s0, double *z, double *u,
                   smr_fused_acc *st)
 {
-    rows_any(Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
+    rows_any(0, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
+}
+__attribute__((target("arch=x86-64-v3"))) void
+smr_fused_rows_z_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
+                    int64_t left, bool first, const double *x, double *z,
+                    smr_fused_acc *st)
+{
+    rows_any(1, Ab, ld, d, m, left, first, x, NULL, NULL, 0.0, z, NULL, st);
 }
 __attribute__((target("arch=x86-64-v3"))) void
 smr_fused_finish_v3(int64_t m, double sc, double *f, const double *b,
@@ -666,7 +712,13 @@ rows_v4(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
         bool first, const double *x, const double *b, const double *w,
         double s0, double *z, double *u, smr_fused_acc *st)
 {
-    rows_any(Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
+    rows_any(0, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
+}
+__attribute__((target("arch=x86-64-v4"))) static void
+rows_z_v4(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
+          bool first, const double *x, double *z, smr_fused_acc *st)
+{
+    rows_any(1, Ab, ld, d, m, left, first, x, NULL, NULL, 0.0, z, NULL, st);
 }
 __attribute__((target("arch=x86-64-v4"))) static void
 finish_v4(int64_t m, double sc, double *f, const double *b, const double *w,
@@ -695,7 +747,27 @@ void smr_fused_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
         return;
     }
 #endif
-    rows_body(0, 0, Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, w, s0, z, u, st);
+    rows_body(0, 0, 0, Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, b, w, s0,
+              z, u, st);
+}
+
+void smr_fused_rows_z(const smr_mat *A, int64_t i0, int64_t m, const double *x,
+                      double *z, smr_fused_acc *st)
+{
+    const double *Ab = A->a + i0 * A->ld;
+#ifdef SMR_SIMD_X86
+    int path = smr_k_simd_level();
+    if (path == 2) {
+        rows_z_v4(Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, z, st);
+        return;
+    }
+    if (path == 1) {
+        smr_fused_rows_z_v3(Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, z, st);
+        return;
+    }
+#endif
+    rows_body(0, 1, 0, Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, NULL, NULL,
+              0.0, z, NULL, st);
 }
 
 void smr_fused_finish_rows(int64_t m, double sc, double *f, const double *b,

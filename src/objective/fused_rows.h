@@ -36,6 +36,13 @@ void smr_fused_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
                     const double *b, const double *w, double s0, double *z,
                     double *u, smr_fused_acc *st);
 
+/* The logits alone (the forward pass, forward.c): z (m) = rows [i0, i0 +
+ * m) of A times x, by the same dots as smr_fused_rows (the same bits);
+ * st->zmax raised to their largest, st->fin NaN when one is NaN or
+ * infinite.  st->G, Gb, Gl: scratch as for smr_fused_rows. */
+void smr_fused_rows_z(const smr_mat *A, int64_t i0, int64_t m, const double *x,
+                      double *z, smr_fused_acc *st);
+
 /* The same for column-major A (fused_cols.c). */
 void smr_fused_cols(const smr_mat *A, int64_t i0, int64_t m, const double *x,
                     const double *b, const double *w, double s0, double *z,

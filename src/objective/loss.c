@@ -1,14 +1,15 @@
 /*
- * loss.c -- the forward pass and the gradient (docs/math.md, section 1).
+ * loss.c -- the loss from given logits and the gradient (docs/math.md,
+ * section 1; the forward pass that computes z from A is in forward.c).
  *
  *     z = A x,  f = softmax(z),  c = f - b
  *     L = 1/2 ||c||^2 + 1/2 ||w o z||^2 + 1/2 lambda ||x||^2
  *     grad L = A^T r + lambda x,   r = f o c - <f,c> f + w o w o z
  *
- * Two passes over A (one gemv for z, one transposed gemv for A^T r).  The
- * residual r is formed from c directly, so it keeps its relative accuracy
- * near the minimizer where c is tiny (the one-pass formula of MATH.md
- * section 2 subtracts nearly equal vectors there).
+ * The gradient is a second pass over A (one transposed gemv for A^T r).
+ * The residual r is formed from c directly, so it keeps its relative
+ * accuracy near the minimizer where c is tiny (the one-pass formula of
+ * MATH.md section 2 subtracts nearly equal vectors there).
  */
 #include "objective.h"
 
@@ -62,33 +63,6 @@ int smr_obj_forward_from_z(const smr_problem *p, const double *x, smr_ws *ws)
     ws->guess_lse = lse;
     ws->guess_fc = fc;
     return SMR_OK;
-}
-
-/* x = 0: z = A 0 = 0 for finite A, so the product need not read A (a
- * solve's usual start; saves one of its passes).  Only where A is known
- * finite: a NaN or infinite entry must still make z non-finite, which is
- * how the public evaluations, which do not scan A, report it. */
-static bool zero_point(const smr_ws *ws, int64_t d, const double *x)
-{
-    if (!ws->a_checked)
-        return false;
-    for (int64_t j = 0; j < d; ++j)
-        if (x[j] != 0.0)
-            return false;
-    return true;
-}
-
-int smr_obj_forward(const smr_problem *p, const double *x, smr_ws *ws)
-{
-    if (zero_point(ws, p->d, x)) {
-        for (int64_t i = 0; i < p->n; ++i)
-            ws->z[i] = 0.0;
-        return smr_obj_forward_from_z(p, x, ws);
-    }
-    smr_k_mul(&ws->A, 1, x, p->d, ws->z, p->n);
-    if (!smr_k_all_finite(p->n, ws->z))
-        return smr_classify_nonfinite(p);
-    return smr_obj_forward_from_z(p, x, ws);
 }
 
 int smr_obj_gradient(const smr_problem *p, const double *x, smr_ws *ws,

@@ -34,6 +34,8 @@ typedef struct smr_ws {
     int tcap;        /* parts (threads) the scratch is sized for      */
     double *part;    /* tcap x SMR_FUSED_PART(d) per-thread scratch (fused.c) */
     double *bmu;     /* nblk: the exp shift each block was taken with */
+    double *bsum;    /* 4 nblk (in bmu's allocation): per block, the sum
+                        of u and the finishing sums (forward.c)       */
     bool have_guess; /* lse and <f,c> of the last pass are known      */
     bool a_checked;  /* every entry of A is known finite: x = 0 then
                         gives z = 0 without reading A (loss.c).  Set
@@ -105,6 +107,32 @@ int smr_obj_loss_grad(const smr_problem *prob, const double *x, smr_ws *ws,
  * afterwards; smr_obj_loss_grad calls it, solvers call it up front so that
  * their loops never allocate). */
 int smr_ws_fused_init(smr_ws *ws);
+/* The scratch of part (thread) t: G (d x 4), Gb (d x 4, fused_rows.c), Gl
+ * (d x 4 x 8, fused_cols.c), then 9 scalars: mu, alpha, zmax, fin (the
+ * pass), sum (f-b)^2, sum (wz)^2, <f, f-b> (finish), err1 (the pass: G1's
+ * rescale rounding bound / eps), the count of shifts raised (the pass) */
+#define SMR_FUSED_PART(d) (40 * (d) + 9)
+static inline double *smr_fused_part_g(smr_ws *ws, int t)
+{
+    return ws->part + (int64_t)t * SMR_FUSED_PART(ws->d);
+}
+static inline double *smr_fused_part_s(smr_ws *ws, int t)
+{
+    return smr_fused_part_g(ws, t) + 40 * ws->d;
+}
+/* n d below which the blocked passes use one thread */
+#define SMR_FUSED_MIN_WORK (1 << 20)
+/* Rows per block of the forward pass for A of the given layout (and of the
+ * one-pass kernel for row-major A), from d and ws->ncap (forward.c). */
+int64_t smr_fwd_block_rows(const smr_ws *ws, bool row_major);
+/* Threads for a blocked pass over nblk blocks (fused.c, forward.c). */
+int smr_fused_threads(const smr_ws *ws, int64_t nblk);
+/* The end of a blocked forward pass (forward.c): blocks of nb rows hold
+ * u = exp(z - bmu[k]) in ws->f, alpha = sum_k e^(bmu[k] - mu) sum(u_k);
+ * makes f = softmax(z) in place, ws->loss and ws->fc, with per-block sums
+ * added in block order (T threads). */
+void smr_obj_finish(const smr_problem *prob, const double *x, smr_ws *ws,
+                    int64_t nb, int T, double mu, double alpha);
 /* L from z (for the w term) and f = softmax(z). */
 double smr_obj_loss_of_f(const smr_problem *prob, const double *z,
                          const double *f, double xsq);

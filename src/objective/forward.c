@@ -1,0 +1,205 @@
+/*
+ * forward.c -- the forward pass: the loss at x and what the derivatives
+ * share (docs/math.md, section 1):
+ *
+ *     z = A x,  f = softmax(z),  c = f - b,  <f, c>,
+ *     L = 1/2 ||c||^2 + 1/2 ||w o z||^2 + 1/2 lambda ||x||^2.
+ *
+ * In blocks of rows, each with its own shift, split over the threads:
+ *
+ *     block k:  z_k = A_k x,  m_k = max z_k,  u_k = exp(z_k - m_k),
+ *               a_k = sum u_k                           (in cache)
+ *     then      M = max_k m_k,  alpha = sum_k e^(m_k - M) a_k,
+ *               f_k = u_k e^(m_k - M) / alpha           (smr_obj_finish)
+ *
+ * which is the stable softmax (every u <= 1, alpha >= 1) with the shift
+ * taken per block, so that the exp runs while the block's logits are in
+ * cache: one pass over A and two sweeps over the n-vectors.  Row-major A
+ * gets its logits from the one-pass kernel's own dots (fused_rows.c,
+ * smr_fused_rows_z: the same z, bit for bit, as the loss+gradient pass);
+ * column-major A from one dgemv (OpenBLAS streams its columns at the
+ * read's speed).
+ *
+ * It replaced dgemv + the two-pass softmax over the whole n-vector
+ * (smr_obj_forward_from_z, still used where z comes from elsewhere),
+ * whose softmax and loss sweeps ran on one thread and whose dgemv on
+ * short rows costs several ns per row: at n = 10^6, row-major, 2 threads
+ * (/tmp driver, best of 9) d = 10 took 3.0 ms for the dgemv and 2.1 for
+ * the rest, against 1.5 ms to read A (docs/benchmarks.md, "The forward
+ * pass").
+ *
+ * The result is a function of A, b, w, lambda and x alone: the blocks (the
+ * one-pass kernel's, rows by d and n only; 4096 rows column-major:
+ * smr_fwd_block_rows) do not depend on the thread count, and the per-block sums
+ * are added in block order.  So smr_loss gives the same bits at any
+ * thread count, and a solver's final loss is smr_loss's.
+ */
+#include "objective.h"
+#include "fused_rows.h"
+
+#include <math.h>
+#include <string.h>
+
+/* row-major blocks: the rows of one block and its n-vectors stay in cache
+ * (fused_rows.c reads each panel twice from L1, the block's n-vectors from
+ * L2); the same blocks as the one-pass kernel's */
+#define SMR_FUSED_BLOCK_BYTES (1 << 18)
+#define SMR_FUSED_BLOCK_MIN_ROWS 16
+#define SMR_FWD_COL_ROWS 4096 /* rows per block, column-major A */
+
+/* min(R, ncap) rows: any problem of n <= ncap rows is cut into the same
+ * blocks as with min(R, n), so a workspace bound to it (minibatches) gives
+ * the bits of one allocated for it */
+int64_t smr_fwd_block_rows(const smr_ws *ws, bool row_major)
+{
+    if (row_major)
+        return smr_ws_block_rows(SMR_FUSED_BLOCK_BYTES, ws->d,
+                                 SMR_FUSED_BLOCK_MIN_ROWS, ws->ncap);
+    return ws->ncap < SMR_FWD_COL_ROWS ? ws->ncap : SMR_FWD_COL_ROWS;
+}
+
+int smr_fused_threads(const smr_ws *ws, int64_t nblk)
+{
+    int T = smr_k_threads();
+    if (T > ws->tcap)
+        T = ws->tcap;
+    if (T > nblk)
+        T = (int)nblk;
+    if ((double)ws->n * (double)ws->d < SMR_FUSED_MIN_WORK)
+        T = 1;
+    return T < 1 ? 1 : T;
+}
+
+typedef struct {
+    const smr_problem *p;
+    smr_ws *ws;
+    const double *x;
+    int64_t nb;
+    double mu, alpha; /* smr_obj_finish */
+    bool zero;        /* z = 0 without reading A */
+} fwd_ctx;
+
+static void blocks_of(const fwd_ctx *c, int t, int T, int64_t *b0, int64_t *b1)
+{
+    int64_t nblk = (c->p->n + c->nb - 1) / c->nb;
+    *b0 = nblk * t / T;
+    *b1 = nblk * (t + 1) / T;
+}
+
+/* part t's blocks: z (unless given), m_k, u_k in ws->f, a_k; S[3] is NaN
+ * when a logit is not finite */
+static void forward_part(void *vctx, int t, int T)
+{
+    fwd_ctx *c = vctx;
+    smr_ws *ws = c->ws;
+    int64_t n = c->p->n, b0, b1;
+    blocks_of(c, t, T, &b0, &b1);
+    double *G = smr_fused_part_g(ws, t), *S = smr_fused_part_s(ws, t);
+    smr_fused_acc st = {.G = G, .Gb = G + 4 * ws->d, .Gl = G + 8 * ws->d};
+    S[3] = 0.0;
+    for (int64_t k = b0; k < b1; ++k) {
+        int64_t i0 = k * c->nb, m = n - i0 < c->nb ? n - i0 : c->nb;
+        double *z = ws->z + i0, *u = ws->f + i0, mk;
+        if (c->zero) {
+            memset(z, 0, (size_t)m * sizeof(double));
+        } else if (ws->A.row_major) {
+            st.zmax = -INFINITY;
+            st.fin = 0.0;
+            smr_fused_rows_z(&ws->A, i0, m, c->x, z, &st);
+            if (st.fin != 0.0) {
+                S[3] = NAN;
+                return;
+            }
+        }
+        if (!c->zero && !ws->A.row_major && !smr_k_all_finite(m, z)) {
+            S[3] = NAN;
+            return;
+        }
+        mk = smr_k_max(m, z);
+        smr_k_exp_shift(m, z, mk, u);
+        ws->bmu[k] = mk;
+        ws->bsum[4 * k] = smr_k_sum(m, u);
+    }
+}
+
+/* f = u e^(m_k - mu) / alpha over part t's blocks, and their sums of
+ * (f - b)^2, (w z)^2 and f (f - b) (fused_rows.c) */
+static void finish_part(void *vctx, int t, int T)
+{
+    fwd_ctx *c = vctx;
+    const smr_problem *p = c->p;
+    smr_ws *ws = c->ws;
+    int64_t n = p->n, b0, b1;
+    blocks_of(c, t, T, &b0, &b1);
+    for (int64_t k = b0; k < b1; ++k) {
+        int64_t i0 = k * c->nb, m = n - i0 < c->nb ? n - i0 : c->nb;
+        double sc = exp(ws->bmu[k] - c->mu) / c->alpha;
+        smr_fused_finish_rows(m, sc, ws->f + i0, p->b + i0,
+                              p->w ? p->w + i0 : NULL, ws->z + i0,
+                              ws->bsum + 4 * k + 1);
+    }
+}
+
+void smr_obj_finish(const smr_problem *p, const double *x, smr_ws *ws,
+                    int64_t nb, int T, double mu, double alpha)
+{
+    fwd_ctx c = {.p = p, .ws = ws, .x = x, .nb = nb, .mu = mu, .alpha = alpha};
+    smr_k_parallel(T, finish_part, &c);
+    int64_t nblk = (p->n + nb - 1) / nb;
+    double sc2 = 0.0, sw2 = 0.0, fc = 0.0;
+    for (int64_t k = 0; k < nblk; ++k) {
+        sc2 += ws->bsum[4 * k + 1];
+        sw2 += ws->bsum[4 * k + 2];
+        fc += ws->bsum[4 * k + 3];
+    }
+    double xsq = p->lambda > 0.0 ? smr_k_sumsq(p->d, x) : 0.0;
+    ws->loss = 0.5 * sc2 + 0.5 * sw2 + 0.5 * p->lambda * xsq;
+    ws->fc = fc;
+}
+
+/* x = 0: z = A 0 = 0 for finite A, so the product need not read A (a
+ * solve's usual start; saves one of its passes).  Only where A is known
+ * finite: a NaN or infinite entry must still make z non-finite, which is
+ * how the public evaluations, which do not scan A, report it.  The rest
+ * of the pass is the same code on the same z, so the loss has the same
+ * bits as when A is read (test_objective). */
+static bool zero_point(const smr_ws *ws, int64_t d, const double *x)
+{
+    if (!ws->a_checked)
+        return false;
+    for (int64_t j = 0; j < d; ++j)
+        if (x[j] != 0.0)
+            return false;
+    return true;
+}
+
+int smr_obj_forward(const smr_problem *p, const double *x, smr_ws *ws)
+{
+    int rc = smr_ws_fused_init(ws); /* no-op after the first call */
+    if (rc != SMR_OK)
+        return rc;
+    int64_t n = p->n;
+    fwd_ctx c = {.p = p, .ws = ws, .x = x,
+                 .nb = smr_fwd_block_rows(ws, ws->A.row_major),
+                 .zero = zero_point(ws, p->d, x)};
+    if (!c.zero && !ws->A.row_major)
+        smr_k_mul(&ws->A, 1, x, p->d, ws->z, n);
+    int64_t nblk = (n + c.nb - 1) / c.nb;
+    int T = smr_fused_threads(ws, nblk);
+    smr_k_parallel(T, forward_part, &c);
+    for (int t = 0; t < T; ++t)
+        if (smr_fused_part_s(ws, t)[3] != 0.0)
+            return smr_classify_nonfinite(p);
+    double mu = -INFINITY, alpha = 0.0;
+    for (int64_t k = 0; k < nblk; ++k)
+        mu = ws->bmu[k] > mu ? ws->bmu[k] : mu;
+    for (int64_t k = 0; k < nblk; ++k)
+        alpha += exp(ws->bmu[k] - mu) * ws->bsum[4 * k];
+    smr_obj_finish(p, x, ws, c.nb, T, mu, alpha);
+    if (!isfinite(ws->loss))
+        return SMR_ERR_OVERFLOW;
+    ws->have_guess = true;
+    ws->guess_lse = mu + log(alpha);
+    ws->guess_fc = ws->fc;
+    return SMR_OK;
+}
