@@ -1,6 +1,8 @@
 /*
  * test_forward.c -- the forward pass (src/objective/forward.c): z = Ax,
- * f = softmax(z), <f, f - b> and the loss, in blocks with a shift each.
+ * f = softmax(z), <f, f - b> and the loss, in blocks with a shift each;
+ * and the gradient pass after it (src/objective/gradient.c: row-major A
+ * through the one-pass kernel's update, fused_rows.c).
  * Against the long-double reference at random points and where the
  * blocks' largest logits lie thousands apart; row-major logits bit for bit
  * those of the one-pass kernel; the same bits at any thread count, at
@@ -319,6 +321,94 @@ static void test_nonfinite_a(void **state)
     }
 }
 
+/* the gradient pass at the forward pass's point against long double
+ * (2-norm relative error), through every row-major kernel path of cfgs */
+static double grad_err(const smr_problem *p, const double *x, const double *g)
+{
+    int64_t d = p->d;
+    long double *gr = malloc((size_t)d * sizeof(long double)), num = 0, den = 0;
+    tu_ref_loss_grad(p, x, gr, NULL);
+    for (int64_t j = 0; j < d; ++j) {
+        num += ((long double)g[j] - gr[j]) * ((long double)g[j] - gr[j]);
+        den += gr[j] * gr[j];
+    }
+    free(gr);
+    return (double)sqrtl(num / den);
+}
+
+static void test_gradient_reference(void **state)
+{
+    (void)state;
+    int old = smr_k_set_threads(2);
+    for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; ++c) {
+        const cfg *k = &cfgs[c];
+        tu_problem tp = make(k, 31 + c);
+        double *g = malloc((size_t)k->d * sizeof(double));
+        for (int T = 1; T <= 2; ++T) {
+            smr_k_set_threads(T);
+            smr_ws ws;
+            assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+            for (int it = 0; it < 3; ++it) {
+                double *x = point(k->d, it == 2 ? 8.0 : 1.0, 17 + 3 * c + (uint64_t)it);
+                assert_int_equal(smr_obj_forward(&tp.p, x, &ws), SMR_OK);
+                assert_int_equal(smr_obj_gradient(&tp.p, x, &ws, g), SMR_OK);
+                double e = grad_err(&tp.p, x, g);
+                TU_CHECK(e <= 1e-12, "cfg %zu point %d, %d threads: rel err g %.3g", c,
+                         it, T, e);
+                free(x);
+            }
+            smr_ws_free(&ws);
+        }
+        free(g);
+        tu_problem_free(&tp);
+    }
+    smr_k_set_threads(old);
+}
+
+/* The gradient's bits at a fixed thread count do not depend on where A
+ * lies (the shifted cut's lanes go to the sums of the columns they hold),
+ * over the row-major paths: panels with w and the masked strip (d = 21,
+ * ld 24), the short-row groups (d = 16; d = 13 masked, ld 16), wide rows
+ * (d = 264, the two-strip update, 33 or 34 strips), whole strips
+ * (d = 64). */
+static void test_gradient_placement(void **state)
+{
+    (void)state;
+    const cfg pc[] = {{3001, 21, SMR_ROW_MAJOR, true, 0.0, 3, 0},
+                      {20003, 16, SMR_ROW_MAJOR, false, 0.0, 0, 0},
+                      {5003, 13, SMR_ROW_MAJOR, false, 0.01, 3, 0},
+                      {1003, 264, SMR_ROW_MAJOR, false, 0.0, 0, 0},
+                      {4001, 64, SMR_ROW_MAJOR, true, 0.0, 0, 0}};
+    int old = smr_k_set_threads(2);
+    for (size_t c = 0; c < sizeof pc / sizeof pc[0]; ++c) {
+        int64_t d = pc[c].d;
+        double *x = point(d, 1.0, 2 + c), *g = malloc((size_t)d * sizeof(double));
+        double *g1 = malloc((size_t)d * sizeof(double));
+        for (int off = 1; off <= 8; ++off) {
+            cfg k = pc[c];
+            k.off = off;
+            tu_problem tp = make(&k, 80 + c);
+            smr_ws ws;
+            assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+            assert_int_equal(smr_obj_forward(&tp.p, x, &ws), SMR_OK);
+            assert_int_equal(smr_obj_gradient(&tp.p, x, &ws, off == 1 ? g1 : g), SMR_OK);
+            if (off == 1) {
+                double e = grad_err(&tp.p, x, g1);
+                TU_CHECK(e <= 1e-12, "cfg %zu: rel err g %.3g", c, e);
+            } else {
+                TU_CHECK(memcmp(g, g1, (size_t)d * sizeof(double)) == 0,
+                         "cfg %zu: the gradient at offset %d differs from offset 1's", c, off);
+            }
+            smr_ws_free(&ws);
+            tu_problem_free(&tp);
+        }
+        free(x);
+        free(g);
+        free(g1);
+    }
+    smr_k_set_threads(old);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +418,8 @@ int main(void)
         cmocka_unit_test(test_same_bits),
         cmocka_unit_test(test_zero_point),
         cmocka_unit_test(test_nonfinite_a),
+        cmocka_unit_test(test_gradient_reference),
+        cmocka_unit_test(test_gradient_placement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,12 @@
 #include <string.h>
 
 #define SMR_P SMR_VL /* rows per panel = lanes of vd        */
+/* what a pass computes (rows_body's mode): everything (smr_fused_rows),
+ * the logits only (smr_fused_rows_z), or G1 += A_blk^T r for a given r
+ * (smr_fused_rows_g) */
+#define SMR_ROWS_FULL 0
+#define SMR_ROWS_Z 1
+#define SMR_ROWS_GRAD 2
 /*
  * How far ahead to prefetch: about 16 KiB of A, in whole panels, from 8 to
  * 64 rows (SMR_PF_BYTES / (8 ld) rows, rounded up to a multiple of 8).
@@ -87,6 +93,9 @@ void smr_fused_finish_v3(int64_t m, double sc, double *f, const double *b,
                          const double *w, const double *z, double out[3]);
 void smr_fused_rows_z_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
                          int64_t left, bool first, const double *x, double *z,
+                         smr_fused_acc *st);
+void smr_fused_rows_g_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
+                         int64_t left, bool first, const double *r,
                          smr_fused_acc *st);
 
 #if SMR_VL == 8 /* once, in this file's own compilation */
@@ -247,7 +256,8 @@ static inline __attribute__((always_inline)) bool two_strip(int64_t d, bool four
 }
 
 /* Gb += rows^T W over strips j < n8 and columns n8 .. nt - 1 (column c of
- * the sums at Gb + c gs): per strip, even and odd rows in two sets (rows
+ * the sums at Gb + c gs; nc columns: 3, 4 with w, 1 in the gradient-only
+ * mode): per strip, even and odd rows in two sets (rows
  * of d >= 128 without w: the rows in sequence, two strips at a time, and
  * a strip left over the same way); the
  * weights are read from memory as scalars, so that each multiply-add
@@ -257,9 +267,10 @@ static inline __attribute__((always_inline)) bool two_strip(int64_t d, bool four
 static inline __attribute__((always_inline)) void
 panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
              vd w1, vd w2, vd u, vd w4, int64_t n8, int64_t nt,
-             double *Gb, int64_t gs, bool four, const double *pp, int64_t ld,
+             double *Gb, int64_t gs, int nc, const double *pp, int64_t ld,
              int pfd, int64_t d)
 {
+    const bool four = nc == 4, three = nc >= 3;
     int64_t j0 = 0;
     /* wide rows: two strips at a time share each row's three broadcasts
      * (d = 256 in cache: 81 -> 65 ns per row; for d <= 64 the even/odd
@@ -274,20 +285,25 @@ panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
         vd e1 = {0}, e2 = {0}, e3 = {0}, f1 = {0}, f2 = {0}, f3 = {0};
         for (int r = 0; r < SMR_P; ++r) {
             vd a = ldv(rp[r] + j0), c = ldv(rp[r] + j0 + V);
-            double q1 = W[0][r], q2 = W[1][r], q3 = W[2][r];
+            double q1 = W[0][r];
             e1 += q1 * a;
-            e2 += q2 * a;
-            e3 += q3 * a;
             f1 += q1 * c;
-            f2 += q2 * c;
-            f3 += q3 * c;
+            if (three) {
+                double q2 = W[1][r], q3 = W[2][r];
+                e2 += q2 * a;
+                e3 += q3 * a;
+                f2 += q2 * c;
+                f3 += q3 * c;
+            }
         }
         stv(Gb + j0, ldv(Gb + j0) + e1);
-        stv(Gb + gs + j0, ldv(Gb + gs + j0) + e2);
-        stv(Gb + 2 * gs + j0, ldv(Gb + 2 * gs + j0) + e3);
         stv(Gb + j0 + V, ldv(Gb + j0 + V) + f1);
-        stv(Gb + gs + j0 + V, ldv(Gb + gs + j0 + V) + f2);
-        stv(Gb + 2 * gs + j0 + V, ldv(Gb + 2 * gs + j0 + V) + f3);
+        if (three) {
+            stv(Gb + gs + j0, ldv(Gb + gs + j0) + e2);
+            stv(Gb + 2 * gs + j0, ldv(Gb + 2 * gs + j0) + e3);
+            stv(Gb + gs + j0 + V, ldv(Gb + gs + j0 + V) + f2);
+            stv(Gb + 2 * gs + j0 + V, ldv(Gb + 2 * gs + j0 + V) + f3);
+        }
     }
     /* an odd strip left: the rows in the same sequence as the pairs (which
      * strip is left over depends on where A's lines cut the row) */
@@ -299,12 +315,16 @@ panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
         for (int r = 0; r < SMR_P; ++r) {
             vd a = ldv(rp[r] + j0);
             e1 += W[0][r] * a;
-            e2 += W[1][r] * a;
-            e3 += W[2][r] * a;
+            if (three) {
+                e2 += W[1][r] * a;
+                e3 += W[2][r] * a;
+            }
         }
         stv(Gb + j0, ldv(Gb + j0) + e1);
-        stv(Gb + gs + j0, ldv(Gb + gs + j0) + e2);
-        stv(Gb + 2 * gs + j0, ldv(Gb + 2 * gs + j0) + e3);
+        if (three) {
+            stv(Gb + gs + j0, ldv(Gb + gs + j0) + e2);
+            stv(Gb + 2 * gs + j0, ldv(Gb + 2 * gs + j0) + e3);
+        }
         j0 += V;
     }
     for (int64_t j = j0; j < n8; j += V) {
@@ -316,27 +336,33 @@ panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
         for (int r = 0; r < SMR_P; r += 2) {
             vd a = ldv(rp[r] + j), c = ldv(rp[r + 1] + j);
             e1 += W[0][r] * a;
-            e2 += W[1][r] * a;
-            e3 += W[2][r] * a;
             o1 += W[0][r + 1] * c;
-            o2 += W[1][r + 1] * c;
-            o3 += W[2][r + 1] * c;
+            if (three) {
+                e2 += W[1][r] * a;
+                e3 += W[2][r] * a;
+                o2 += W[1][r + 1] * c;
+                o3 += W[2][r + 1] * c;
+            }
             if (four) {
                 e4 += W[3][r] * a;
                 o4 += W[3][r + 1] * c;
             }
         }
         stv(Gb + j, ldv(Gb + j) + (e1 + o1));
-        stv(Gb + gs + j, ldv(Gb + gs + j) + (e2 + o2));
-        stv(Gb + 2 * gs + j, ldv(Gb + 2 * gs + j) + (e3 + o3));
+        if (three) {
+            stv(Gb + gs + j, ldv(Gb + gs + j) + (e2 + o2));
+            stv(Gb + 2 * gs + j, ldv(Gb + 2 * gs + j) + (e3 + o3));
+        }
         if (four)
             stv(Gb + 3 * gs + j, ldv(Gb + 3 * gs + j) + (e4 + o4));
     }
     for (int64_t j = n8; j < nt; ++j) {
         vd a = col_lanes(rp, j);
         Gb[j] += hsum_lanes(w1 * a);
-        Gb[gs + j] += hsum_lanes(w2 * a);
-        Gb[2 * gs + j] += hsum_lanes(u * a);
+        if (three) {
+            Gb[gs + j] += hsum_lanes(w2 * a);
+            Gb[2 * gs + j] += hsum_lanes(u * a);
+        }
         if (four)
             Gb[3 * gs + j] += hsum_lanes(w4 * a);
     }
@@ -362,7 +388,7 @@ store_z(vd zv, int cnt, int64_t r0, blk_t *k)
  * it fold away.  Lanes past cnt repeat row cnt - 1 (same z, so max and
  * finiteness need no mask); their u and weights are zeroed. */
 static inline __attribute__((always_inline)) void
-panel(int simd, int zonly, bool sh, int cnt, int64_t r0, blk_t *k)
+panel(int simd, int mode, bool sh, int cnt, int64_t r0, blk_t *k)
 {
     const int64_t d = k->d, ld = k->ld, back = sh ? k->o : 0;
     const double *rp[SMR_P];
@@ -383,6 +409,16 @@ panel(int simd, int zonly, bool sh, int cnt, int64_t r0, blk_t *k)
      * d = 256 (the update's two-strip loop) 1.20-1.30 -> 1.10-1.18 with
      * pfd = 0 (pfd = 2 there: 1.25-1.29) */
     const double *pp = pf_ahead(k, r0, rp[0]);
+    if (mode == SMR_ROWS_GRAD) { /* Gb += rows^T r, r given (k->u) */
+        double W[4][SMR_P] __attribute__((aligned(64))) = {{0}};
+        for (int r = 0; r < cnt; ++r)
+            W[0][r] = k->u[r0 + r];
+        vd rv = ldv(W[0]);
+        panel_update(rp, (const double(*)[SMR_P])W, rv, rv, rv, rv, n8, nt,
+                     sh ? k->Gb - k->o : k->Gb, k->gs, 1, pp, ld, 0, d);
+        return;
+    }
+    const bool zonly = mode == SMR_ROWS_Z;
     const int pfd = zonly ? SMR_P : two_strip(d, k->w != NULL) ? 0 : 2;
     vd zv = panel_dots(sh, rp, sh ? k->xs : k->x, n8, nt, pp, pfd, k);
     if (zonly) { /* the logits, their maxima and finiteness only */
@@ -407,7 +443,7 @@ panel(int simd, int zonly, bool sh, int cnt, int64_t r0, blk_t *k)
     stv(W[2], L.u);
     stv(W[3], L.w4);
     panel_update(rp, (const double(*)[SMR_P])W, L.w1, L.w2, L.u, L.w4, n8, nt,
-                 sh ? k->Gb - k->o : k->Gb, k->gs, k->w != NULL, pp, ld, pfd,
+                 sh ? k->Gb - k->o : k->Gb, k->gs, k->w ? 4 : 3, pp, ld, pfd,
                  d);
 }
 
@@ -436,10 +472,31 @@ panel(int simd, int zonly, bool sh, int cnt, int64_t r0, blk_t *k)
 #define SMR_GS 8 /* panels per group in group_small */
 #define SMR_NS_MAX (16 / SMR_VL) /* strips per row at d = 16 */
 static inline __attribute__((always_inline)) void
-group_small(int simd, int zonly, int NS, int64_t r0, blk_t *k)
+group_small(int simd, int mode, int NS, int64_t r0, blk_t *k)
 {
     const int64_t ld = k->ld;
     const double *A0 = k->Ab + r0 * ld;
+    const bool zonly = mode == SMR_ROWS_Z;
+    if (mode == SMR_ROWS_GRAD) { /* Gb += rows^T r (k->u), one column */
+        vd G1[SMR_NS_MAX] = {{0}};
+        for (int g = 0; g < SMR_GS; ++g) {
+            const double *P = A0 + g * SMR_P * ld;
+            const double *pp = pf_ahead(k, r0 + g * SMR_P, P);
+            const double *rg = k->u + r0 + g * SMR_P;
+            vd e[SMR_NS_MAX] = {{0}};
+            for (int r = 0; r < SMR_P; ++r)
+                for (int s = 0; s < NS; ++s) {
+                    if (pf_strip(SMR_VL * s))
+                        __builtin_prefetch(pp + r * ld + SMR_VL * s, 0, 3);
+                    e[s] += rg[r] * ldv(P + r * ld + SMR_VL * s);
+                }
+            for (int s = 0; s < NS; ++s)
+                G1[s] += e[s];
+        }
+        for (int s = 0; s < NS; ++s)
+            stv(k->Gb + SMR_VL * s, ldv(k->Gb + SMR_VL * s) + G1[s]);
+        return;
+    }
     /* d not whole strips (the masked cut, rows_body): x zero-padded, the
      * last strip's lanes past the row masked in the dots (they hold the
      * next row, NaN allowed) and summed into dropped lanes of Gb */
@@ -513,7 +570,7 @@ group_small(int simd, int zonly, int NS, int64_t r0, blk_t *k)
 }
 
 static inline __attribute__((always_inline)) void
-rows_body(int simd, int zonly, int small, const double *Ab, int64_t ld, int64_t d,
+rows_body(int simd, int mode, int small, const double *Ab, int64_t ld, int64_t d,
           int64_t m, int64_t rows_left, bool first_row,
           const double *x, const double *b, const double *w, double s0,
           double *z, double *u, smr_fused_acc *st)
@@ -566,8 +623,10 @@ rows_body(int simd, int zonly, int small, const double *Ab, int64_t ld, int64_t 
         uintptr_t base = (uintptr_t)(st->Gb + 4 * d);
         double *Gs = (double *)((base + 63) / 64 * 64);
         double *xs = Gs + 4 * k.gs;
-        memset(xs, 0, (size_t)k.gs * sizeof(double));
-        memcpy(xs + o, x, (size_t)d * sizeof(double));
+        if (mode != SMR_ROWS_GRAD) { /* (the gradient has no dots) */
+            memset(xs, 0, (size_t)k.gs * sizeof(double));
+            memcpy(xs + o, x, (size_t)d * sizeof(double));
+        }
         k.xs = xs;
         k.Gb = Gs + o;
         k.rot = rotidx(o);
@@ -576,7 +635,7 @@ rows_body(int simd, int zonly, int small, const double *Ab, int64_t ld, int64_t 
             k.mlast[l] = l < d + o - SMR_VL * (k.S - 1) ? -1 : 0;
         }
     }
-    if (!zonly)
+    if (mode != SMR_ROWS_Z)
         memset(k.Gb - k.o, 0, (size_t)(4 * k.gs) * sizeof(double));
     /* the panels holding A's first or last row take the plain cut (they
      * have no neighbour row on one side; see blk_t) */
@@ -588,26 +647,30 @@ rows_body(int simd, int zonly, int small, const double *Ab, int64_t ld, int64_t 
         for (; r0 + SMR_GS * SMR_P <= full &&
                (!mk || r0 + SMR_GS * SMR_P < rows_left);
              r0 += SMR_GS * SMR_P)
-            group_small(simd, zonly, small, r0, &k);
+            group_small(simd, mode, small, r0, &k);
     for (; r0 < full; r0 += SMR_P) {
         bool edge = !(sh || mk) || (first_row && r0 == 0) ||
                     (r0 + SMR_P >= rows_left);
         if (edge)
-            panel(simd, zonly, false, SMR_P, r0, &k);
+            panel(simd, mode, false, SMR_P, r0, &k);
         else
-            panel(simd, zonly, true, SMR_P, r0, &k);
+            panel(simd, mode, true, SMR_P, r0, &k);
     }
     if (r0 < m)
-        panel(simd, zonly, false, (int)(m - r0), r0, &k);
+        panel(simd, mode, false, (int)(m - r0), r0, &k);
     st->fin += hsum_lanes(k.finv);
-    if (zonly) {
+    if (mode == SMR_ROWS_Z) {
         double zm = max_lanes(k.zmx);
         st->zmax = zm > st->zmax ? zm : st->zmax;
         return;
     }
+    if (mode == SMR_ROWS_GRAD)
+        ncol = 1;
     for (int64_t c = 0; c < ncol; ++c)
         for (int64_t j = 0; j < d; ++j)
             st->G[c * d + j] += k.Gb[c * k.gs + j];
+    if (mode == SMR_ROWS_GRAD)
+        return;
     st->alpha += hsum_lanes(k.ablk);
     st->mu = k.mu;
 }
@@ -660,28 +723,28 @@ finish_body(int64_t m, double sc, double *f, const double *b, const double *w,
  * 2.41-2.54 through panel (bench_kernels --case 1000000 16, paired, three
  * rounds). */
 static inline __attribute__((always_inline)) void
-rows_any(int zonly, const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
+rows_any(int mode, const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
          bool first, const double *x, const double *b, const double *w,
          double s0, double *z, double *u, smr_fused_acc *st)
 {
     if (!w && d == 8)
-        rows_body(1, zonly, 8 / SMR_VL, Ab, ld, 8, m, left, first, x, b, NULL, s0, z,
+        rows_body(1, mode, 8 / SMR_VL, Ab, ld, 8, m, left, first, x, b, NULL, s0, z,
                   u, st);
     else if (!w && d == 16)
-        rows_body(1, zonly, 16 / SMR_VL, Ab, ld, 16, m, left, first, x, b, NULL, s0,
+        rows_body(1, mode, 16 / SMR_VL, Ab, ld, 16, m, left, first, x, b, NULL, s0,
                   z, u, st);
     else if (!w && d < 16 && (d + SMR_VL - 1) / SMR_VL == 1)
-        rows_body(1, zonly, 1, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
+        rows_body(1, mode, 1, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
     else if (!w && d < 16 && (d + SMR_VL - 1) / SMR_VL == 2)
-        rows_body(1, zonly, 2, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
+        rows_body(1, mode, 2, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
 #if SMR_VL == 4
     else if (!w && d < 16 && (d + SMR_VL - 1) / SMR_VL == 3)
-        rows_body(1, zonly, 3, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
+        rows_body(1, mode, 3, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
     else if (!w && d < 16 && (d + SMR_VL - 1) / SMR_VL == 4)
-        rows_body(1, zonly, 4, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
+        rows_body(1, mode, 4, Ab, ld, d, m, left, first, x, b, NULL, s0, z, u, st);
 #endif
     else
-        rows_body(1, zonly, 0, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
+        rows_body(1, mode, 0, Ab, ld, d, m, left, first, x, b, w, s0, z, u, st);
 }
 
 #if SMR_VL == 4
@@ -699,6 +762,14 @@ smr_fused_rows_z_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
                     smr_fused_acc *st)
 {
     rows_any(1, Ab, ld, d, m, left, first, x, NULL, NULL, 0.0, z, NULL, st);
+}
+__attribute__((target("arch=x86-64-v3"))) void
+smr_fused_rows_g_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
+                    int64_t left, bool first, const double *r,
+                    smr_fused_acc *st)
+{
+    rows_any(2, Ab, ld, d, m, left, first, NULL, NULL, NULL, 0.0, NULL,
+             (double *)r, st);
 }
 __attribute__((target("arch=x86-64-v3"))) void
 smr_fused_finish_v3(int64_t m, double sc, double *f, const double *b,
@@ -719,6 +790,13 @@ rows_z_v4(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
           bool first, const double *x, double *z, smr_fused_acc *st)
 {
     rows_any(1, Ab, ld, d, m, left, first, x, NULL, NULL, 0.0, z, NULL, st);
+}
+__attribute__((target("arch=x86-64-v4"))) static void
+rows_g_v4(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
+          bool first, const double *r, smr_fused_acc *st)
+{
+    rows_any(2, Ab, ld, d, m, left, first, NULL, NULL, NULL, 0.0, NULL,
+             (double *)r, st);
 }
 __attribute__((target("arch=x86-64-v4"))) static void
 finish_v4(int64_t m, double sc, double *f, const double *b, const double *w,
@@ -768,6 +846,25 @@ void smr_fused_rows_z(const smr_mat *A, int64_t i0, int64_t m, const double *x,
 #endif
     rows_body(0, 1, 0, Ab, A->ld, A->d, m, A->n - i0, i0 == 0, x, NULL, NULL,
               0.0, z, NULL, st);
+}
+
+void smr_fused_rows_g(const smr_mat *A, int64_t i0, int64_t m, const double *r,
+                      smr_fused_acc *st)
+{
+    const double *Ab = A->a + i0 * A->ld;
+#ifdef SMR_SIMD_X86
+    int path = smr_k_simd_level();
+    if (path == 2) {
+        rows_g_v4(Ab, A->ld, A->d, m, A->n - i0, i0 == 0, r, st);
+        return;
+    }
+    if (path == 1) {
+        smr_fused_rows_g_v3(Ab, A->ld, A->d, m, A->n - i0, i0 == 0, r, st);
+        return;
+    }
+#endif
+    rows_body(0, 2, 0, Ab, A->ld, A->d, m, A->n - i0, i0 == 0, NULL, NULL,
+              NULL, 0.0, NULL, (double *)r, st);
 }
 
 void smr_fused_finish_rows(int64_t m, double sc, double *f, const double *b,

@@ -43,6 +43,12 @@ void smr_fused_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
 void smr_fused_rows_z(const smr_mat *A, int64_t i0, int64_t m, const double *x,
                       double *z, smr_fused_acc *st);
 
+/* The gradient's product (gradient.c): st->G[0 .. d) += rows [i0, i0 + m)
+ * of A, transposed, times r (m; the block's weights), by the one-pass
+ * kernel's update with one column.  st->Gb, Gl: scratch. */
+void smr_fused_rows_g(const smr_mat *A, int64_t i0, int64_t m, const double *r,
+                      smr_fused_acc *st);
+
 /* The same for column-major A (fused_cols.c). */
 void smr_fused_cols(const smr_mat *A, int64_t i0, int64_t m, const double *x,
                     const double *b, const double *w, double s0, double *z,

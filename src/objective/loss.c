@@ -1,15 +1,14 @@
 /*
- * loss.c -- the loss from given logits and the gradient (docs/math.md,
- * section 1; the forward pass that computes z from A is in forward.c).
+ * loss.c -- the loss from given logits (docs/math.md, section 1):
  *
- *     z = A x,  f = softmax(z),  c = f - b
- *     L = 1/2 ||c||^2 + 1/2 ||w o z||^2 + 1/2 lambda ||x||^2
- *     grad L = A^T r + lambda x,   r = f o c - <f,c> f + w o w o z
+ *     f = softmax(z),  c = f - b,
+ *     L = 1/2 ||c||^2 + 1/2 ||w o z||^2 + 1/2 lambda ||x||^2,
  *
- * The gradient is a second pass over A (one transposed gemv for A^T r).
- * The residual r is formed from c directly, so it keeps its relative
- * accuracy near the minimizer where c is tiny (the one-pass formula of
- * MATH.md section 2 subtracts nearly equal vectors there).
+ * by the two-pass softmax over the whole n-vector (src/kernels/softmax.c).
+ * For z that did not come from the forward pass (forward.c, which also
+ * computes z from A): SPSA's perturbed logits, the Hessian-vector
+ * product's, and the one-pass kernel's fallback when its u under- or
+ * overflowed.
  */
 #include "objective.h"
 
@@ -62,29 +61,5 @@ int smr_obj_forward_from_z(const smr_problem *p, const double *x, smr_ws *ws)
     ws->have_guess = true;
     ws->guess_lse = lse;
     ws->guess_fc = fc;
-    return SMR_OK;
-}
-
-int smr_obj_gradient(const smr_problem *p, const double *x, smr_ws *ws,
-                     double *g)
-{
-    int64_t n = p->n, d = p->d;
-    const double *f = ws->f, *b = p->b, *w = p->w;
-    double *r = ws->nk;
-    double fc = ws->fc;
-    /* r = f o (c - <f,c>) [+ w o w o z] */
-    if (w) {
-        for (int64_t i = 0; i < n; ++i)
-            r[i] = f[i] * ((f[i] - b[i]) - fc) + w[i] * w[i] * ws->z[i];
-    } else {
-        for (int64_t i = 0; i < n; ++i)
-            r[i] = f[i] * ((f[i] - b[i]) - fc);
-    }
-    smr_k_mul_t(&ws->A, 1, r, n, g, d);
-    if (p->lambda > 0.0)
-        for (int64_t j = 0; j < d; ++j)
-            g[j] += p->lambda * x[j];
-    if (!smr_k_all_finite(d, g))
-        return smr_classify_nonfinite(p);
     return SMR_OK;
 }
