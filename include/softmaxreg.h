@@ -175,16 +175,21 @@ SMR_API int smr_problem_check(const smr_problem *prob);
  * SMR_ERR_NONFINITE_{A,B,W,X}, SMR_ERR_OVERFLOW (finite inputs, but e.g.
  * |Ax| or the regularizer exceeds the double range), SMR_ERR_NO_MEMORY.
  *
- * The softmax is evaluated with the max shift, so logits of any finite
- * size (|Ax| of 1e4, 1e300) give finite, accurate values.
+ * The softmax is evaluated with the max shift (each block of rows shifted
+ * by its own largest logit, the blocks then brought to the largest of
+ * all), so logits of any finite size (|Ax| of 1e4, 1e300) give finite,
+ * accurate values.
  */
 
-/* *loss = L(x).  One pass over A. */
+/* *loss = L(x).  One pass over A.  The same bits at any thread count
+ * (per-block sums added in block order), and the same as a solver's
+ * res.loss at that x. */
 SMR_API int smr_loss(const smr_problem *prob, const double *x, double *loss);
 
 /* grad[0..d-1] = gradient of L at x:
  *     A^T (f o c - <f,c> f)  +  A^T (w o w o Ax)  +  lambda x,
- * f = softmax(Ax), c = f - b.  grad must not alias x.  Two passes over A. */
+ * f = softmax(Ax), c = f - b.  grad must not alias x.  Two passes over A
+ * (smr_loss's, then A^T r); bit-identical for a fixed thread count. */
 SMR_API int smr_gradient(const smr_problem *prob, const double *x,
                          double *grad);
 

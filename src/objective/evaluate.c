@@ -46,10 +46,10 @@ int smr_loss_gradient(const smr_problem *p, const double *x, double *loss,
     smr_ws ws;
     if ((rc = smr_ws_init(&ws, p, false)) != SMR_OK)
         return rc;
-    /* Two passes over A: a stateless call has no previous lse for the
-     * one-pass path (fused.c), which would mostly fall back to a second
-     * pass anyway; and so smr_loss, smr_gradient and the solvers' reported
-     * results agree to the last bit. */
+    /* Two passes over A (forward.c, then gradient.c): a stateless call has
+     * no previous lse for the one-pass path (fused.c), which would mostly
+     * fall back to a second pass anyway; and so smr_loss, smr_gradient and
+     * the solvers' reported results agree to the last bit. */
     rc = smr_obj_forward(p, x, &ws);
     double *g = ws.dk; /* computed here, copied out on success */
     if (rc == SMR_OK && grad)
