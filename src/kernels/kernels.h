@@ -56,6 +56,10 @@ double smr_k_softmax(int64_t n, const double *z, double *f, double *lse);
 /* ---- BLAS wrappers (blas.c); all matrices of the "multi-vector" kind
  * (X, Z, F, C) are column-major with the given leading dimension. ---- */
 
+/* z[i0 .. i0 + m) = rows [i0, i0 + m) of A times x: one dgemv on the
+ * caller's thread (in a parallel part, where OpenBLAS is held at one). */
+void smr_k_mul_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
+                    double *z);
 /* Z (n x k) = A X,   X is d x k.   k == 1 uses dgemv. */
 void smr_k_mul(const smr_mat *A, int64_t k, const double *X, int64_t ldx,
                double *Z, int64_t ldz);

@@ -17,8 +17,13 @@
  * cache: one pass over A and two sweeps over the n-vectors.  Row-major A
  * gets its logits from the one-pass kernel's own dots (fused_rows.c,
  * smr_fused_rows_z: the same z, bit for bit, as the loss+gradient pass);
- * column-major A from one dgemv (OpenBLAS streams its columns at the
- * read's speed).
+ * column-major A from a one-thread dgemv per block (its columns' 4096-row
+ * stretches; against one dgemv per thread over all the thread's rows,
+ * then the softmax: `bench_kernels --case 1000000 D --layout col`, two
+ * alternations, d = 10 1.85 / 2.18 -> 2.00 / 2.17 times the limit,
+ * d = 16 1.78 / 1.82 -> 1.77 / 1.73, d = 64 1.44 / 1.39 -> 1.29 / 1.24;
+ * kept because the blocks, not the thread count, then decide which rows
+ * each dgemv sees).
  *
  * It replaced dgemv + the two-pass softmax over the whole n-vector
  * (smr_obj_forward_from_z, still used where z comes from elsewhere),
@@ -26,7 +31,7 @@
  * short rows costs several ns per row: at n = 10^6, row-major, 2 threads
  * (/tmp driver, best of 9) d = 10 took 3.0 ms for the dgemv and 2.1 for
  * the rest, against 1.5 ms to read A (docs/benchmarks.md, "The forward
- * pass").
+ * and gradient passes").
  *
  * The result is a function of A, b, w, lambda and x alone: the blocks (the
  * one-pass kernel's, rows by d and n only; 4096 rows column-major:
@@ -110,6 +115,8 @@ static void forward_part(void *vctx, int t, int T)
                 S[3] = NAN;
                 return;
             }
+        } else {
+            smr_k_mul_rows(&ws->A, i0, m, c->x, ws->z);
         }
         if (!c->zero && !ws->A.row_major && !smr_k_all_finite(m, z)) {
             S[3] = NAN;
@@ -182,8 +189,6 @@ int smr_obj_forward(const smr_problem *p, const double *x, smr_ws *ws)
     fwd_ctx c = {.p = p, .ws = ws, .x = x,
                  .nb = smr_fwd_block_rows(ws, ws->A.row_major),
                  .zero = zero_point(ws, p->d, x)};
-    if (!c.zero && !ws->A.row_major)
-        smr_k_mul(&ws->A, 1, x, p->d, ws->z, n);
     int64_t nblk = (n + c.nb - 1) / c.nb;
     int T = smr_fused_threads(ws, nblk);
     smr_k_parallel(T, forward_part, &c);
