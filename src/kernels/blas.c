@@ -61,6 +61,16 @@ static void mul_t_rows(const smr_mat *A, int64_t i0, int64_t m, int64_t k,
                     0.0, C, (blasint)ldc);
 }
 
+void smr_k_mul_t_rows_add(const smr_mat *A, int64_t i0, int64_t m,
+                          const double *r, double *g)
+{
+    CBLAS_TRANSPOSE t = A->row_major ? CblasNoTrans : CblasTrans;
+    blasint rows, cols;
+    const double *a = rows_view(A, i0, m, &rows, &cols);
+    cblas_dgemv(CblasColMajor, t, rows, cols, 1.0, a, (blasint)A->ld, r + i0,
+                1, 1.0, g, 1);
+}
+
 /*
  * Threads.  A product over all n rows is split into T contiguous row
  * ranges (multiples of 8 rows), one per thread, each a single-threaded

@@ -60,6 +60,10 @@ double smr_k_softmax(int64_t n, const double *z, double *f, double *lse);
  * caller's thread (in a parallel part, where OpenBLAS is held at one). */
 void smr_k_mul_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
                     double *z);
+/* g (d) += rows [i0, i0 + m) of A, transposed, times r[i0 .. i0 + m): one
+ * dgemv on the caller's thread. */
+void smr_k_mul_t_rows_add(const smr_mat *A, int64_t i0, int64_t m,
+                          const double *r, double *g);
 /* Z (n x k) = A X,   X is d x k.   k == 1 uses dgemv. */
 void smr_k_mul(const smr_mat *A, int64_t k, const double *X, int64_t ldx,
                double *Z, int64_t ldz);

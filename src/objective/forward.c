@@ -34,7 +34,7 @@
  * and gradient passes").
  *
  * The result is a function of A, b, w, lambda and x alone: the blocks (the
- * one-pass kernel's, rows by d and n only; 4096 rows column-major:
+ * one-pass kernel's, rows by d and n only; column-major by n:
  * smr_fwd_block_rows) do not depend on the thread count, and the per-block sums
  * are added in block order.  So smr_loss gives the same bits at any
  * thread count, and a solver's final loss is smr_loss's.
@@ -50,17 +50,32 @@
  * L2); the same blocks as the one-pass kernel's */
 #define SMR_FUSED_BLOCK_BYTES (1 << 18)
 #define SMR_FUSED_BLOCK_MIN_ROWS 16
-#define SMR_FWD_COL_ROWS 4096 /* rows per block, column-major A */
+#define SMR_FWD_COL_ROWS 4096  /* at most, rows per block, column-major */
+#define SMR_FWD_COL_BLOCKS 16   /* at least, blocks when n allows          */
 
-/* min(R, ncap) rows: any problem of n <= ncap rows is cut into the same
- * blocks as with min(R, n), so a workspace bound to it (minibatches) gives
- * the bits of one allocated for it */
+/* Row-major: min(R, ncap) rows; any problem of n <= ncap rows is cut into
+ * the same blocks as with min(R, n), so a workspace bound to it
+ * (minibatches) gives the bits of one allocated for it.  Column-major:
+ * by the bound problem's n alone, multiples of 32 rows, at least 16
+ * blocks up to n = 65536 (3 blocks of 4096 rows at n = 10^4 split 1:2
+ * over 2 threads), at most 4096 rows. */
 int64_t smr_fwd_block_rows(const smr_ws *ws, bool row_major)
 {
     if (row_major)
         return smr_ws_block_rows(SMR_FUSED_BLOCK_BYTES, ws->d,
                                  SMR_FUSED_BLOCK_MIN_ROWS, ws->ncap);
-    return ws->ncap < SMR_FWD_COL_ROWS ? ws->ncap : SMR_FWD_COL_ROWS;
+    int64_t nb = (ws->n + 32 * SMR_FWD_COL_BLOCKS - 1) /
+                 (32 * SMR_FWD_COL_BLOCKS) * 32;
+    return nb < 32 ? 32 : nb > SMR_FWD_COL_ROWS ? SMR_FWD_COL_ROWS : nb;
+}
+
+int64_t smr_fwd_blocks_cap(const smr_ws *ws)
+{
+    int64_t nb = smr_fwd_block_rows(ws, true);
+    int64_t r = (ws->ncap + nb - 1) / nb;
+    int64_t c = (ws->ncap + SMR_FWD_COL_ROWS - 1) / SMR_FWD_COL_ROWS;
+    c = c > SMR_FWD_COL_BLOCKS ? c : SMR_FWD_COL_BLOCKS;
+    return r > c ? r : c;
 }
 
 int smr_fused_threads(const smr_ws *ws, int64_t nblk)

@@ -124,11 +124,8 @@ int smr_ws_fused_init(smr_ws *ws)
     /* bmu and bsum serve the forward pass too, whose blocks follow the
      * layout of the problem bound at the time (smr_ws_bind) */
     ws->nblk = (ws->ncap + ws->nbf - 1) / ws->nbf;
-    for (int rm = 0; rm < 2; ++rm) {
-        int64_t nb = smr_fwd_block_rows(ws, rm);
-        if ((ws->ncap + nb - 1) / nb > ws->nblk)
-            ws->nblk = (ws->ncap + nb - 1) / nb;
-    }
+    if (smr_fwd_blocks_cap(ws) > ws->nblk)
+        ws->nblk = smr_fwd_blocks_cap(ws);
     ws->tcap = smr_k_threads();
     if (ws->tcap > ws->nblk)
         ws->tcap = (int)ws->nblk;

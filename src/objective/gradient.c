@@ -58,9 +58,11 @@ static void grad_part(void *vctx, int t, int T)
     smr_fused_acc st = {.G = G, .Gb = G + 4 * d, .Gl = G + 8 * d};
     for (int64_t k = b0; k < b1; ++k) {
         int64_t i0 = k * c->nb, m = n - i0 < c->nb ? n - i0 : c->nb;
-        double *r = ws->nk + i0;
-        residual(c->p, ws, i0, m, r);
-        smr_fused_rows_g(&ws->A, i0, m, r, &st);
+        residual(c->p, ws, i0, m, ws->nk + i0);
+        if (ws->A.row_major)
+            smr_fused_rows_g(&ws->A, i0, m, ws->nk + i0, &st);
+        else
+            smr_k_mul_t_rows_add(&ws->A, i0, m, ws->nk, G);
     }
 }
 
@@ -68,24 +70,20 @@ int smr_obj_gradient(const smr_problem *p, const double *x, smr_ws *ws,
                      double *g)
 {
     int64_t n = p->n, d = p->d;
-    if (ws->A.row_major) {
-        int rc = smr_ws_fused_init(ws); /* no-op after the first call */
-        if (rc != SMR_OK)
-            return rc;
-        grad_ctx c = {.p = p, .ws = ws, .nb = smr_fwd_block_rows(ws, true)};
-        int T = smr_fused_threads(ws, (n + c.nb - 1) / c.nb);
-        smr_k_parallel(T, grad_part, &c);
-        const double *G0 = smr_fused_part_g(ws, 0);
+    int rc = smr_ws_fused_init(ws); /* no-op after the first call */
+    if (rc != SMR_OK)
+        return rc;
+    grad_ctx c = {.p = p, .ws = ws,
+                  .nb = smr_fwd_block_rows(ws, ws->A.row_major)};
+    int T = smr_fused_threads(ws, (n + c.nb - 1) / c.nb);
+    smr_k_parallel(T, grad_part, &c);
+    const double *G0 = smr_fused_part_g(ws, 0);
+    for (int64_t j = 0; j < d; ++j)
+        g[j] = G0[j];
+    for (int t = 1; t < T; ++t) {
+        const double *Gt = smr_fused_part_g(ws, t);
         for (int64_t j = 0; j < d; ++j)
-            g[j] = G0[j];
-        for (int t = 1; t < T; ++t) {
-            const double *Gt = smr_fused_part_g(ws, t);
-            for (int64_t j = 0; j < d; ++j)
-                g[j] += Gt[j];
-        }
-    } else {
-        residual(p, ws, 0, n, ws->nk);
-        smr_k_mul_t(&ws->A, 1, ws->nk, n, g, d);
+            g[j] += Gt[j];
     }
     if (p->lambda > 0.0)
         for (int64_t j = 0; j < d; ++j)

@@ -122,9 +122,12 @@ static inline double *smr_fused_part_s(smr_ws *ws, int t)
 }
 /* n d below which the blocked passes use one thread */
 #define SMR_FUSED_MIN_WORK (1 << 20)
-/* Rows per block of the forward pass for A of the given layout (and of the
- * one-pass kernel for row-major A), from d and ws->ncap (forward.c). */
+/* Rows per block of the forward and gradient passes for A of the given
+ * layout (and of the one-pass kernel for row-major A): row-major from d
+ * and ws->ncap, column-major from ws->n (forward.c). */
 int64_t smr_fwd_block_rows(const smr_ws *ws, bool row_major);
+/* The most forward-pass blocks of any problem of n <= ws->ncap rows. */
+int64_t smr_fwd_blocks_cap(const smr_ws *ws);
 /* Threads for a blocked pass over nblk blocks (fused.c, forward.c). */
 int smr_fused_threads(const smr_ws *ws, int64_t nblk);
 /* The end of a blocked forward pass (forward.c): blocks of nb rows hold
