@@ -17,8 +17,10 @@
  * OpenBLAS dgemv (A^T r on the column-major view of A, d-long columns:
  * several ns per row when d is small); at n = 10^6, 2 threads, `/tmp`
  * driver: see docs/benchmarks.md, "The gradient pass".
- * Column-major A: r, then A^T r by dgemv split over the threads (blas.c),
- * which streams the columns at about the read's speed.
+ * Column-major A: the same blocks (smr_fwd_block_rows), each r and a
+ * one-thread transposed dgemv over the block's stretch of every column
+ * (before: r on one thread, then one dgemv per thread over all its rows;
+ * figures in docs/benchmarks.md, "Column-major blocks").
  */
 #include "objective.h"
 #include "fused_rows.h"
