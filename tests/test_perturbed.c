@@ -3,7 +3,9 @@
  * perturbed.c) against smr_obj_loss_logits on the perturbed logits one by
  * one: at a random point, and at the minimizer of a realizable problem
  * where f ~ b and the differences L(z + eps a) - L(z - eps a), which SPSA
- * divides by 2 eps, are tiny; with the w regularizer; a perturbation whose
+ * divides by 2 eps, are tiny; with eps such that some blocks take the
+ * polynomial e^(+-eps a) and others the exponential; with the w
+ * regularizer; a perturbation whose
  * exponentials overflow is reported as NaN (the caller recomputes it);
  * bit-identical at a fixed thread count.
  */
@@ -91,6 +93,10 @@ static void test_perturbed_losses(void **state)
         for (int j = 0; j < D; ++j)
             x[j] = 0.4 * tu_normal(&r);
         check_point(&tp, x, 1e-4, with_w ? "random, w" : "random", 1e-12, 1e-7);
+        /* |eps a| up to ~0.06: blocks by the polynomial (|eps a| <= 1/16)
+         * and blocks redone with the exponential, in one pass
+         * (perturbed_rows.c) */
+        check_point(&tp, x, 5e-3, with_w ? "eps 5e-3, w" : "eps 5e-3", 1e-12, 1e-9);
         if (!with_w) { /* f = b at xs exactly: the losses are O(eps^2) */
             double xs[D];
             tu_make_realizable(&tp, xs, 0.5, 9);

@@ -36,23 +36,59 @@ static inline __attribute__((always_inline)) vd ld_part(const double *p, int cnt
     return v;
 }
 
+/*
+ * e^x and e^-x for |x| <= 1/16 without a range reduction or a quotient:
+ * with q = x^2,
+ *     E = 1 + q/2! + q^2/4! + q^3/6! + q^4/8!,
+ *     O = x (1 + q/3! + q^2/5! + q^3/7! + q^4/9!),
+ *     e^x = E + O,  e^-x = E - O,
+ * truncation below x^10/10! < 2.6e-19 (relative, as E - O >= 0.93).
+ * SPSA's perturbations move a logit by eps a ~ 1e-4 by default (spsa.c),
+ * so this path is the rule; a block (of one direction) with any |x|
+ * above 1/16 is redone with expv and the quotient, as before.  Per 8 (row, direction) pairs
+ * it replaced one exp and one division, most of the loop's time: figures
+ * in docs/benchmarks.md, "SPSA: the perturbed exponentials".
+ */
 static inline __attribute__((always_inline)) void
-sums_body(int simd, int64_t m, const double *ez, const double *a,
-          const double *b, const double *w, const double *z, double eps,
-          double inv_at, double out[8])
+exp_pm_small(vd x, vd *ep, vd *em)
 {
-    vd S[8] = {{0}};
+    vd q = x * x;
+    vd E = 1.0 + q * (1.0 / 2 + q * (1.0 / 24 + q * (1.0 / 720 + q * (1.0 / 40320))));
+    vd O = x * (1.0 + q * (1.0 / 6 + q * (1.0 / 120 + q * (1.0 / 5040 + q * (1.0 / 362880)))));
+    *ep = E + O;
+    *em = E - O;
+}
+
+/* The sums over rows 0 .. m - 1 into S; poly: e^(+-eps a) by exp_pm_small
+ * for every vector, returning the largest |eps a| seen (NaN lanes are
+ * skipped by the maximum, but make the sums NaN, which the caller treats
+ * as a loss to recompute); otherwise expv (simd) or exp, and a quotient */
+static inline __attribute__((always_inline)) double
+sums_loop(int simd, int poly, int64_t m, const double *ez, const double *a,
+          const double *b, const double *w, const double *z, double eps,
+          double inv_at, vd S[8])
+{
+    vd amax = {0};
     for (int64_t i = 0; i < m; i += SMR_VL) {
         int cnt = m - i < SMR_VL ? (int)(m - i) : SMR_VL;
         vd e = ld_part(ez + i, cnt), av = ld_part(a + i, cnt) * eps;
-        vd bv = ld_part(b + i, cnt), v;
-        if (simd) {
-            v = expv(av);
+        vd bv = ld_part(b + i, cnt), v, up, um;
+        if (poly) {
+            vd ax = selv(av < 0.0, -av, av), ep, em;
+            amax = selv(ax > amax, ax, amax);
+            exp_pm_small(av, &ep, &em);
+            up = e * ep;
+            um = e * em;
         } else {
-            for (int r = 0; r < SMR_VL; ++r)
-                v[r] = exp(av[r]);
+            if (simd) {
+                v = expv(av);
+            } else {
+                for (int r = 0; r < SMR_VL; ++r)
+                    v[r] = exp(av[r]);
+            }
+            up = e * v;
+            um = e / v;
         }
-        vd up = e * v, um = e / v;
         vd cp = up * inv_at - bv, cm = um * inv_at - bv;
         S[0] += up;
         S[1] += um;
@@ -66,6 +102,22 @@ sums_body(int simd, int64_t m, const double *ez, const double *a,
             S[6] += wp * wp;
             S[7] += wm * wm;
         }
+    }
+    return poly ? max_lanes(amax) : 0.0;
+}
+
+/* the block by the polynomial (SIMD levels), redone with the exponential
+ * when some |eps a| exceeds its range */
+static inline __attribute__((always_inline)) void
+sums_body(int simd, int64_t m, const double *ez, const double *a,
+          const double *b, const double *w, const double *z, double eps,
+          double inv_at, double out[8])
+{
+    vd S[8] = {{0}};
+    if (!simd || sums_loop(simd, 1, m, ez, a, b, w, z, eps, inv_at, S) > 0.0625) {
+        for (int q = 0; q < 8; ++q)
+            S[q] = (vd){0};
+        sums_loop(simd, 0, m, ez, a, b, w, z, eps, inv_at, S);
     }
     for (int q = 0; q < 8; ++q)
         out[q] += hsum_lanes(S[q]);
