@@ -47,7 +47,7 @@ static inline __attribute__((always_inline)) vd ld_part(const double *p, int cnt
  * so this path is the rule; a block (of one direction) with any |x|
  * above 1/16 is redone with expv and the quotient, as before.  Per 8 (row, direction) pairs
  * it replaced one exp and one division, most of the loop's time: figures
- * in docs/benchmarks.md, "SPSA: the perturbed exponentials".
+ * in docs/benchmarks.md, section "SPSA step".
  */
 static inline __attribute__((always_inline)) void
 exp_pm_small(vd x, vd *ep, vd *em)
