@@ -45,30 +45,27 @@ void smr_k_mul_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
     mul_rows(A, i0, m, 1, x, 0, z, 0);
 }
 
-/* C (d x k, ld ldc) = A[i0:i0+m, :]^T F[i0:i0+m, :] */
+/* C (d x k, ld ldc) = A[i0:i0+m, :]^T F[i0:i0+m, :] + beta C */
 static void mul_t_rows(const smr_mat *A, int64_t i0, int64_t m, int64_t k,
-                       const double *F, int64_t ldf, double *C, int64_t ldc)
+                       const double *F, int64_t ldf, double *C, int64_t ldc,
+                       double beta)
 {
     CBLAS_TRANSPOSE t = A->row_major ? CblasNoTrans : CblasTrans;
     blasint rows, cols;
     const double *a = rows_view(A, i0, m, &rows, &cols);
     if (k == 1)
         cblas_dgemv(CblasColMajor, t, rows, cols, 1.0, a, (blasint)A->ld,
-                    F + i0, 1, 0.0, C, 1);
+                    F + i0, 1, beta, C, 1);
     else
         cblas_dgemm(CblasColMajor, t, CblasNoTrans, (blasint)A->d, (blasint)k,
                     (blasint)m, 1.0, a, (blasint)A->ld, F + i0, (blasint)ldf,
-                    0.0, C, (blasint)ldc);
+                    beta, C, (blasint)ldc);
 }
 
 void smr_k_mul_t_rows_add(const smr_mat *A, int64_t i0, int64_t m,
                           const double *r, double *g)
 {
-    CBLAS_TRANSPOSE t = A->row_major ? CblasNoTrans : CblasTrans;
-    blasint rows, cols;
-    const double *a = rows_view(A, i0, m, &rows, &cols);
-    cblas_dgemv(CblasColMajor, t, rows, cols, 1.0, a, (blasint)A->ld, r + i0,
-                1, 1.0, g, 1);
+    mul_t_rows(A, i0, m, 1, r, 0, g, 0, 1.0);
 }
 
 /*
@@ -118,7 +115,7 @@ static void mul_t_part(void *v, int t, int T)
     double *C = t == 0 ? c->Z : c->part + (int64_t)(t - 1) * d * c->k;
     int64_t ldc = t == 0 ? c->ldz : d;
     if (m > 0) {
-        mul_t_rows(c->A, i0, m, c->k, c->X, c->ldx, C, ldc);
+        mul_t_rows(c->A, i0, m, c->k, c->X, c->ldx, C, ldc, 0.0);
         return;
     }
     for (int64_t q = 0; q < c->k; ++q)

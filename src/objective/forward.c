@@ -119,7 +119,7 @@ static void forward_part(void *vctx, int t, int T)
     S[3] = 0.0;
     for (int64_t k = b0; k < b1; ++k) {
         int64_t i0 = k * c->nb, m = n - i0 < c->nb ? n - i0 : c->nb;
-        double *z = ws->z + i0, *u = ws->f + i0, mk;
+        double *z = ws->z + i0, *u = ws->f + i0, mk = NAN;
         if (c->zero) {
             memset(z, 0, (size_t)m * sizeof(double));
         } else if (ws->A.row_major) {
@@ -130,6 +130,7 @@ static void forward_part(void *vctx, int t, int T)
                 S[3] = NAN;
                 return;
             }
+            mk = st.zmax; /* the kernel's maximum of the block */
         } else {
             smr_k_mul_rows(&ws->A, i0, m, c->x, ws->z);
         }
@@ -137,7 +138,8 @@ static void forward_part(void *vctx, int t, int T)
             S[3] = NAN;
             return;
         }
-        mk = smr_k_max(m, z);
+        if (isnan(mk))
+            mk = smr_k_max(m, z);
         smr_k_exp_shift(m, z, mk, u);
         ws->bmu[k] = mk;
         ws->bsum[4 * k] = smr_k_sum(m, u);
@@ -184,7 +186,7 @@ void smr_obj_finish(const smr_problem *p, const double *x, smr_ws *ws,
  * finite: a NaN or infinite entry must still make z non-finite, which is
  * how the public evaluations, which do not scan A, report it.  The rest
  * of the pass is the same code on the same z, so the loss has the same
- * bits as when A is read (test_objective). */
+ * bits as when A is read (test_forward). */
 static bool zero_point(const smr_ws *ws, int64_t d, const double *x)
 {
     if (!ws->a_checked)

@@ -410,9 +410,9 @@ panel(int simd, int mode, bool sh, int cnt, int64_t r0, blk_t *k)
      * pfd = 0 (pfd = 2 there: 1.25-1.29) */
     const double *pp = pf_ahead(k, r0, rp[0]);
     if (mode == SMR_ROWS_GRAD) { /* Gb += rows^T r, r given (k->u) */
-        double W[4][SMR_P] __attribute__((aligned(64))) = {{0}};
-        for (int r = 0; r < cnt; ++r)
-            W[0][r] = k->u[r0 + r];
+        double W[4][SMR_P] __attribute__((aligned(64))); /* W[0] only */
+        for (int r = 0; r < SMR_P; ++r)
+            W[0][r] = r < cnt ? k->u[r0 + r] : 0.0;
         vd rv = ldv(W[0]);
         panel_update(rp, (const double(*)[SMR_P])W, rv, rv, rv, rv, n8, nt,
                      sh ? k->Gb - k->o : k->Gb, k->gs, 1, pp, ld, 0, d);
