@@ -1,7 +1,9 @@
 /*
  * bench_spsa.c -- the cost of one SPSA gradient estimate with k
- * perturbations (Ax once, A Z as one gemm, 2k softmaxes) against 2k separate
- * loss evaluations (2k passes over A), for k in {1, 4, 16, 64}.
+ * perturbations (one pass over A forming A Z a block at a time and the 2k
+ * losses with it, src/objective/perturbed.c; a solver step adds a forward
+ * pass at its trial point) against 2k separate loss evaluations (2k passes
+ * over A), for k in {1, 4, 16, 64}.
  *
  * Two comparisons, both medians of one run:
  *   solver   one step of the SPSA solver (estimate, trial point, its loss):
@@ -10,8 +12,8 @@
  *            objective kernel with a reused workspace (smr_obj_forward):
  *            the cheapest plain loss.  (Up to cb81273: a solve of R + 1
  *            steps minus one of 1 step, whose fixed work -- page faults
- *            of the n x k product -- varied by more than a step at n =
- *            10^6.)
+ *            of the n x k product A Z, stored up to 0a9f8ce -- varied by
+ *            more than a step at n = 10^6.)
  *            This is the performance target's comparison.  Each round
  *            times the R steps and then the 2k losses, and the CSV's
  *            last column (solver_speedup_paired) is the median of the
@@ -19,7 +21,8 @@
  *            moved their ratio by up to 40 % between runs on a shared
  *            machine.
  *   api      the public smr_spsa_gradient against 2k public smr_loss calls;
- *            both allocate per call (the former n x k for A Z).
+ *            both allocate per call (the former a workspace and its own
+ *            n-vector of logits; up to 0a9f8ce also the n x k A Z).
  *
  *   bench_spsa [--quick] [--case N D] [--csv FILE]
  */
@@ -93,7 +96,7 @@ int main(int argc, char **argv)
             for (int r = 0; r < reps; ++r) {
                 /* steps 2 .. R + 1 of one solve, on the solve's own clock
                  * (history): the solve's fixed work (allocating and first
-                 * touching the n x k product, the exact start) stays out */
+                 * touching its buffers, the exact start) stays out */
                 smr_iter_info h[R + 2];
                 smr_options o;
                 smr_options_init(&o);

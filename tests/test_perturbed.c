@@ -1,13 +1,16 @@
 /*
  * test_perturbed.c -- the 2k SPSA losses in one pass (src/objective/
- * perturbed.c) against smr_obj_loss_logits on the perturbed logits one by
- * one: at a random point, and at the minimizer of a realizable problem
- * where f ~ b and the differences L(z + eps a) - L(z - eps a), which SPSA
- * divides by 2 eps, are tiny; with eps such that some blocks take the
- * polynomial e^(+-eps a) and others the exponential; with the w
- * regularizer; a perturbation whose
- * exponentials overflow is reported as NaN (the caller recomputes it);
- * bit-identical at a fixed thread count.
+ * perturbed.c) against smr_obj_loss_logits on the perturbed logits (from
+ * one dgemm A Z) one by one: at a random point, and at the minimizer of a
+ * realizable problem where f ~ b and the differences L(z + eps a) -
+ * L(z - eps a), which SPSA divides by 2 eps, are tiny; with eps such that
+ * some blocks take the polynomial e^(+-eps a) and others the exponential;
+ * with the w regularizer; a perturbation whose exponentials overflow is
+ * reported as NaN (the caller recomputes it); bit-identical at a fixed
+ * thread count; A Z formed per block from row-major, padded and
+ * column-major A, at 1 and 2 threads, with blocks of 2048 and of 64 rows
+ * (k = 6, 300); and smr_spsa_gradient against the estimate from smr_loss,
+ * where the one pass serves and where every loss falls back.
  */
 #include "testutil.h"
 #include "kernels/kernels.h"
@@ -19,62 +22,73 @@
 
 #define N 20003 /* a partial last group of 8 rows */
 #define D 12
-#define K 6
 
-static void check_point(tu_problem *tp, const double *x, double eps, const char *what,
-                        double tol, double tol_diff)
+static void check_point(tu_problem *tp, const double *x, int K, double eps,
+                        const char *what, double tol, double tol_diff)
 {
     const smr_problem *p = &tp->p;
     smr_mat A = smr_problem_mat(p);
     tu_rng r;
     tu_seed(&r, 21);
-    double Z[D * K];
-    for (int q = 0; q < D * K; ++q)
-        Z[q] = tu_normal(&r);
+    double *Z = malloc(sizeof(double) * D * K);
     double *z = malloc(sizeof(double) * N), *AZ = malloc(sizeof(double) * N * K);
     double *t = malloc(sizeof(double) * N), *f = malloc(sizeof(double) * N);
+    double *out = malloc(sizeof(double) * 4 * K), *out2 = out + 2 * K;
+    assert_non_null(Z);
     assert_non_null(z);
     assert_non_null(AZ);
     assert_non_null(t);
     assert_non_null(f);
+    assert_non_null(out);
+    for (int q = 0; q < D * K; ++q)
+        Z[q] = tu_normal(&r);
     smr_k_mul(&A, 1, x, D, z, N);
-    smr_k_mul(&A, K, Z, D, AZ, N);
+    smr_k_mul(&A, K, Z, D, AZ, N); /* the reference's a_j, by one dgemm */
     int tcap = 3;
-    double *scratch = malloc(sizeof(double) * (size_t)smr_obj_perturbed_scratch(K, tcap));
+    double *scratch = malloc(sizeof(double) * (size_t)smr_obj_perturbed_scratch(K, D, tcap));
     assert_non_null(scratch);
-    double out[2 * K], out2[2 * K];
-    assert_int_equal(smr_obj_perturbed_losses(p, z, AZ, K, eps, scratch, tcap, out), SMR_OK);
-    assert_int_equal(smr_obj_perturbed_losses(p, z, AZ, K, eps, scratch, tcap, out2), SMR_OK);
-    assert_memory_equal(out, out2, sizeof out);
+    assert_int_equal(smr_obj_perturbed_losses(p, &A, z, Z, K, eps, scratch, tcap, out), SMR_OK);
+    assert_int_equal(smr_obj_perturbed_losses(p, &A, z, Z, K, eps, scratch, tcap, out2), SMR_OK);
+    assert_memory_equal(out, out2, sizeof(double) * 2 * K);
     double worst = 0.0, worst_diff = 0.0;
-    for (int j = 0; j < K; ++j) {
-        double ref[2];
-        for (int sg = 0; sg < 2; ++sg) {
-            double s = sg ? -eps : eps;
-            for (int64_t i = 0; i < N; ++i)
-                t[i] = z[i] + s * AZ[j * N + i];
-            ref[sg] = smr_obj_loss_logits(p, t, 0.0, f);
-            double e = fabs(out[2 * j + sg] - ref[sg]) / ref[sg];
-            worst = e > worst ? e : worst;
+    for (int pass = 0; pass < 2; ++pass) { /* 2 threads, then 1 */
+        int old = pass ? smr_k_set_threads(1) : 0;
+        if (pass)
+            assert_int_equal(smr_obj_perturbed_losses(p, &A, z, Z, K, eps, scratch, tcap, out), SMR_OK);
+        for (int j = 0; j < K; ++j) {
+            double ref[2];
+            for (int sg = 0; sg < 2; ++sg) {
+                double s = sg ? -eps : eps;
+                for (int64_t i = 0; i < N; ++i)
+                    t[i] = z[i] + s * AZ[(int64_t)j * N + i];
+                ref[sg] = smr_obj_loss_logits(p, t, 0.0, f);
+                double e = fabs(out[2 * j + sg] - ref[sg]) / ref[sg];
+                worst = e > worst ? e : worst;
+            }
+            double dref = ref[0] - ref[1], dgot = out[2 * j] - out[2 * j + 1];
+            double e = fabs(dgot - dref) / fabs(dref);
+            worst_diff = e > worst_diff ? e : worst_diff;
         }
-        double dref = ref[0] - ref[1], dgot = out[2 * j] - out[2 * j + 1];
-        double e = fabs(dgot - dref) / fabs(dref);
-        worst_diff = e > worst_diff ? e : worst_diff;
+        if (pass)
+            smr_k_set_threads(old);
     }
     TU_CHECK(worst <= tol, "%s: loss relative error %.3g", what, worst);
     TU_CHECK(worst_diff <= tol_diff, "%s: L+ - L- relative error %.3g", what, worst_diff);
-    print_message("%s: loss rel. err %.2g, difference rel. err %.2g\n", what, worst, worst_diff);
+    print_message("%s (k %d): loss rel. err %.2g, difference rel. err %.2g\n", what, K,
+                  worst, worst_diff);
 
-    /* one direction with entries far beyond exp's range: NaN there only */
-    for (int64_t i = 0; i < N; ++i)
-        AZ[2 * N + i] = (i % 2 ? 1.0 : -1.0) * 1e3 / eps;
-    assert_int_equal(smr_obj_perturbed_losses(p, z, AZ, K, eps, scratch, tcap, out2), SMR_OK);
+    /* one direction with logits far beyond exp's range: NaN there only */
+    for (int i = 0; i < D; ++i)
+        Z[2 * D + i] *= 1e3 / eps;
+    assert_int_equal(smr_obj_perturbed_losses(p, &A, z, Z, K, eps, scratch, tcap, out2), SMR_OK);
     for (int q = 0; q < 2 * K; ++q)
         TU_CHECK((q / 2 == 2) == !isfinite(out2[q]), "%s: q %d finite %d", what, q, isfinite(out2[q]));
+    free(Z);
     free(z);
     free(AZ);
     free(t);
     free(f);
+    free(out);
     free(scratch);
 }
 
@@ -92,25 +106,92 @@ static void test_perturbed_losses(void **state)
         double x[D];
         for (int j = 0; j < D; ++j)
             x[j] = 0.4 * tu_normal(&r);
-        check_point(&tp, x, 1e-4, with_w ? "random, w" : "random", 1e-12, 1e-7);
+        check_point(&tp, x, 6, 1e-4, with_w ? "random, w" : "random", 1e-12, 1e-7);
         /* |eps a| up to ~0.06: blocks by the polynomial (|eps a| <= 1/16)
          * and blocks redone with the exponential, in one pass
          * (perturbed_rows.c) */
-        check_point(&tp, x, 5e-3, with_w ? "eps 5e-3, w" : "eps 5e-3", 1e-12, 1e-9);
+        check_point(&tp, x, 6, 5e-3, with_w ? "eps 5e-3, w" : "eps 5e-3", 1e-12, 1e-9);
         if (!with_w) { /* f = b at xs exactly: the losses are O(eps^2) */
             double xs[D];
             tu_make_realizable(&tp, xs, 0.5, 9);
-            check_point(&tp, xs, 1e-4, "minimizer", 1e-10, 1e-6);
+            check_point(&tp, xs, 6, 1e-4, "minimizer", 1e-10, 1e-6);
         }
         tu_problem_free(&tp);
     }
     smr_k_set_threads(old);
 }
 
+/* A Z is formed a block at a time from A's own layout: column-major and
+ * padded row-major A, and k large enough that blocks shrink to 64 rows */
+static void test_perturbed_layouts(void **state)
+{
+    (void)state;
+    int old = smr_k_set_threads(2);
+    for (int lay = 0; lay < 2; ++lay) {
+        tu_spec spec = {.n = N, .d = D, .layout = lay ? SMR_COL_MAJOR : SMR_ROW_MAJOR,
+                        .lda_pad = 3, .a_scale = 1.0, .seed = 41 + (uint64_t)lay};
+        tu_problem tp;
+        tu_problem_make(&tp, &spec);
+        tu_rng r;
+        tu_seed(&r, 5);
+        double x[D];
+        for (int j = 0; j < D; ++j)
+            x[j] = 0.4 * tu_normal(&r);
+        check_point(&tp, x, 6, 1e-4, lay ? "column-major" : "row-major, padded", 1e-12, 1e-7);
+        check_point(&tp, x, 300, 1e-4, lay ? "column-major" : "row-major, padded", 1e-12, 1e-7);
+        tu_problem_free(&tp);
+    }
+    smr_k_set_threads(old);
+}
+
+/* smr_spsa_gradient against the estimate formed from smr_loss at
+ * x +- eps z_j with the same directions: at eps = 1e-4 (the one pass) and
+ * at eps = 1e3, where every perturbed loss overflows the one pass and is
+ * recomputed by a forward pass at the perturbed point (spsa.c) */
+static void test_spsa_gradient_direct(void **state)
+{
+    (void)state;
+    enum { n = 5003, d = 7, k = 5 };
+    tu_spec spec = {.n = n, .d = d, .layout = SMR_ROW_MAJOR, .a_scale = 1.0,
+                    .with_w = true, .w_scale = 0.05, .lambda = 0.01, .seed = 51};
+    tu_problem tp;
+    tu_problem_make(&tp, &spec);
+    double x[d], xp[d], z[k][d], gh[d], ref[d];
+    tu_rng r;
+    tu_seed(&r, 6);
+    for (int i = 0; i < d; ++i)
+        x[i] = 0.3 * tu_normal(&r);
+    for (int e = 0; e < 2; ++e) {
+        double eps = e ? 1e3 : 1e-4;
+        assert_int_equal(smr_spsa_gradient(&tp.p, x, k, eps, SMR_DIR_GAUSSIAN, 8, 2, gh), SMR_OK);
+        memset(ref, 0, sizeof ref);
+        for (int j = 0; j < k; ++j) {
+            smr_k_direction(8, 2, (uint64_t)j, 0, d, z[j]);
+            double l[2];
+            for (int sg = 0; sg < 2; ++sg) {
+                for (int i = 0; i < d; ++i)
+                    xp[i] = x[i] + (sg ? -eps : eps) * z[j][i];
+                assert_int_equal(smr_loss(&tp.p, xp, &l[sg]), SMR_OK);
+            }
+            for (int i = 0; i < d; ++i)
+                ref[i] += (l[0] - l[1]) / (2.0 * eps) / k * z[j][i];
+        }
+        double err = tu_diff_inf(d, gh, ref), scale = 0.0;
+        for (int i = 0; i < d; ++i)
+            scale = fmax(scale, fabs(ref[i]));
+        TU_CHECK(err <= (e ? 1e-12 : 1e-6) * scale, "eps %g: |ghat - ref| = %.3g of %.3g", eps,
+                 err, scale);
+        print_message("eps %g: |ghat - ref| / |ref| = %.2g\n", eps, err / scale);
+    }
+    tu_problem_free(&tp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_perturbed_losses),
+        cmocka_unit_test(test_perturbed_layouts),
+        cmocka_unit_test(test_spsa_gradient_direct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

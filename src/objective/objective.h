@@ -80,16 +80,18 @@ int smr_obj_forward_from_z(const smr_problem *prob, const double *x,
  * (callers test isfinite). */
 double smr_obj_loss_logits(const smr_problem *prob, const double *z,
                            double xsq, double *f);
-/* The data and w parts of the losses at logits z + eps AZ[:, j] (out[2j])
- * and z - eps AZ[:, j] (out[2j+1]), j < k, without the ridge term, in one
- * pass over z and AZ (perturbed.c).  A loss it cannot form (exp out of
- * range) is NaN: recompute it with smr_obj_loss_logits.  scratch holds
- * smr_obj_perturbed_scratch(k, tcap) doubles; up to tcap threads.
- * Returns SMR_ERR_OVERFLOW if z itself is unusable (not finite). */
-int smr_obj_perturbed_losses(const smr_problem *prob, const double *z,
-                             const double *AZ, int64_t k, double eps,
-                             double *scratch, int tcap, double *out);
-int64_t smr_obj_perturbed_scratch(int64_t k, int tcap);
+/* The data and w parts of the losses at logits z + eps a_j (out[2j]) and
+ * z - eps a_j (out[2j+1]), a_j = A Z[:, j], j < k (Z d x k, ld d), without
+ * the ridge term, in one pass over A and z (perturbed.c; A Z formed a
+ * block at a time, never stored).  z must be A x for the same A.  A loss it
+ * cannot form (exp out of range) is NaN: recompute it the plain way.
+ * scratch holds smr_obj_perturbed_scratch(k, d, tcap) doubles; up to tcap
+ * threads.  Returns SMR_ERR_OVERFLOW if z itself is unusable (not
+ * finite). */
+int smr_obj_perturbed_losses(const smr_problem *prob, const smr_mat *A,
+                             const double *z, const double *Z, int64_t k,
+                             double eps, double *scratch, int tcap, double *out);
+int64_t smr_obj_perturbed_scratch(int64_t k, int64_t d, int tcap);
 /* Loss and gradient at x in one pass over A (fused.c): fills what
  * smr_obj_forward fills and g (d).  Falls back to a second pass (the
  * gradient of smr_obj_gradient) when its a-posteriori accuracy test fails. */

@@ -1,15 +1,15 @@
 /*
- * perturbed.c -- the 2k losses of an SPSA estimate in one pass over the
- * logits (docs/math.md, section 6; src/solvers/spsa.c).
+ * perturbed.c -- the 2k losses of an SPSA estimate in one pass over A
+ * (docs/math.md, section 6; src/solvers/spsa.c).
  *
- * With z = Ax known and the columns of AZ, the perturbed logits are
- * t = z + s a_j (s = +eps or -eps, a_j = A z_j), and each loss needs the
- * softmax of t.  Computing them one after the other costs ~8 passes over
- * n-vectors per loss (t, the finite check, max, exp, sum, scale, residual,
- * sum of squares), which for small d cost as much as reading A.  Here all
- * 2k losses are formed in one blocked pass, with the shift and normaliser
- * of z itself and one exp per row and direction (e^(t - mu) for t = z +
- * eps a and z - eps a is e^(z - mu) e^(eps a) and e^(z - mu) / e^(eps a)):
+ * With z = Ax known, the perturbed logits are t = z + s a_j (s = +eps or
+ * -eps, a_j = A z_j), and each loss needs the softmax of t.  The a_j are
+ * formed here, a block of rows at a time (A_blk Z, one one-thread dgemm
+ * into a block-sized buffer that stays in cache), and used at once: A Z
+ * (n x k) is never stored.  All 2k losses come from that one pass, with the
+ * shift and normaliser of z itself and one exp per row and direction
+ * (e^(t - mu) for t = z + eps a and z - eps a is e^(z - mu) e^(eps a) and
+ * e^(z - mu) / e^(eps a)):
  *
  *     mu = max z,  at = sum exp(z - mu)          (one pass over z)
  *     u  = exp(t - mu),  c = u / at - b          (per row, per perturbation)
@@ -25,8 +25,13 @@
  * whose alpha is not finite and positive (t - mu beyond exp's range) is
  * reported as NaN and the caller recomputes it the plain way.
  *
+ * Why per block: with A Z stored, the step wrote and read back n k doubles
+ * (128 MB at n = 10^6, k = 16, as much as A itself at d = 16) besides the
+ * dgemm's own pass, and the trial logits read it once more
+ * (docs/benchmarks.md, "SPSA step").
+ *
  * Threads: row blocks split into T ranges, partial sums per range added in
- * order 0..T-1: the result depends on T only.
+ * order 0..T-1: the result depends on T (and k, which sets the block) only.
  */
 #include "objective.h"
 #include "perturbed_rows.h"
@@ -35,39 +40,63 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SMR_PERT_BLOCK 256
-#define SMR_PERT_SUMS 4 /* alpha, S2, Scb, (w t)^2 per perturbation */
+#define SMR_PERT_MAX_ROWS 2048
+
+/* rows per block: the block's rows of A in at most 128 KB (they are read
+ * once per group of directions), between 64 and SMR_PERT_MAX_ROWS, a
+ * multiple of 64 */
+static int64_t block_rows(int64_t d)
+{
+    int64_t r = (16384 / d) / 64 * 64;
+    return r < 64 ? 64 : r > SMR_PERT_MAX_ROWS ? SMR_PERT_MAX_ROWS : r;
+}
+
+static int64_t padded_k(int64_t k)
+{
+    return (k + SMR_PERT_KALIGN - 1) / SMR_PERT_KALIGN * SMR_PERT_KALIGN;
+}
+
+/* per part: 8 kp sums, max z and at, and (column-major A) the block's rows
+ * copied row-major */
+static int64_t part_stride(int64_t k, int64_t d)
+{
+    return 8 * padded_k(k) + 2 + block_rows(d) * d;
+}
 
 typedef struct {
     const smr_problem *p;
-    const double *z, *AZ;
-    int64_t k;
+    const smr_mat *A;
+    const double *z, *Zr;
+    int64_t k, kp, R;
     double eps, mu, inv_at;
-    double *part; /* T x (2k x 4 + 2): sums, then max z and at per part */
+    double *part; /* T x part_stride */
 } pert_ctx;
 
-static void ranges(int64_t n, int t, int T, int64_t *i0, int64_t *i1)
+static void ranges(int64_t n, int64_t R, int t, int T, int64_t *i0, int64_t *i1)
 {
-    int64_t nblk = (n + SMR_PERT_BLOCK - 1) / SMR_PERT_BLOCK;
-    *i0 = nblk * t / T * SMR_PERT_BLOCK;
-    *i1 = nblk * (t + 1) / T * SMR_PERT_BLOCK;
+    int64_t nblk = (n + R - 1) / R;
+    *i0 = nblk * t / T * R;
+    *i1 = nblk * (t + 1) / T * R;
     if (*i1 > n)
         *i1 = n;
 }
 
-static int64_t part_len(int64_t k) { return 2 * k * SMR_PERT_SUMS + 2; }
+static double *part_of(const pert_ctx *c, int t)
+{
+    return c->part + t * part_stride(c->k, c->p->d);
+}
 
 /* pass 1: max z and sum exp(z - max) of part t (Sbb goes with pass 2) */
 static void base_part(void *v, int t, int T)
 {
     pert_ctx *c = v;
     int64_t i0, i1;
-    ranges(c->p->n, t, T, &i0, &i1);
-    double *S = c->part + t * part_len(c->k) + 2 * c->k * SMR_PERT_SUMS;
+    ranges(c->p->n, c->R, t, T, &i0, &i1);
+    double *S = part_of(c, t) + 8 * c->kp;
     double mx = i1 > i0 ? smr_k_max(i1 - i0, c->z + i0) : -INFINITY, at = 0.0;
-    double u[SMR_PERT_BLOCK];
-    for (int64_t b0 = i0; b0 < i1; b0 += SMR_PERT_BLOCK) {
-        int64_t m = i1 - b0 < SMR_PERT_BLOCK ? i1 - b0 : SMR_PERT_BLOCK;
+    double u[SMR_PERT_MAX_ROWS];
+    for (int64_t b0 = i0; b0 < i1; b0 += c->R) {
+        int64_t m = i1 - b0 < c->R ? i1 - b0 : c->R;
         smr_k_exp_shift(m, c->z + b0, mx, u);
         at += smr_k_sum(m, u);
     }
@@ -75,53 +104,57 @@ static void base_part(void *v, int t, int T)
     S[1] = at;
 }
 
-/* pass 2: the four sums of every perturbation over part t's rows */
+/* pass 2: per block of rows, the sums of every perturbation
+ * (perturbed_rows.c); column-major A's block is first copied row-major */
 static void pert_part(void *vc, int t, int T)
 {
     pert_ctx *c = vc;
     const smr_problem *p = c->p;
-    int64_t n = p->n, k = c->k, i0, i1;
-    ranges(n, t, T, &i0, &i1);
-    double *S = c->part + t * part_len(k);
-    memset(S, 0, (size_t)(2 * k * SMR_PERT_SUMS) * sizeof(double));
-    double ez[SMR_PERT_BLOCK];
-    for (int64_t b0 = i0; b0 < i1; b0 += SMR_PERT_BLOCK) {
-        int64_t m = i1 - b0 < SMR_PERT_BLOCK ? i1 - b0 : SMR_PERT_BLOCK;
-        const double *z = c->z + b0;
-        smr_k_exp_shift(m, z, c->mu, ez);
-        for (int64_t j = 0; j < k; ++j) {
-            /* e^(eps a) per row: u+ = ez v, u- = ez / v (perturbed_rows.c) */
-            double o[8] = {0};
-            smr_pert_sums(m, ez, c->AZ + j * n + b0, p->b + b0,
-                          p->w ? p->w + b0 : NULL, z, c->eps, c->inv_at, o);
-            for (int sg = 0; sg < 2; ++sg) {
-                double *Sq = S + (2 * j + sg) * SMR_PERT_SUMS;
-                Sq[0] += o[sg];
-                Sq[1] += o[2 + sg];
-                Sq[2] += o[4 + sg];
-                Sq[3] += o[6 + sg];
-            }
+    const smr_mat *A = c->A;
+    int64_t n = p->n, d = p->d, i0, i1;
+    ranges(n, c->R, t, T, &i0, &i1);
+    double *S = part_of(c, t), *rows = S + 8 * c->kp + 2;
+    memset(S, 0, (size_t)(8 * c->kp) * sizeof(double));
+    double ez[SMR_PERT_MAX_ROWS];
+    for (int64_t b0 = i0; b0 < i1; b0 += c->R) {
+        int64_t m = i1 - b0 < c->R ? i1 - b0 : c->R;
+        const double *blk = A->a + b0 * A->ld;
+        if (!A->row_major) {
+            for (int64_t q = 0; q < d; ++q)
+                for (int64_t i = 0; i < m; ++i)
+                    rows[i * d + q] = A->a[q * A->ld + b0 + i];
+            blk = rows;
         }
+        smr_k_exp_shift(m, c->z + b0, c->mu, ez);
+        smr_pert_block(m, d, blk, A->row_major ? A->ld : d, c->Zr, c->kp, ez,
+                       p->b + b0, p->w ? p->w + b0 : NULL, c->z + b0, c->eps,
+                       c->inv_at, S);
     }
 }
 
-int smr_obj_perturbed_losses(const smr_problem *p, const double *z,
-                             const double *AZ, int64_t k, double eps,
-                             double *scratch, int tcap, double *out)
+int smr_obj_perturbed_losses(const smr_problem *p, const smr_mat *A,
+                             const double *z, const double *Z, int64_t k,
+                             double eps, double *scratch, int tcap, double *out)
 {
-    int64_t n = p->n;
+    int64_t n = p->n, d = p->d, R = block_rows(d), kp = padded_k(k);
     int T = smr_k_threads();
     if (T > tcap)
         T = tcap;
-    if ((double)n * (double)k < 65536.0 || n < (int64_t)T * SMR_PERT_BLOCK)
+    if ((double)n * (double)(k + d) < 65536.0 || n < (int64_t)T * R)
         T = 1;
-    pert_ctx c = {.p = p, .z = z, .AZ = AZ, .k = k, .eps = eps, .part = scratch};
+    /* the directions as rows: Zr[c kp + j] = Z(c, j), zero past k */
+    double *Zr = scratch + (int64_t)tcap * part_stride(k, d);
+    for (int64_t c = 0; c < d; ++c)
+        for (int64_t j = 0; j < kp; ++j)
+            Zr[c * kp + j] = j < k ? Z[j * d + c] : 0.0;
+    pert_ctx c = {.p = p, .A = A, .z = z, .Zr = Zr, .k = k, .kp = kp, .R = R,
+                  .eps = eps, .part = scratch};
     smr_k_parallel(T, base_part, &c);
     double mu = -INFINITY, at = 0.0;
     for (int t = 0; t < T; ++t)
-        mu = fmax(mu, scratch[t * part_len(k) + 2 * k * SMR_PERT_SUMS]);
+        mu = fmax(mu, part_of(&c, t)[8 * kp]);
     for (int t = 0; t < T; ++t) {
-        const double *S = scratch + t * part_len(k) + 2 * k * SMR_PERT_SUMS;
+        const double *S = part_of(&c, t) + 8 * kp;
         if (S[1] > 0.0)
             at += S[1] * exp(S[0] - mu);
     }
@@ -132,13 +165,14 @@ int smr_obj_perturbed_losses(const smr_problem *p, const double *z,
     smr_k_parallel(T, pert_part, &c);
     double sbb = smr_k_sumsq(n, p->b);
     for (int64_t q = 0; q < 2 * k; ++q) {
+        int64_t j = q / 2, sg = q % 2;
         double al = 0.0, s2 = 0.0, scb = 0.0, sw = 0.0;
         for (int t = 0; t < T; ++t) {
-            const double *Sq = scratch + t * part_len(k) + q * SMR_PERT_SUMS;
-            al += Sq[0];
-            s2 += Sq[1];
-            scb += Sq[2];
-            sw += Sq[3];
+            const double *S = part_of(&c, t);
+            al += S[sg * kp + j];
+            s2 += S[(2 + sg) * kp + j];
+            scb += S[(4 + sg) * kp + j];
+            sw += S[(6 + sg) * kp + j];
         }
         double rho = at / al, r1 = (at - al) / al; /* rho - 1 */
         double L = 0.5 * (rho * rho * s2 + 2.0 * rho * r1 * scb + r1 * r1 * sbb) + 0.5 * sw;
@@ -147,7 +181,7 @@ int smr_obj_perturbed_losses(const smr_problem *p, const double *z,
     return SMR_OK;
 }
 
-int64_t smr_obj_perturbed_scratch(int64_t k, int tcap)
+int64_t smr_obj_perturbed_scratch(int64_t k, int64_t d, int tcap)
 {
-    return (int64_t)tcap * part_len(k);
+    return (int64_t)tcap * part_stride(k, d) + d * padded_k(k);
 }

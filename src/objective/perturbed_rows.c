@@ -1,18 +1,22 @@
 /*
  * perturbed_rows.c -- the inner loop of the SPSA losses (perturbed.c,
- * docs/math.md section 6): per row and direction one exp, a product, a
- * quotient and six sums, SMR_VL rows at a time in GCC vector types
- * (simd.h; 8, or 4 in the AVX2 level's compilation, perturbed_rows_avx2.c).
+ * docs/math.md section 6): for each row of a block, its logits' moves
+ * a = eps A_i Z in all k directions, then per direction one e^(+-a), a
+ * product and six sums, in GCC vector types (simd.h; 8 doubles per
+ * vector, or 4 in the AVX2 level's compilation, perturbed_rows_avx2.c).
  *
- * Written as a plain loop the six running sums are scalar dependency
- * chains (the compiler may not reassociate them without -ffast-math) and
- * the quotient is scalar: at d = 10 that loop was a third of an SPSA step
- * (perf, n = 10^5, k = 16).  Here every sum has SMR_VL lane sums, added in a
- * fixed order at the end, so results are reproducible.
+ * The lanes hold directions, not rows: row i's k moves are sum_c
+ * A(i, c) Zr[c, :], a broadcast of A(i, c) times a row of Zr, and each
+ * direction's sums over the rows stay in its own lane -- no transpose of
+ * A, no horizontal sum, and A Z is used where it is formed.  Directions go
+ * NV vectors at a time (16 at the AVX-512 level); more directions re-read
+ * the block's rows of A from cache.  Up to 0a9f8ce the lanes held rows and
+ * A Z came from a dgemm: per block (one thread) it took 21 ms of a 20 ms
+ * step at n = 10^6, d = 16, k = 16 (OpenBLAS at ~24 GFLOP/s on
+ * these shapes), and before that from one n x k dgemm, stored.
  *
- * A partial last group is read into zeroed lanes: ez = 0, a = 0 and b = 0
- * there give u+ = u- = 0 and c+- = 0, so those lanes add nothing (w = 0
- * likewise for the weighted sums).
+ * Padding directions (columns of Zr past k, zero) give a = 0 and sums of
+ * their own lanes, which the caller ignores.
  */
 #include "perturbed_rows.h"
 #include "../kernels/kernels.h"
@@ -21,20 +25,13 @@
 #include <math.h>
 
 /* the AVX2 level's loop, in perturbed_rows_avx2.c (this file at SMR_VL = 4) */
-void smr_pert_sums_v3(int64_t m, const double *ez, const double *a,
-                      const double *b, const double *w, const double *z,
-                      double eps, double inv_at, double out[8]);
+void smr_pert_block_v3(int64_t m, int64_t d, const double *A, int64_t lda,
+                       const double *Zr, int64_t kp, const double *ez,
+                       const double *b, const double *w, const double *z,
+                       double eps, double inv_at, double *S);
 
-/* SMR_VL values from p, or cnt of them and zeros */
-static inline __attribute__((always_inline)) vd ld_part(const double *p, int cnt)
-{
-    if (cnt == SMR_VL)
-        return ldv(p);
-    vd v = {0};
-    for (int r = 0; r < cnt; ++r)
-        v[r] = p[r];
-    return v;
-}
+#define NV 2 /* vectors of directions per group */
+#define RB 4 /* rows whose moves are formed together */
 
 /*
  * e^x and e^-x for |x| <= 1/16 without a range reduction or a quotient:
@@ -44,10 +41,10 @@ static inline __attribute__((always_inline)) vd ld_part(const double *p, int cnt
  *     e^x = E + O,  e^-x = E - O,
  * truncation below x^10/10! < 2.6e-19 (relative, as E - O >= 0.93).
  * SPSA's perturbations move a logit by eps a ~ 1e-4 by default (spsa.c),
- * so this path is the rule; a block (of one direction) with any |x|
- * above 1/16 is redone with expv and the quotient, as before.  Per 8 (row, direction) pairs
- * it replaced one exp and one division, most of the loop's time: figures
- * in docs/benchmarks.md, section "SPSA step".
+ * so this path is the rule; a group of directions with any |x| above 1/16
+ * in the block is redone with expv and the quotient.  Per 8 (row,
+ * direction) pairs it replaced one exp and one division, most of the
+ * loop's time: figures in docs/benchmarks.md, section "SPSA step".
  */
 static inline __attribute__((always_inline)) void
 exp_pm_small(vd x, vd *ep, vd *em)
@@ -59,105 +56,174 @@ exp_pm_small(vd x, vd *ep, vd *em)
     *em = E - O;
 }
 
-/* The sums over rows 0 .. m - 1 into S; poly: e^(+-eps a) by exp_pm_small
- * for every vector, returning the largest |eps a| seen (NaN lanes are
- * skipped by the maximum, but make the sums NaN, which the caller treats
- * as a loss to recompute); otherwise expv (simd) or exp, and a quotient */
-static inline __attribute__((always_inline)) double
-sums_loop(int simd, int poly, int64_t m, const double *ez, const double *a,
-          const double *b, const double *w, const double *z, double eps,
-          double inv_at, vd S[8])
+/* the sums of one row i given its moves av (nv vectors, scaled by eps) */
+static inline __attribute__((always_inline)) void
+row_sums(int simd, int poly, int nv, int64_t i, const vd *a, const double *ez,
+         const double *b, const double *w, const double *z, double eps,
+         double inv_at, vd S[8][NV], vd *amax)
 {
-    vd amax = {0};
-    for (int64_t i = 0; i < m; i += SMR_VL) {
-        int cnt = m - i < SMR_VL ? (int)(m - i) : SMR_VL;
-        vd e = ld_part(ez + i, cnt), av = ld_part(a + i, cnt) * eps;
-        vd bv = ld_part(b + i, cnt), v, up, um;
+    vd e = splatv(ez[i]), bv = splatv(b[i]);
+    for (int v = 0; v < nv; ++v) {
+        vd av = a[v] * eps, up, um;
         if (poly) {
             vd ax = selv(av < 0.0, -av, av), ep, em;
-            amax = selv(ax > amax, ax, amax);
+            *amax = selv(ax > *amax, ax, *amax);
             exp_pm_small(av, &ep, &em);
             up = e * ep;
             um = e * em;
         } else {
+            vd ex;
             if (simd) {
-                v = expv(av);
+                ex = expv(av);
             } else {
                 for (int r = 0; r < SMR_VL; ++r)
-                    v[r] = exp(av[r]);
+                    ex[r] = exp(av[r]);
             }
-            up = e * v;
-            um = e / v;
+            up = e * ex;
+            um = e / ex;
         }
         vd cp = up * inv_at - bv, cm = um * inv_at - bv;
-        S[0] += up;
-        S[1] += um;
-        S[2] += cp * cp;
-        S[3] += cm * cm;
-        S[4] += cp * bv;
-        S[5] += cm * bv;
+        S[0][v] += up;
+        S[1][v] += um;
+        S[2][v] += cp * cp;
+        S[3][v] += cm * cm;
+        S[4][v] += cp * bv;
+        S[5][v] += cm * bv;
         if (w) {
-            vd wv = ld_part(w + i, cnt), zv = ld_part(z + i, cnt);
+            vd wv = splatv(w[i]), zv = splatv(z[i]);
             vd wp = wv * (zv + av), wm = wv * (zv - av);
-            S[6] += wp * wp;
-            S[7] += wm * wm;
+            S[6][v] += wp * wp;
+            S[7][v] += wm * wm;
         }
+    }
+}
+
+/* the moves A_i Zr of rows i .. i + rb - 1 (one chain each, over c in
+ * order; each load of Zr serves rb rows) */
+static inline __attribute__((always_inline)) void
+row_moves(int rb, int nv, int64_t i, int64_t d, const double *A, int64_t lda,
+          const double *Zr, int64_t kp, vd a[RB][NV])
+{
+    for (int r = 0; r < rb; ++r)
+        for (int v = 0; v < nv; ++v)
+            a[r][v] = (vd){0};
+    for (int64_t c = 0; c < d; ++c) {
+        vd zc[NV];
+        for (int v = 0; v < nv; ++v)
+            zc[v] = ldv(Zr + c * kp + v * SMR_VL);
+        for (int r = 0; r < rb; ++r) {
+            vd ac = splatv(A[(i + r) * lda + c]);
+            for (int v = 0; v < nv; ++v)
+                a[r][v] += ac * zc[v];
+        }
+    }
+}
+
+/* One group of nv vectors of directions (Zr at the group's first
+ * column) over the block's rows, sums into S[8][NV]; poly: e^(+-a) by
+ * exp_pm_small, returning the largest |a| seen (NaN lanes are skipped by
+ * the maximum but make the sums NaN, which the caller treats as a loss to
+ * recompute); otherwise expv (simd) or exp, and a quotient. */
+static inline __attribute__((always_inline)) double
+group_loop(int simd, int poly, int nv, int64_t m, int64_t d, const double *A,
+           int64_t lda, const double *Zr, int64_t kp,
+           const double *ez, const double *b, const double *w, const double *z,
+           double eps, double inv_at, vd S[8][NV])
+{
+    vd amax = {0}, a[RB][NV];
+    int64_t i = 0;
+    for (; i + RB <= m; i += RB) {
+        row_moves(RB, nv, i, d, A, lda, Zr, kp, a);
+        for (int r = 0; r < RB; ++r)
+            row_sums(simd, poly, nv, i + r, a[r], ez, b, w, z, eps, inv_at, S, &amax);
+    }
+    for (; i < m; ++i) {
+        row_moves(1, nv, i, d, A, lda, Zr, kp, a);
+        row_sums(simd, poly, nv, i, a[0], ez, b, w, z, eps, inv_at, S, &amax);
     }
     return poly ? max_lanes(amax) : 0.0;
 }
 
-/* the block by the polynomial (SIMD levels), redone with the exponential
- * when some |eps a| exceeds its range */
+/* one group by the polynomial (SIMD levels), redone with the exponential
+ * when some |a| exceeds its range; its sums added into S */
 static inline __attribute__((always_inline)) void
-sums_body(int simd, int64_t m, const double *ez, const double *a,
-          const double *b, const double *w, const double *z, double eps,
-          double inv_at, double out[8])
+group_body(int simd, int nv, int64_t m, int64_t d, const double *A,
+           int64_t lda, const double *Zr, int64_t kp,
+           const double *ez,
+           const double *b, const double *w, const double *z, double eps,
+           double inv_at, double *S)
 {
-    vd S[8] = {{0}};
-    if (!simd || sums_loop(simd, 1, m, ez, a, b, w, z, eps, inv_at, S) > 0.0625) {
+    vd G[8][NV];
+    for (int q = 0; q < 8; ++q)
+        for (int v = 0; v < NV; ++v)
+            G[q][v] = (vd){0};
+    if (!simd || group_loop(simd, 1, nv, m, d, A, lda, Zr, kp, ez, b, w, z,
+                            eps, inv_at, G) > 0.0625) {
         for (int q = 0; q < 8; ++q)
-            S[q] = (vd){0};
-        sums_loop(simd, 0, m, ez, a, b, w, z, eps, inv_at, S);
+            for (int v = 0; v < NV; ++v)
+                G[q][v] = (vd){0};
+        group_loop(simd, 0, nv, m, d, A, lda, Zr, kp, ez, b, w, z, eps,
+                   inv_at, G);
     }
     for (int q = 0; q < 8; ++q)
-        out[q] += hsum_lanes(S[q]);
+        for (int v = 0; v < nv; ++v)
+            stv(S + q * kp + v * SMR_VL, ldv(S + q * kp + v * SMR_VL) + G[q][v]);
+}
+
+static inline __attribute__((always_inline)) void
+block_body(int simd, int64_t m, int64_t d, const double *A, int64_t lda,
+           const double *Zr, int64_t kp, const double *ez,
+           const double *b, const double *w, const double *z, double eps,
+           double inv_at, double *S)
+{
+    int64_t j = 0;
+    for (; j + NV * SMR_VL <= kp; j += NV * SMR_VL)
+        group_body(simd, NV, m, d, A, lda, Zr + j, kp, ez,
+                   b, w, z, eps, inv_at, S + j);
+    for (; j < kp; j += SMR_VL)
+        group_body(simd, 1, m, d, A, lda, Zr + j, kp, ez,
+                   b, w, z, eps, inv_at, S + j);
 }
 
 #ifdef SMR_SIMD_X86
 #if SMR_VL == 4
 __attribute__((target("arch=x86-64-v3"))) void
-smr_pert_sums_v3(int64_t m, const double *ez, const double *a, const double *b,
-                 const double *w, const double *z, double eps, double inv_at,
-                 double out[8])
+smr_pert_block_v3(int64_t m, int64_t d, const double *A, int64_t lda,
+                  const double *Zr, int64_t kp,
+                  const double *ez, const double *b, const double *w,
+                  const double *z, double eps, double inv_at, double *S)
 {
-    sums_body(1, m, ez, a, b, w, z, eps, inv_at, out);
+    block_body(1, m, d, A, lda, Zr, kp, ez, b, w, z, eps, inv_at, S);
 }
 #else
 __attribute__((target("arch=x86-64-v4"))) static void
-sums_v4(int64_t m, const double *ez, const double *a, const double *b,
-        const double *w, const double *z, double eps, double inv_at, double out[8])
+block_v4(int64_t m, int64_t d, const double *A, int64_t lda, const double *Zr,
+         int64_t kp, const double *ez, const double *b,
+         const double *w, const double *z, double eps, double inv_at,
+         double *S)
 {
-    sums_body(1, m, ez, a, b, w, z, eps, inv_at, out);
+    block_body(1, m, d, A, lda, Zr, kp, ez, b, w, z, eps, inv_at, S);
 }
 #endif
 #endif
 
 #if SMR_VL == 8 /* the dispatch (and the portable loop) once */
-void smr_pert_sums(int64_t m, const double *ez, const double *a,
-                   const double *b, const double *w, const double *z,
-                   double eps, double inv_at, double out[8])
+void smr_pert_block(int64_t m, int64_t d, const double *A, int64_t lda,
+                    const double *Zr, int64_t kp,
+                    const double *ez, const double *b, const double *w,
+                    const double *z, double eps, double inv_at, double *S)
 {
 #ifdef SMR_SIMD_X86
     int path = smr_k_simd_level();
     if (path == 2) {
-        sums_v4(m, ez, a, b, w, z, eps, inv_at, out);
+        block_v4(m, d, A, lda, Zr, kp, ez, b, w, z, eps, inv_at, S);
         return;
     }
     if (path == 1) {
-        smr_pert_sums_v3(m, ez, a, b, w, z, eps, inv_at, out);
+        smr_pert_block_v3(m, d, A, lda, Zr, kp, ez, b, w, z, eps, inv_at, S);
         return;
     }
 #endif
-    sums_body(0, m, ez, a, b, w, z, eps, inv_at, out);
+    block_body(0, m, d, A, lda, Zr, kp, ez, b, w, z, eps, inv_at, S);
 }
 #endif

@@ -1,22 +1,31 @@
 /*
- * perturbed_rows.h -- the per-row sums of the 2k SPSA losses
- * (perturbed_rows.c, 8 rows at a time; perturbed.c forms the losses from
- * them).  Internal to the objective layer.
+ * perturbed_rows.h -- the per-block sums of the 2k SPSA losses
+ * (perturbed_rows.c; perturbed.c forms the losses from them).  Internal to
+ * the objective layer.
  */
 #ifndef SMR_PERTURBED_ROWS_H
 #define SMR_PERTURBED_ROWS_H
 
 #include <stdint.h>
 
-/* Over rows 0..m-1 (m >= 0) of one block and one direction, with ez =
- * e^(z - mu), a = the direction's logits A z_j, v = e^(eps a):
- *     u+ = ez v,  u- = ez / v,  c+- = u+- inv_at - b
- * out += [sum u+, sum u-, sum c+^2, sum c-^2, sum c+ b, sum c- b,
- *         sum (w (z + eps a))^2, sum (w (z - eps a))^2]
- * (the last two only when w is not NULL).  Each sum is kept in 8 lane
- * sums added in a fixed order: the result depends on m and the data only. */
-void smr_pert_sums(int64_t m, const double *ez, const double *a,
-                   const double *b, const double *w, const double *z,
-                   double eps, double inv_at, double out[8]);
+/* Directions per group of the row-major Zr below: a multiple of either
+ * vector width (8 and 4 doubles). */
+#define SMR_PERT_KALIGN 8
+
+/* Over rows 0..m-1 (m >= 0) of one block, A row-major (row i at
+ * A + i lda, d entries), and the directions j < kp (kp a multiple of
+ * SMR_PERT_KALIGN) held as Zr (d x kp, row-major: Zr[c kp + j] =
+ * Z(c, j), zero columns past k):
+ *     a = eps A_i Zr,  v = e^a,  u+ = ez v,  u- = ez / v,
+ *     c+- = u+- inv_at - b
+ * and per direction j, S[q kp + j] +=
+ *     q = 0..7: sum u+, sum u-, sum c+^2, sum c-^2, sum c+ b, sum c- b,
+ *               sum (w (z + a))^2, sum (w (z - a))^2
+ * (q = 6, 7 only when w is not NULL).  Each sum runs over the rows in
+ * order in its own lane: the result depends on the data and m only. */
+void smr_pert_block(int64_t m, int64_t d, const double *A, int64_t lda,
+                    const double *Zr, int64_t kp, const double *ez,
+                    const double *b, const double *w, const double *z,
+                    double eps, double inv_at, double *S);
 
 #endif

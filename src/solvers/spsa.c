@@ -8,11 +8,14 @@
  *   g^  = (1/k) sum_j c_j z_j                        E g^ = grad L + O(eps^2)
  *   x  <- x - eta g^
  *
- * Cost: A(x +- eps z_j) = Ax +- eps A z_j, so one step needs one product
- * A Z (Z = [z_1 .. z_k], one gemm: one pass over A) and 2k softmaxes of
- * n-vectors; the new logits are updated the same way,
- * A x_new = Ax - eta A Z c / k, with no further pass over A.  Ax is
- * recomputed exactly at every gradient check to stop drift.
+ * Cost: A(x +- eps z_j) = Ax +- eps A z_j, so one step needs the product
+ * A Z (Z = [z_1 .. z_k]) and 2k softmaxes of n-vectors, formed together in
+ * one pass over A, a block of rows at a time (perturbed.c: A Z is never
+ * stored), and one forward pass at the trial point, which gives its loss
+ * and its exact logits A x_new.  (Up to 0a9f8ce A Z was one n x k dgemm
+ * and the trial logits Ax - eta A Z c / k, no pass over A but two over
+ * A Z, which is as large as A at k = d, and drift that a periodic
+ * recomputation of Ax had to stop.)
  *
  * Step size: eta = lr * k / (tr H + (k + 1) lambda_max(H)), i.e. the gradient
  * step 1/lambda_max scaled by k / (r + k + 1) with r = tr H / lambda_max the
@@ -37,18 +40,20 @@
 
 typedef struct {
     double *Z;     /* d x k directions */
-    double *AZ;    /* n x k */
-    double *zx;    /* n: logits A x of the current iterate */
-    double *zt;    /* n: trial logits */
-    double *f;     /* n: softmax scratch */
+    double *zx;    /* n: logits A x of the current iterate; its own
+                      allocation of n doubles, like the workspace's z,
+                      with which spsa_iterate swaps it */
     double *c;     /* k: coefficients c_j / k */
     double *gh;    /* d: the estimate g^ */
+    double *xp;    /* d: a perturbed point (losses recomputed in full) */
     double *pl;    /* 2k: the perturbed losses */
     double *ps;    /* the scratch of smr_obj_perturbed_losses */
     int tcap;      /* threads ps is sized for */
     double eps, tr, lmax, mult;
     int rises;     /* fixed step: consecutive rises of the loss */
     /* minibatch mode */
+    double *zt;    /* nmax: trial logits */
+    double *f;     /* nmax: softmax scratch */
     double *XZ;    /* d x (k+1): [x, Z] */
     double *AXZ;   /* B blocks of nmax x (k+1): A_j [x, Z] per batch member */
     double *lpm;   /* 2(k+1): batch-mean perturbed losses (+ then -) */
@@ -63,22 +68,20 @@ static spsa_state *spsa_alloc(int64_t n, int64_t d, int64_t k)
     spsa_state *st = calloc(1, sizeof *st);
     if (!st)
         return NULL;
-    st->Z = malloc((size_t)(d * k + d) * sizeof(double));
-    st->AZ = malloc((size_t)(n * k + 3 * n + k) * sizeof(double));
-    if (!st->Z || !st->AZ) {
+    st->Z = malloc((size_t)(d * k + 2 * d + k) * sizeof(double));
+    st->zx = malloc((size_t)n * sizeof(double));
+    if (!st->Z || !st->zx) {
         free(st->Z);
-        free(st->AZ);
+        free(st->zx);
         free(st);
         return NULL;
     }
     st->gh = st->Z + d * k;
-    st->zx = st->AZ + n * k;
-    st->zt = st->zx + n;
-    st->f = st->zt + n;
-    st->c = st->f + n;
+    st->xp = st->gh + d;
+    st->c = st->xp + d;
     st->mult = 1.0;
     st->tcap = smr_k_threads();
-    st->pl = malloc((size_t)(2 * k + smr_obj_perturbed_scratch(k, st->tcap)) * sizeof(double));
+    st->pl = malloc((size_t)(2 * k + smr_obj_perturbed_scratch(k, d, st->tcap)) * sizeof(double));
     if (!st->pl) {
         spsa_free_state(st);
         return NULL;
@@ -98,11 +101,13 @@ static int spsa_init(smr_solver *sv)
         int64_t k1 = sv->opt.spsa_k + 1, B = sv->opt.spsa_batch_size;
         if ((uint64_t)n > SIZE_MAX / sizeof(double) / (uint64_t)(B * k1))
             return SMR_ERR_NO_MEMORY;
+        st->zt = malloc((size_t)(2 * n) * sizeof(double));
+        st->f = st->zt ? st->zt + n : NULL;
         st->XZ = malloc((size_t)(d * k1) * sizeof(double));
         st->AXZ = malloc((size_t)(B * n * k1) * sizeof(double));
         st->lpm = malloc((size_t)(2 * k1) * sizeof(double));
         st->pick = malloc((size_t)B * sizeof(int64_t));
-        if (!st->XZ || !st->AXZ || !st->lpm || !st->pick)
+        if (!st->zt || !st->XZ || !st->AXZ || !st->lpm || !st->pick)
             return SMR_ERR_NO_MEMORY; /* the driver frees the state */
     }
     st->eps = sv->opt.spsa_eps;
@@ -123,13 +128,14 @@ static int spsa_init(smr_solver *sv)
 
 static void spsa_free_state(spsa_state *st)
 {
+    free(st->zt);
     free(st->XZ);
     free(st->AXZ);
     free(st->lpm);
     free(st->pick);
     free(st->pl);
     free(st->Z);
-    free(st->AZ);
+    free(st->zx);
     free(st);
 }
 
@@ -139,37 +145,37 @@ static void spsa_free(smr_solver *sv)
     sv->state = NULL;
 }
 
-/* loss at logits zx + s * AZ[:, j] and point x + s * Z[:, j] */
-static double perturbed(const smr_problem *p, spsa_state *st, int64_t j,
-                        double s, double xx, double xz, double zz)
+/* the loss at x + s Z[:, j] by a forward pass (ws's z and f are
+ * overwritten; st->zx is not ws's); NaN if it cannot be formed */
+static double perturbed(const smr_problem *p, smr_ws *ws, spsa_state *st,
+                        const double *x, int64_t j, double s)
 {
-    int64_t n = p->n;
-    const double *az = st->AZ + j * n;
-    for (int64_t i = 0; i < n; ++i)
-        st->zt[i] = st->zx[i] + s * az[i];
-    return smr_obj_loss_logits(p, st->zt, xx + 2 * s * xz + s * s * zz, st->f);
+    int64_t d = p->d;
+    for (int64_t i = 0; i < d; ++i)
+        st->xp[i] = x[i] + s * st->Z[j * d + i];
+    return smr_obj_forward(p, st->xp, ws) == SMR_OK ? ws->loss : NAN;
 }
 
 /*
  * The estimate at x (logits st->zx = Ax, loss L): directions into st->Z,
- * st->AZ = A Z (the one pass over A), st->c[j] = c_j / k, st->gh = g^.
+ * the 2k losses in one pass over A, st->c[j] = c_j / k, st->gh = g^.
  * *trace = mean z'Hz estimate, *lmax = largest z'Hz / z'z.  2k loss values.
  * Returns false if a perturbed loss is not finite.
  */
-static bool estimate(const smr_problem *p, const smr_mat *A, spsa_state *st,
+static bool estimate(const smr_problem *p, smr_ws *ws, spsa_state *st,
                      const double *x, double L, int64_t k, double eps,
                      bool rademacher, uint64_t seed, uint64_t iter,
                      double *trace, double *lmax)
 {
-    int64_t n = p->n, d = p->d;
+    int64_t d = p->d;
     for (int64_t j = 0; j < k; ++j)
         smr_k_direction(seed, iter, (uint64_t)j, rademacher, d, st->Z + j * d);
-    smr_k_mul(A, k, st->Z, d, st->AZ, n);
     double xx = p->lambda > 0 ? smr_k_dot(d, x, x) : 0.0;
     double trsum = 0.0, lm = 0.0;
-    /* all 2k losses in one pass over the logits (perturbed.c); any it
-     * cannot form, the plain way */
-    if (smr_obj_perturbed_losses(p, st->zx, st->AZ, k, eps, st->ps, st->tcap, st->pl) != SMR_OK)
+    /* all 2k losses in one pass over A and the logits (perturbed.c); any
+     * it cannot form, by a forward pass at the perturbed point */
+    if (smr_obj_perturbed_losses(p, &ws->A, st->zx, st->Z, k, eps, st->ps,
+                                 st->tcap, st->pl) != SMR_OK)
         return false;
     for (int64_t j = 0; j < k; ++j) {
         const double *zj = st->Z + j * d;
@@ -179,9 +185,9 @@ static bool estimate(const smr_problem *p, const smr_mat *A, spsa_state *st,
         double lp = st->pl[2 * j] + reg + p->lambda * eps * xz;
         double lmi = st->pl[2 * j + 1] + reg - p->lambda * eps * xz;
         if (!isfinite(lp))
-            lp = perturbed(p, st, j, eps, xx, xz, zz);
+            lp = perturbed(p, ws, st, x, j, eps);
         if (!isfinite(lmi))
-            lmi = perturbed(p, st, j, -eps, xx, xz, zz);
+            lmi = perturbed(p, ws, st, x, j, -eps);
         if (!isfinite(lp) || !isfinite(lmi))
             return false;
         st->c[j] = (lp - lmi) / (2.0 * eps) / (double)k;
@@ -202,7 +208,8 @@ static bool estimate(const smr_problem *p, const smr_mat *A, spsa_state *st,
 /* zt = zx - eta AZ c, AZ n x k column-major (ld n): one matrix-vector
  * product (dgemv on the library's threads) into tmp, then the update.
  * Written as a loop over rows with an inner sum over j this was a scalar
- * strided loop, a fifth of an SPSA step at d = 10, k = 16. */
+ * strided loop, a fifth of an SPSA step at d = 10, k = 16.  (Minibatch
+ * mode, where A_j [x, Z] is kept per member.) */
 static void trial_logits(int64_t n, int64_t k, const double *zx,
                          const double *AZ, const double *c, double eta,
                          double *tmp, double *zt)
@@ -348,48 +355,52 @@ static smr_status spsa_batch_iterate(smr_solver *sv)
     return SMR_STATUS_NONE;
 }
 
+/* st->zx <- the workspace's logits (the last forward pass's) by swapping
+ * the two n-vectors, both allocations of n doubles that each owner frees:
+ * no copy of n doubles per step */
+static void swap_logits(smr_solver *sv, spsa_state *st)
+{
+    double *t = st->zx;
+    st->zx = sv->ws.z;
+    sv->ws.z = t;
+}
+
 static smr_status spsa_iterate(smr_solver *sv)
 {
     if (sv->probs)
         return spsa_batch_iterate(sv);
     spsa_state *st = sv->state;
     const smr_options *o = &sv->opt;
-    int64_t n = sv->n, d = sv->d, k = o->spsa_k;
+    int64_t d = sv->d, k = o->spsa_k;
     double eps = st->eps, L = sv->loss;
     if (sv->iter == 0) /* the driver evaluated x: its logits are in ws */
-        memcpy(st->zx, sv->ws.z, (size_t)n * sizeof(double));
+        swap_logits(sv, st);
 
     double trace, lmax;
     sv->loss_evals += 2 * k;
-    if (!estimate(sv->prob, &sv->ws.A, st, sv->x, L, k, eps,
+    if (!estimate(sv->prob, &sv->ws, st, sv->x, L, k, eps,
                   o->spsa_dir == SMR_DIR_RADEMACHER, o->seed,
                   (uint64_t)sv->iter, &trace, &lmax))
         return SMR_STATUS_NONFINITE;
     double eta = step_size(sv, st, trace, lmax);
 
-    /* trial x - eta g^, logits zx - eta AZ c (no pass over A) */
-    trial_logits(n, k, st->zx, st->AZ, st->c, eta, st->f, st->zt);
+    /* trial x - eta g^: its loss and logits by a forward pass (as
+     * smr_loss computes them) */
     for (int64_t i = 0; i < d; ++i)
         sv->xt[i] = sv->x[i] - eta * st->gh[i];
     sv->loss_evals++;
-    double lt = smr_obj_loss_logits(sv->prob, st->zt,
-                                    sv->prob->lambda > 0 ? smr_k_sumsq(d, sv->xt) : 0.0,
-                                    st->f);
+    double lt = smr_obj_forward(sv->prob, sv->xt, &sv->ws) == SMR_OK ? sv->ws.loss : NAN;
     sv->have_grad = false;
-    if (accept_or_refuse(sv, st, L, lt, eta)) { /* the logits follow x */
-        double *t = st->zx;
-        st->zx = st->zt;
-        st->zt = t;
-    }
+    if (accept_or_refuse(sv, st, L, lt, eta))
+        swap_logits(sv, st); /* the logits follow x */
     smr_status stop = step_status(sv, st, lt);
     if (stop != SMR_STATUS_NONE)
         return stop;
-    /* periodic exact check: true gradient for the stopping test, and exact
-     * logits (the incremental update drifts by rounding) */
+    /* periodic exact check: the true gradient for the stopping test */
     if (o->spsa_check_every > 0 && (sv->iter + 1) % o->spsa_check_every == 0) {
         if (smr_sv_eval(sv, sv->x, &sv->loss, sv->g) != SMR_OK)
             return SMR_STATUS_NONFINITE;
-        memcpy(st->zx, sv->ws.z, (size_t)n * sizeof(double));
+        swap_logits(sv, st);
         sv->have_grad = true;
     }
     return SMR_STATUS_NONE;
@@ -423,7 +434,7 @@ int smr_spsa_gradient(const smr_problem *prob, const double *x, int k,
     double trace, lmax;
     if (rc == SMR_OK) {
         memcpy(st->zx, ws.z, (size_t)prob->n * sizeof(double));
-        if (!estimate(prob, &ws.A, st, x, ws.loss, k, eps,
+        if (!estimate(prob, &ws, st, x, ws.loss, k, eps,
                       dir == SMR_DIR_RADEMACHER, seed, iter, &trace, &lmax))
             rc = smr_classify_nonfinite(prob);
     }
