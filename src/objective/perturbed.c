@@ -4,11 +4,12 @@
  *
  * With z = Ax known, the perturbed logits are t = z + s a_j (s = +eps or
  * -eps, a_j = A z_j), and each loss needs the softmax of t.  The a_j are
- * formed here, a block of rows at a time (A_blk Z, one one-thread dgemm
- * into a block-sized buffer that stays in cache), and used at once: A Z
- * (n x k) is never stored.  All 2k losses come from that one pass, with the
- * shift and normaliser of z itself and one exp per row and direction
- * (e^(t - mu) for t = z + eps a and z - eps a is e^(z - mu) e^(eps a) and
+ * formed here, row by row of a block (perturbed_rows.c: A_i Z in vector
+ * lanes, one per direction), and used at once: A Z (n x k) is never
+ * stored.  Column-major A's block is first copied row-major (R x d, in
+ * cache).  All 2k losses come from that one pass, with the shift and
+ * normaliser of z itself and one exp per row and direction (e^(t - mu)
+ * for t = z + eps a and z - eps a is e^(z - mu) e^(eps a) and
  * e^(z - mu) / e^(eps a)):
  *
  *     mu = max z,  at = sum exp(z - mu)          (one pass over z)
@@ -30,8 +31,8 @@
  * dgemm's own pass, and the trial logits read it once more
  * (docs/benchmarks.md, "SPSA step").
  *
- * Threads: row blocks split into T ranges, partial sums per range added in
- * order 0..T-1: the result depends on T (and k, which sets the block) only.
+ * Threads: row blocks (their size set by d) split into T ranges, partial
+ * sums per range added in order 0..T-1: the result depends on T only.
  */
 #include "objective.h"
 #include "perturbed_rows.h"
