@@ -1,6 +1,6 @@
 /*
  * perturbed.c -- the 2k losses of an SPSA estimate in one pass over A
- * (docs/math.md, section 6; src/solvers/spsa.c).
+ * (docs/math.md, "SPSA's 2k losses in one pass"; src/solvers/spsa.c).
  *
  * With z = Ax known, the perturbed logits are t = z + s a_j (s = +eps or
  * -eps, a_j = A z_j), and each loss needs the softmax of t.  The a_j are

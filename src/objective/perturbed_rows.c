@@ -1,9 +1,10 @@
 /*
- * perturbed_rows.c -- the inner loop of the SPSA losses (perturbed.c,
- * docs/math.md section 6): for each row of a block, its logits' moves
- * a = eps A_i Z in all k directions, then per direction one e^(+-a), a
- * product and six sums, in GCC vector types (simd.h; 8 doubles per
- * vector, or 4 in the AVX2 level's compilation, perturbed_rows_avx2.c).
+ * perturbed_rows.c -- the inner loop of the SPSA losses (perturbed.c;
+ * docs/math.md, "SPSA's 2k losses in one pass"): for each row of a block,
+ * its logits' moves a = eps A_i Z in all k directions, then per direction
+ * one e^(+-a), a product and six sums, in GCC vector types (simd.h; 8
+ * doubles per vector, or 4 in the AVX2 level's compilation,
+ * perturbed_rows_avx2.c).
  *
  * The lanes hold directions, not rows: row i's k moves are sum_c
  * A(i, c) Zr[c, :], a broadcast of A(i, c) times a row of Zr, and each

@@ -1,5 +1,5 @@
 /*
- * spsa.c -- zeroth-order SPSA in the MeZO form (docs/math.md section 5):
+ * spsa.c -- zeroth-order SPSA in the MeZO form (docs/solvers.md, "spsa"):
  * only loss values are used.
  *
  *   z_j = direction(seed, iter, j), j = 1..k       (Philox; never stored
