@@ -8,9 +8,10 @@
  * with the w regularizer; a perturbation whose exponentials overflow is
  * reported as NaN (the caller recomputes it); bit-identical at a fixed
  * thread count; A Z formed per block from row-major, padded and
- * column-major A, at 1 and 2 threads, with blocks of 2048 and of 64 rows
- * (k = 6, 300); and smr_spsa_gradient against the estimate from smr_loss,
- * where the one pass serves and where every loss falls back.
+ * column-major A, at 1 and 2 threads, k = 6 and 300 (blocks of 1344 rows
+ * at d = 12, a partial last one); and smr_spsa_gradient against the
+ * estimate from smr_loss, where the one pass serves and where every loss
+ * falls back.
  */
 #include "testutil.h"
 #include "kernels/kernels.h"
@@ -92,6 +93,15 @@ static void check_point(tu_problem *tp, const double *x, int K, double eps,
     free(scratch);
 }
 
+/* a random point, entries N(0, 0.4^2) */
+static void random_x(uint64_t seed, double x[D])
+{
+    tu_rng r;
+    tu_seed(&r, seed);
+    for (int j = 0; j < D; ++j)
+        x[j] = 0.4 * tu_normal(&r);
+}
+
 static void test_perturbed_losses(void **state)
 {
     (void)state;
@@ -101,11 +111,8 @@ static void test_perturbed_losses(void **state)
                         .with_w = with_w, .w_scale = 0.05, .seed = 31 + (uint64_t)with_w};
         tu_problem tp;
         tu_problem_make(&tp, &spec);
-        tu_rng r;
-        tu_seed(&r, 4);
         double x[D];
-        for (int j = 0; j < D; ++j)
-            x[j] = 0.4 * tu_normal(&r);
+        random_x(4, x);
         check_point(&tp, x, 6, 1e-4, with_w ? "random, w" : "random", 1e-12, 1e-7);
         /* |eps a| up to ~0.06: blocks by the polynomial (|eps a| <= 1/16)
          * and blocks redone with the exponential, in one pass
@@ -121,8 +128,10 @@ static void test_perturbed_losses(void **state)
     smr_k_set_threads(old);
 }
 
-/* A Z is formed a block at a time from A's own layout: column-major and
- * padded row-major A, and k large enough that blocks shrink to 64 rows */
+/* A Z is formed a block at a time from A's own layout: column-major
+ * (each block copied row-major) and padded row-major A; k = 6 is one
+ * partial group of directions at the AVX-512 level, k = 300 19 groups of
+ * 16 (38 of 8 at AVX2), each re-reading the block */
 static void test_perturbed_layouts(void **state)
 {
     (void)state;
@@ -132,11 +141,8 @@ static void test_perturbed_layouts(void **state)
                         .lda_pad = 3, .a_scale = 1.0, .seed = 41 + (uint64_t)lay};
         tu_problem tp;
         tu_problem_make(&tp, &spec);
-        tu_rng r;
-        tu_seed(&r, 5);
         double x[D];
-        for (int j = 0; j < D; ++j)
-            x[j] = 0.4 * tu_normal(&r);
+        random_x(5, x);
         check_point(&tp, x, 6, 1e-4, lay ? "column-major" : "row-major, padded", 1e-12, 1e-7);
         check_point(&tp, x, 300, 1e-4, lay ? "column-major" : "row-major, padded", 1e-12, 1e-7);
         tu_problem_free(&tp);

@@ -119,13 +119,13 @@ static void pert_part(void *vc, int t, int T)
     double ez[SMR_PERT_MAX_ROWS];
     for (int64_t b0 = i0; b0 < i1; b0 += c->R) {
         int64_t m = i1 - b0 < c->R ? i1 - b0 : c->R;
-        const double *blk = A->a + b0 * A->ld;
-        if (!A->row_major) {
+        const double *blk = rows;
+        if (A->row_major)
+            blk = A->a + b0 * A->ld;
+        else
             for (int64_t q = 0; q < d; ++q)
                 for (int64_t i = 0; i < m; ++i)
                     rows[i * d + q] = A->a[q * A->ld + b0 + i];
-            blk = rows;
-        }
         smr_k_exp_shift(m, c->z + b0, c->mu, ez);
         smr_pert_block(m, d, blk, A->row_major ? A->ld : d, c->Zr, c->kp, ez,
                        p->b + b0, p->w ? p->w + b0 : NULL, c->z + b0, c->eps,

@@ -63,7 +63,8 @@ exp_pm_small(vd x, vd *ep, vd *em)
     *em = E - O;
 }
 
-/* the sums of one row i given its moves av (nv vectors, scaled by eps) */
+/* the sums of one row i given its moves a = A_i Zr (nv vectors; scaled by
+ * eps here) */
 static inline __attribute__((always_inline)) void
 row_sums(int simd, int poly, int nv, int64_t i, const vd *a, const double *ez,
          const double *b, const double *w, const double *z, double eps,
@@ -133,9 +134,9 @@ row_moves(int rb, int nv, int64_t i, int64_t d, const double *A, int64_t lda,
  * recompute); otherwise expv (simd) or exp, and a quotient. */
 static inline __attribute__((always_inline)) double
 group_loop(int simd, int poly, int nv, int64_t m, int64_t d, const double *A,
-           int64_t lda, const double *Zr, int64_t kp,
-           const double *ez, const double *b, const double *w, const double *z,
-           double eps, double inv_at, vd S[8][NV])
+           int64_t lda, const double *Zr, int64_t kp, const double *ez,
+           const double *b, const double *w, const double *z, double eps,
+           double inv_at, vd S[8][NV])
 {
     vd amax = {0}, a[RB][NV];
     int64_t i = 0;
@@ -155,8 +156,7 @@ group_loop(int simd, int poly, int nv, int64_t m, int64_t d, const double *A,
  * when some |a| exceeds its range; its sums added into S */
 static inline __attribute__((always_inline)) void
 group_body(int simd, int nv, int64_t m, int64_t d, const double *A,
-           int64_t lda, const double *Zr, int64_t kp,
-           const double *ez,
+           int64_t lda, const double *Zr, int64_t kp, const double *ez,
            const double *b, const double *w, const double *z, double eps,
            double inv_at, double *S)
 {
@@ -179,35 +179,34 @@ group_body(int simd, int nv, int64_t m, int64_t d, const double *A,
 
 static inline __attribute__((always_inline)) void
 block_body(int simd, int64_t m, int64_t d, const double *A, int64_t lda,
-           const double *Zr, int64_t kp, const double *ez,
-           const double *b, const double *w, const double *z, double eps,
-           double inv_at, double *S)
+           const double *Zr, int64_t kp, const double *ez, const double *b,
+           const double *w, const double *z, double eps, double inv_at,
+           double *S)
 {
     int64_t j = 0;
     for (; j + NV * SMR_VL <= kp; j += NV * SMR_VL)
-        group_body(simd, NV, m, d, A, lda, Zr + j, kp, ez,
-                   b, w, z, eps, inv_at, S + j);
+        group_body(simd, NV, m, d, A, lda, Zr + j, kp, ez, b, w, z, eps,
+                   inv_at, S + j);
     for (; j < kp; j += SMR_VL)
-        group_body(simd, 1, m, d, A, lda, Zr + j, kp, ez,
-                   b, w, z, eps, inv_at, S + j);
+        group_body(simd, 1, m, d, A, lda, Zr + j, kp, ez, b, w, z, eps,
+                   inv_at, S + j);
 }
 
 #ifdef SMR_SIMD_X86
 #if SMR_VL == 4
 __attribute__((target("arch=x86-64-v3"))) void
 smr_pert_block_v3(int64_t m, int64_t d, const double *A, int64_t lda,
-                  const double *Zr, int64_t kp,
-                  const double *ez, const double *b, const double *w,
-                  const double *z, double eps, double inv_at, double *S)
+                  const double *Zr, int64_t kp, const double *ez,
+                  const double *b, const double *w, const double *z,
+                  double eps, double inv_at, double *S)
 {
     block_body(1, m, d, A, lda, Zr, kp, ez, b, w, z, eps, inv_at, S);
 }
 #else
 __attribute__((target("arch=x86-64-v4"))) static void
 block_v4(int64_t m, int64_t d, const double *A, int64_t lda, const double *Zr,
-         int64_t kp, const double *ez, const double *b,
-         const double *w, const double *z, double eps, double inv_at,
-         double *S)
+         int64_t kp, const double *ez, const double *b, const double *w,
+         const double *z, double eps, double inv_at, double *S)
 {
     block_body(1, m, d, A, lda, Zr, kp, ez, b, w, z, eps, inv_at, S);
 }
@@ -216,9 +215,9 @@ block_v4(int64_t m, int64_t d, const double *A, int64_t lda, const double *Zr,
 
 #if SMR_VL == 8 /* the dispatch (and the portable loop) once */
 void smr_pert_block(int64_t m, int64_t d, const double *A, int64_t lda,
-                    const double *Zr, int64_t kp,
-                    const double *ez, const double *b, const double *w,
-                    const double *z, double eps, double inv_at, double *S)
+                    const double *Zr, int64_t kp, const double *ez,
+                    const double *b, const double *w, const double *z,
+                    double eps, double inv_at, double *S)
 {
 #ifdef SMR_SIMD_X86
     int path = smr_k_simd_level();

@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-/* Directions per group of the row-major Zr below: a multiple of either
- * vector width (8 and 4 doubles). */
+/* The directions are padded to a multiple of this (kp below): whole
+ * vectors at either width (8 and 4 doubles). */
 #define SMR_PERT_KALIGN 8
 
 /* Over rows 0..m-1 (m >= 0) of one block, A row-major (row i at
@@ -21,8 +21,9 @@
  * and per direction j, S[q kp + j] +=
  *     q = 0..7: sum u+, sum u-, sum c+^2, sum c-^2, sum c+ b, sum c- b,
  *               sum (w (z + a))^2, sum (w (z - a))^2
- * (q = 6, 7 only when w is not NULL).  Each sum runs over the rows in
- * order in its own lane: the result depends on the data and m only. */
+ * (q = 6, 7 only when w is not NULL).  Each sum runs over the block's
+ * rows in order in its own lane and is then added to S: the result
+ * depends on the data and m only. */
 void smr_pert_block(int64_t m, int64_t d, const double *A, int64_t lda,
                     const double *Zr, int64_t kp, const double *ez,
                     const double *b, const double *w, const double *z,
