@@ -52,11 +52,7 @@ typedef struct {
     double eps, tr, lmax, mult;
     int rises;     /* fixed step: consecutive rises of the loss */
     /* minibatch mode */
-    double *zt;    /* nmax: trial logits */
-    double *f;     /* nmax: softmax scratch */
-    double *XZ;    /* d x (k+1): [x, Z] */
-    double *AXZ;   /* B blocks of nmax x (k+1): A_j [x, Z] per batch member */
-    double *lpm;   /* 2(k+1): batch-mean perturbed losses (+ then -) */
+    double *lpm;   /* 2k: batch-mean perturbed losses, as pl */
     int64_t *pick; /* B: the sampled problems */
 } spsa_state;
 
@@ -98,16 +94,9 @@ static int spsa_init(smr_solver *sv)
         return SMR_ERR_NO_MEMORY;
     sv->state = st;
     if (sv->probs) {
-        int64_t k1 = sv->opt.spsa_k + 1, B = sv->opt.spsa_batch_size;
-        if ((uint64_t)n > SIZE_MAX / sizeof(double) / (uint64_t)(B * k1))
-            return SMR_ERR_NO_MEMORY;
-        st->zt = malloc((size_t)(2 * n) * sizeof(double));
-        st->f = st->zt ? st->zt + n : NULL;
-        st->XZ = malloc((size_t)(d * k1) * sizeof(double));
-        st->AXZ = malloc((size_t)(B * n * k1) * sizeof(double));
-        st->lpm = malloc((size_t)(2 * k1) * sizeof(double));
-        st->pick = malloc((size_t)B * sizeof(int64_t));
-        if (!st->zt || !st->XZ || !st->AXZ || !st->lpm || !st->pick)
+        st->lpm = malloc((size_t)(2 * sv->opt.spsa_k) * sizeof(double));
+        st->pick = malloc((size_t)sv->opt.spsa_batch_size * sizeof(int64_t));
+        if (!st->lpm || !st->pick)
             return SMR_ERR_NO_MEMORY; /* the driver frees the state */
     }
     st->eps = sv->opt.spsa_eps;
@@ -128,9 +117,6 @@ static int spsa_init(smr_solver *sv)
 
 static void spsa_free_state(spsa_state *st)
 {
-    free(st->zt);
-    free(st->XZ);
-    free(st->AXZ);
     free(st->lpm);
     free(st->pick);
     free(st->pl);
@@ -157,43 +143,56 @@ static double perturbed(const smr_problem *p, smr_ws *ws, spsa_state *st,
 }
 
 /*
- * The estimate at x (logits st->zx = Ax, loss L): directions into st->Z,
- * the 2k losses in one pass over A, st->c[j] = c_j / k, st->gh = g^.
- * *trace = mean z'Hz estimate, *lmax = largest z'Hz / z'z.  2k loss values.
- * Returns false if a perturbed loss is not finite.
+ * st->pl[2j], st->pl[2j + 1] = L(x + eps z_j), L(x - eps z_j) of problem p
+ * (z = Ax; ws bound to p): all 2k in one pass over A and z (perturbed.c),
+ * plus the ridge terms; any the pass cannot form, by a forward pass at the
+ * perturbed point (which overwrites ws's z: z must not be ws->z unless the
+ * caller is done with it -- the pass has read it by then).  False if a
+ * loss is not finite.
  */
-static bool estimate(const smr_problem *p, smr_ws *ws, spsa_state *st,
-                     const double *x, double L, int64_t k, double eps,
-                     bool rademacher, uint64_t seed, uint64_t iter,
-                     double *trace, double *lmax)
+static bool pair_losses(const smr_problem *p, smr_ws *ws, spsa_state *st,
+                        const double *z, const double *x, int64_t k,
+                        double eps)
 {
     int64_t d = p->d;
-    for (int64_t j = 0; j < k; ++j)
-        smr_k_direction(seed, iter, (uint64_t)j, rademacher, d, st->Z + j * d);
-    double xx = p->lambda > 0 ? smr_k_dot(d, x, x) : 0.0;
-    double trsum = 0.0, lm = 0.0;
-    /* all 2k losses in one pass over A and the logits (perturbed.c); any
-     * it cannot form, by a forward pass at the perturbed point */
-    if (smr_obj_perturbed_losses(p, &ws->A, st->zx, st->Z, k, eps, st->ps,
+    if (smr_obj_perturbed_losses(p, &ws->A, z, st->Z, k, eps, st->ps,
                                  st->tcap, st->pl) != SMR_OK)
         return false;
+    double xx = p->lambda > 0 ? smr_k_dot(d, x, x) : 0.0;
     for (int64_t j = 0; j < k; ++j) {
         const double *zj = st->Z + j * d;
         double xz = p->lambda > 0 ? smr_k_dot(d, x, zj) : 0.0;
         double zz = smr_k_dot(d, zj, zj);
         double reg = 0.5 * p->lambda * (xx + eps * eps * zz);
         double lp = st->pl[2 * j] + reg + p->lambda * eps * xz;
-        double lmi = st->pl[2 * j + 1] + reg - p->lambda * eps * xz;
+        double lm = st->pl[2 * j + 1] + reg - p->lambda * eps * xz;
         if (!isfinite(lp))
             lp = perturbed(p, ws, st, x, j, eps);
-        if (!isfinite(lmi))
-            lmi = perturbed(p, ws, st, x, j, -eps);
-        if (!isfinite(lp) || !isfinite(lmi))
+        if (!isfinite(lm))
+            lm = perturbed(p, ws, st, x, j, -eps);
+        if (!isfinite(lp) || !isfinite(lm))
             return false;
-        st->c[j] = (lp - lmi) / (2.0 * eps) / (double)k;
-        double curv = (lp + lmi - 2.0 * L) / (eps * eps); /* z'Hz */
+        st->pl[2 * j] = lp;
+        st->pl[2 * j + 1] = lm;
+    }
+    return true;
+}
+
+/*
+ * From the loss L at x and the 2k losses pl (L(x + eps z_j) at 2j,
+ * L(x - eps z_j) at 2j + 1; directions in st->Z): st->c[j] = c_j / k,
+ * st->gh = g^, *trace = mean z'Hz estimate, *lmax = largest z'Hz / z'z.
+ */
+static void combine(spsa_state *st, int64_t d, int64_t k, double eps,
+                    double L, const double *pl, double *trace, double *lmax)
+{
+    double trsum = 0.0, lm = 0.0;
+    for (int64_t j = 0; j < k; ++j) {
+        const double *zj = st->Z + j * d;
+        st->c[j] = (pl[2 * j] - pl[2 * j + 1]) / (2.0 * eps) / (double)k;
+        double curv = (pl[2 * j] + pl[2 * j + 1] - 2.0 * L) / (eps * eps); /* z'Hz */
         trsum += curv;
-        lm = fmax(lm, curv / zz);
+        lm = fmax(lm, curv / smr_k_dot(d, zj, zj));
     }
     for (int64_t i = 0; i < d; ++i)
         st->gh[i] = 0.0;
@@ -202,22 +201,30 @@ static bool estimate(const smr_problem *p, smr_ws *ws, spsa_state *st,
             st->gh[i] += st->c[j] * st->Z[i + j * d];
     *trace = trsum / (double)k;
     *lmax = lm;
-    return true;
 }
 
-/* zt = zx - eta AZ c, AZ n x k column-major (ld n): one matrix-vector
- * product (dgemv on the library's threads) into tmp, then the update.
- * Written as a loop over rows with an inner sum over j this was a scalar
- * strided loop, a fifth of an SPSA step at d = 10, k = 16.  (Minibatch
- * mode, where A_j [x, Z] is kept per member.) */
-static void trial_logits(int64_t n, int64_t k, const double *zx,
-                         const double *AZ, const double *c, double eta,
-                         double *tmp, double *zt)
+static void directions(spsa_state *st, int64_t d, int64_t k, bool rademacher,
+                       uint64_t seed, uint64_t iter)
 {
-    smr_mat M = {.n = n, .d = k, .ld = n, .row_major = false, .a = AZ};
-    smr_k_mul(&M, 1, c, k, tmp, n);
-    for (int64_t i = 0; i < n; ++i)
-        zt[i] = zx[i] - eta * tmp[i];
+    for (int64_t j = 0; j < k; ++j)
+        smr_k_direction(seed, iter, (uint64_t)j, rademacher, d, st->Z + j * d);
+}
+
+/*
+ * The estimate at x (logits st->zx = Ax, loss L): directions into st->Z,
+ * the 2k losses, then combine.  Returns false if a perturbed loss is not
+ * finite.
+ */
+static bool estimate(const smr_problem *p, smr_ws *ws, spsa_state *st,
+                     const double *x, double L, int64_t k, double eps,
+                     bool rademacher, uint64_t seed, uint64_t iter,
+                     double *trace, double *lmax)
+{
+    directions(st, p->d, k, rademacher, seed, iter);
+    if (!pair_losses(p, ws, st, st->zx, x, k, eps))
+        return false;
+    combine(st, p->d, k, eps, L, st->pl, trace, lmax);
+    return true;
 }
 
 /* step-size rule shared by both modes (see the top of the file) */
@@ -275,69 +282,43 @@ static smr_status step_status(const smr_solver *sv, const spsa_state *st, double
 /*
  * Minibatch step.  The batch B_t (B problems, uniform with replacement,
  * Philox stream 2 of (seed, iteration)) defines L_B = mean of L_j over B_t;
- * all of the step's losses are L_B's.  Per member one gemm A_j [x, Z] (one
- * pass over A_j); the trial logits come from the same products.
+ * all of the step's losses are L_B's.  Per member, with the workspace
+ * bound to it: a forward pass at x (L_j and A_j x), the 2k losses in one
+ * more pass (pair_losses), and a forward pass at the trial point.  (Up to
+ * 71d3e5b one gemm A_j [x, Z] per member, all B of them kept, B n (k + 1)
+ * doubles, and every loss a separate softmax over its logits.)
  */
 static smr_status spsa_batch_iterate(smr_solver *sv)
 {
     spsa_state *st = sv->state;
     const smr_options *o = &sv->opt;
-    int64_t d = sv->d, k = o->spsa_k, k1 = k + 1, B = o->spsa_batch_size;
-    int64_t nmax = sv->n;
-    double eps = st->eps;
+    int64_t d = sv->d, k = o->spsa_k, B = o->spsa_batch_size;
+    double eps = st->eps, *pm = st->lpm, Lx = 0.0;
     smr_k_pick(o->seed, (uint64_t)sv->iter, sv->nprobs, B, st->pick);
-    memcpy(st->XZ, sv->x, (size_t)d * sizeof(double));
-    for (int64_t j = 0; j < k; ++j)
-        smr_k_direction(o->seed, (uint64_t)sv->iter, (uint64_t)j,
-                        o->spsa_dir == SMR_DIR_RADEMACHER, d, st->XZ + (j + 1) * d);
-    double *lp = st->lpm, *lm = st->lpm + k1, Lx = 0.0;
-    for (int64_t j = 0; j < k; ++j)
-        lp[j] = lm[j] = 0.0;
-    double xx = smr_k_dot(d, sv->x, sv->x);
+    directions(st, d, k, o->spsa_dir == SMR_DIR_RADEMACHER, o->seed, (uint64_t)sv->iter);
+    for (int64_t q = 0; q < 2 * k; ++q)
+        pm[q] = 0.0;
+    sv->loss_evals += B * (2 * k + 2);
     for (int64_t b = 0; b < B; ++b) {
         const smr_problem *p = &sv->probs[st->pick[b]];
-        smr_mat A = smr_problem_mat(p);
-        double *axz = st->AXZ + b * nmax * k1;
-        smr_k_mul(&A, k1, st->XZ, d, axz, p->n);
-        Lx += smr_obj_loss_logits(p, axz, xx, st->f) / (double)B;
-        for (int64_t j = 0; j < k; ++j) {
-            const double *zj = st->XZ + (j + 1) * d, *az = axz + (j + 1) * p->n;
-            double xz = smr_k_dot(d, sv->x, zj), zz = smr_k_dot(d, zj, zj);
-            for (int s = 0; s < 2; ++s) {
-                double e = s ? -eps : eps;
-                for (int64_t i = 0; i < p->n; ++i)
-                    st->zt[i] = axz[i] + e * az[i];
-                double l = smr_obj_loss_logits(p, st->zt, xx + 2 * e * xz + e * e * zz, st->f);
-                *(s ? &lm[j] : &lp[j]) += l / (double)B;
-            }
-        }
-    }
-    sv->loss_evals += B * (2 * k + 2);
-    if (!isfinite(Lx))
-        return SMR_STATUS_NONFINITE;
-    double trsum = 0.0, lmax = 0.0;
-    for (int64_t i = 0; i < d; ++i)
-        st->gh[i] = 0.0;
-    for (int64_t j = 0; j < k; ++j) {
-        const double *zj = st->XZ + (j + 1) * d;
-        if (!isfinite(lp[j]) || !isfinite(lm[j]))
+        smr_ws_bind(&sv->ws, p);
+        if (smr_obj_forward(p, sv->x, &sv->ws) != SMR_OK ||
+            !pair_losses(p, &sv->ws, st, sv->ws.z, sv->x, k, eps))
             return SMR_STATUS_NONFINITE;
-        st->c[j] = (lp[j] - lm[j]) / (2.0 * eps) / (double)k;
-        double curv = (lp[j] + lm[j] - 2.0 * Lx) / (eps * eps);
-        trsum += curv;
-        lmax = fmax(lmax, curv / smr_k_dot(d, zj, zj));
-        for (int64_t i = 0; i < d; ++i)
-            st->gh[i] += st->c[j] * zj[i];
+        Lx += sv->ws.loss / (double)B;
+        for (int64_t q = 0; q < 2 * k; ++q)
+            pm[q] += st->pl[q] / (double)B;
     }
-    double eta = step_size(sv, st, trsum / (double)k, lmax);
+    double trace, lmax;
+    combine(st, d, k, eps, Lx, pm, &trace, &lmax);
+    double eta = step_size(sv, st, trace, lmax);
     for (int64_t i = 0; i < d; ++i)
         sv->xt[i] = sv->x[i] - eta * st->gh[i];
-    double xtxt = smr_k_dot(d, sv->xt, sv->xt), lt = 0.0;
+    double lt = 0.0;
     for (int64_t b = 0; b < B; ++b) {
         const smr_problem *p = &sv->probs[st->pick[b]];
-        const double *axz = st->AXZ + b * nmax * k1;
-        trial_logits(p->n, k, axz, axz + p->n, st->c, eta, st->f, st->zt);
-        lt += smr_obj_loss_logits(p, st->zt, xtxt, st->f) / (double)B;
+        smr_ws_bind(&sv->ws, p);
+        lt += (smr_obj_forward(p, sv->xt, &sv->ws) == SMR_OK ? sv->ws.loss : NAN) / (double)B;
     }
     sv->loss = Lx;
     accept_or_refuse(sv, st, Lx, lt, eta);
