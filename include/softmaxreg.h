@@ -529,10 +529,9 @@ SMR_API int smr_solve(const smr_problem *prob, const smr_options *opt,
  * Rademacher per dir).  E ghat = grad L + O(eps^2); for Gaussian z,
  * E|ghat|^2 ~ (d + k + 1)/k |grad L|^2.  The 2k losses come from Ax and one
  * more pass over A (A Z formed a block of rows at a time, never stored:
- * extra memory O(n + d k), and for column-major A a block of its rows per
- * thread).  A loss that this pass cannot form (|eps A z_j| beyond exp's
- * range) is computed by a forward pass at x +- eps z_j, as smr_loss
- * would.  k in 1..1024, eps > 0 (in units of x).  Errors: those of
+ * extra memory O(n + d k)).  A loss that this pass cannot form
+ * (|eps A z_j| beyond exp's range) is computed by a forward pass at
+ * x +- eps z_j, as smr_loss would.  k in 1..1024, eps > 0 (in units of x).  Errors: those of
  * smr_loss (A checked lazily, as there), SMR_ERR_BAD_ARGUMENT,
  * SMR_ERR_OVERFLOW; ghat untouched then. */
 SMR_API int smr_spsa_gradient(const smr_problem *prob, const double *x, int k,

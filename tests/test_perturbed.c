@@ -129,7 +129,7 @@ static void test_perturbed_losses(void **state)
 }
 
 /* A Z is formed a block at a time from A's own layout: column-major
- * (each block copied row-major) and padded row-major A; k = 6 is one
+ * (read in place through its strides) and padded row-major A; k = 6 is one
  * partial group of directions at the AVX-512 level, k = 300 19 groups of
  * 16 (38 of 8 at AVX2), each re-reading the block */
 static void test_perturbed_layouts(void **state)

@@ -6,8 +6,7 @@
  * -eps, a_j = A z_j), and each loss needs the softmax of t.  The a_j are
  * formed here, row by row of a block (perturbed_rows.c: A_i Z in vector
  * lanes, one per direction), and used at once: A Z (n x k) is never
- * stored.  Column-major A's block is first copied row-major (R x d, in
- * cache).  All 2k losses come from that one pass, with the shift and
+ * stored.  All 2k losses come from that one pass, with the shift and
  * normaliser of z itself and one exp per row and direction (e^(t - mu)
  * for t = z + eps a and z - eps a is e^(z - mu) e^(eps a) and
  * e^(z - mu) / e^(eps a)):
@@ -57,12 +56,8 @@ static int64_t padded_k(int64_t k)
     return (k + SMR_PERT_KALIGN - 1) / SMR_PERT_KALIGN * SMR_PERT_KALIGN;
 }
 
-/* per part: 8 kp sums, max z and at, and (column-major A) the block's rows
- * copied row-major */
-static int64_t part_stride(int64_t k, int64_t d)
-{
-    return 8 * padded_k(k) + 2 + block_rows(d) * d;
-}
+/* per part: 8 kp sums, then max z and at */
+static int64_t part_stride(int64_t k) { return 8 * padded_k(k) + 2; }
 
 typedef struct {
     const smr_problem *p;
@@ -84,7 +79,7 @@ static void ranges(int64_t n, int64_t R, int t, int T, int64_t *i0, int64_t *i1)
 
 static double *part_of(const pert_ctx *c, int t)
 {
-    return c->part + t * part_stride(c->k, c->p->d);
+    return c->part + t * part_stride(c->k);
 }
 
 /* pass 1: max z and sum exp(z - max) of part t (Sbb goes with pass 2) */
@@ -106,7 +101,7 @@ static void base_part(void *v, int t, int T)
 }
 
 /* pass 2: per block of rows, the sums of every perturbation
- * (perturbed_rows.c); column-major A's block is first copied row-major */
+ * (perturbed_rows.c, which reads A(i, c) at i rs + c cs in either layout) */
 static void pert_part(void *vc, int t, int T)
 {
     pert_ctx *c = vc;
@@ -114,22 +109,20 @@ static void pert_part(void *vc, int t, int T)
     const smr_mat *A = c->A;
     int64_t n = p->n, d = p->d, i0, i1;
     ranges(n, c->R, t, T, &i0, &i1);
-    double *S = part_of(c, t), *rows = S + 8 * c->kp + 2;
+    double *S = part_of(c, t);
     memset(S, 0, (size_t)(8 * c->kp) * sizeof(double));
     double ez[SMR_PERT_MAX_ROWS];
     for (int64_t b0 = i0; b0 < i1; b0 += c->R) {
         int64_t m = i1 - b0 < c->R ? i1 - b0 : c->R;
-        const double *blk = rows;
-        if (A->row_major)
-            blk = A->a + b0 * A->ld;
-        else
-            for (int64_t q = 0; q < d; ++q)
-                for (int64_t i = 0; i < m; ++i)
-                    rows[i * d + q] = A->a[q * A->ld + b0 + i];
         smr_k_exp_shift(m, c->z + b0, c->mu, ez);
-        smr_pert_block(m, d, blk, A->row_major ? A->ld : d, c->Zr, c->kp, ez,
-                       p->b + b0, p->w ? p->w + b0 : NULL, c->z + b0, c->eps,
-                       c->inv_at, S);
+        if (A->row_major)
+            smr_pert_block(m, d, A->a + b0 * A->ld, A->ld, 1, c->Zr, c->kp, ez,
+                           p->b + b0, p->w ? p->w + b0 : NULL, c->z + b0,
+                           c->eps, c->inv_at, S);
+        else
+            smr_pert_block(m, d, A->a + b0, 1, A->ld, c->Zr, c->kp, ez,
+                           p->b + b0, p->w ? p->w + b0 : NULL, c->z + b0,
+                           c->eps, c->inv_at, S);
     }
 }
 
@@ -144,7 +137,7 @@ int smr_obj_perturbed_losses(const smr_problem *p, const smr_mat *A,
     if ((double)n * (double)(k + d) < 65536.0 || n < (int64_t)T * R)
         T = 1;
     /* the directions as rows: Zr[c kp + j] = Z(c, j), zero past k */
-    double *Zr = scratch + (int64_t)tcap * part_stride(k, d);
+    double *Zr = scratch + (int64_t)tcap * part_stride(k);
     for (int64_t c = 0; c < d; ++c)
         for (int64_t j = 0; j < kp; ++j)
             Zr[c * kp + j] = j < k ? Z[j * d + c] : 0.0;
@@ -184,5 +177,5 @@ int smr_obj_perturbed_losses(const smr_problem *p, const smr_mat *A,
 
 int64_t smr_obj_perturbed_scratch(int64_t k, int64_t d, int tcap)
 {
-    return (int64_t)tcap * part_stride(k, d) + d * padded_k(k);
+    return (int64_t)tcap * part_stride(k) + d * padded_k(k);
 }
