@@ -131,12 +131,61 @@ static void test_minibatch_bad_input(void **state)
         tu_problem_free(&tp[q]);
 }
 
+/* a batch of one problem is that problem: with the gradient checks off,
+ * the minibatch solve takes the single-problem solve's steps bit for bit
+ * (the same directions, losses from the same passes), at the default eps
+ * and at one
+ * so large that every perturbed loss falls back to a forward pass at the
+ * perturbed point (spsa.c, pair_losses) */
+static void test_minibatch_of_one(void **state)
+{
+    (void)state;
+    tu_problem tp[M];
+    smr_problem probs[M];
+    double xs[D];
+    make_batch(tp, probs, xs);
+    for (int c = 0; c < 4; ++c) { /* problems 4 (row-major), 5 (column-major) */
+        int e = c / 2, q = 4 + c % 2;
+        double x1[D] = {0}, xb[D] = {0};
+        smr_iter_info h1[21], hb[21];
+        smr_options o;
+        smr_options_init(&o);
+        o.method = SMR_METHOD_SPSA;
+        o.spsa_check_every = 0;
+        o.spsa_eps = e ? 1e3 : 0.0;
+        o.max_iter = 20;
+        o.gtol_rel = 0.0;
+        o.seed = 3;
+        o.history = h1;
+        o.history_len = 21;
+        smr_result r1, rb;
+        assert_int_equal(smr_solve(&probs[q], &o, x1, &r1), SMR_OK);
+        o.spsa_batch_count = 1;
+        o.spsa_batch_size = 1;
+        o.history = hb;
+        assert_int_equal(smr_solve(&probs[q], &o, xb, &rb), SMR_OK);
+        assert_int_equal(r1.iterations, rb.iterations);
+        double dx = tu_diff_inf(D, x1, xb), worst = 0.0;
+        for (int64_t it = 1; it <= r1.iterations; ++it)
+            worst = fmax(worst, fabs(h1[it].loss - hb[it].loss) / h1[it].loss);
+        print_message("problem %d, eps %s: |x1 - xb| = %.3g, step losses agree to %.3g (|x1| %.3g, F %.3g -> %.3g)\n",
+                      q, e ? "1e3" : "default", dx, worst, tu_diff_inf(D, x1, (double[D]){0}),
+                      r1.initial_loss, r1.loss);
+        /* the same passes in the same order: the same bits */
+        TU_CHECK(dx == 0.0 && worst == 0.0, "problem %d, eps %d: |x1 - xb| = %.3g, losses %.3g", q, e,
+                 dx, worst);
+    }
+    for (int q = 0; q < M; ++q)
+        tu_problem_free(&tp[q]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minibatch_converges),
         cmocka_unit_test(test_minibatch_counts),
         cmocka_unit_test(test_minibatch_bad_input),
+        cmocka_unit_test(test_minibatch_of_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -302,10 +302,12 @@ static smr_status spsa_batch_iterate(smr_solver *sv)
     for (int64_t b = 0; b < B; ++b) {
         const smr_problem *p = &sv->probs[st->pick[b]];
         smr_ws_bind(&sv->ws, p);
-        if (smr_obj_forward(p, sv->x, &sv->ws) != SMR_OK ||
-            !pair_losses(p, &sv->ws, st, sv->ws.z, sv->x, k, eps))
+        if (smr_obj_forward(p, sv->x, &sv->ws) != SMR_OK)
             return SMR_STATUS_NONFINITE;
+        /* L_j before pair_losses: a loss it recomputes overwrites ws */
         Lx += sv->ws.loss / (double)B;
+        if (!pair_losses(p, &sv->ws, st, sv->ws.z, sv->x, k, eps))
+            return SMR_STATUS_NONFINITE;
         for (int64_t q = 0; q < 2 * k; ++q)
             pm[q] += st->pl[q] / (double)B;
     }
