@@ -6,9 +6,9 @@
  *
  * by the two-pass softmax over the whole n-vector (src/kernels/softmax.c).
  * For z that did not come from the forward pass (forward.c, which also
- * computes z from A): SPSA's perturbed logits, the Hessian-vector
- * product's, and the one-pass kernel's fallback when its u under- or
- * overflowed.
+ * computes z from A): the Hessian-vector product's, and the one-pass
+ * kernel's fallback when its u under- or overflowed.  (SPSA's perturbed
+ * logits went through here until 0a9f8ce: perturbed.c.)
  */
 #include "objective.h"
 
@@ -33,15 +33,6 @@ double smr_obj_loss_of_f(const smr_problem *p, const double *z,
         }
     }
     return 0.5 * sc + 0.5 * sw + 0.5 * p->lambda * xsq;
-}
-
-double smr_obj_loss_logits(const smr_problem *p, const double *z, double xsq,
-                           double *f)
-{
-    if (!smr_k_all_finite(p->n, z))
-        return NAN;
-    smr_k_softmax(p->n, z, f, NULL);
-    return smr_obj_loss_of_f(p, z, f, xsq);
 }
 
 /* f, <f,c> and L from ws->z (already finite); records the log-normaliser

@@ -73,13 +73,6 @@ int smr_obj_forward(const smr_problem *prob, const double *x, smr_ws *ws);
 /* The part of the forward pass after z: f, <f,c>, loss from ws->z (finite). */
 int smr_obj_forward_from_z(const smr_problem *prob, const double *x,
                            smr_ws *ws);
-/* Loss from given logits z (n) with the ridge term's |x|^2 given as xsq:
- *   1/2 |softmax(z) - b|^2 + 1/2 |w o z|^2 + 1/2 lambda xsq.
- * f (n) receives softmax(z).  No pass over A: this is how SPSA evaluates
- * perturbed losses from Ax and AZ.  Non-finite z or result: returns NaN/Inf
- * (callers test isfinite). */
-double smr_obj_loss_logits(const smr_problem *prob, const double *z,
-                           double xsq, double *f);
 /* The data and w parts of the losses at logits z + eps a_j (out[2j]) and
  * z - eps a_j (out[2j+1]), a_j = A Z[:, j], j < k (Z d x k, ld d), without
  * the ridge term, in one pass over A and z (perturbed.c; A Z formed a

@@ -112,17 +112,13 @@ static void pert_part(void *vc, int t, int T)
     double *S = part_of(c, t);
     memset(S, 0, (size_t)(8 * c->kp) * sizeof(double));
     double ez[SMR_PERT_MAX_ROWS];
+    int64_t rs = A->row_major ? A->ld : 1, cs = A->row_major ? 1 : A->ld;
     for (int64_t b0 = i0; b0 < i1; b0 += c->R) {
         int64_t m = i1 - b0 < c->R ? i1 - b0 : c->R;
         smr_k_exp_shift(m, c->z + b0, c->mu, ez);
-        if (A->row_major)
-            smr_pert_block(m, d, A->a + b0 * A->ld, A->ld, 1, c->Zr, c->kp, ez,
-                           p->b + b0, p->w ? p->w + b0 : NULL, c->z + b0,
-                           c->eps, c->inv_at, S);
-        else
-            smr_pert_block(m, d, A->a + b0, 1, A->ld, c->Zr, c->kp, ez,
-                           p->b + b0, p->w ? p->w + b0 : NULL, c->z + b0,
-                           c->eps, c->inv_at, S);
+        smr_pert_block(m, d, A->a + b0 * rs, rs, cs, c->Zr, c->kp, ez,
+                       p->b + b0, p->w ? p->w + b0 : NULL, c->z + b0, c->eps,
+                       c->inv_at, S);
     }
 }
 

@@ -42,7 +42,8 @@ typedef struct {
     double *Z;     /* d x k directions */
     double *zx;    /* n: logits A x of the current iterate; its own
                       allocation of n doubles, like the workspace's z,
-                      with which spsa_iterate swaps it */
+                      with which spsa_iterate swaps it (NULL in
+                      minibatch mode) */
     double *c;     /* k: coefficients c_j / k */
     double *gh;    /* d: the estimate g^ */
     double *xp;    /* d: a perturbed point (losses recomputed in full) */
@@ -56,7 +57,8 @@ typedef struct {
     int64_t *pick; /* B: the sampled problems */
 } spsa_state;
 
-/* buffers for n x d problems and k directions; NULL when out of memory */
+/* buffers for n x d problems and k directions (n = 0: no logits kept,
+ * minibatch mode); NULL when out of memory */
 static void spsa_free_state(spsa_state *st);
 
 static spsa_state *spsa_alloc(int64_t n, int64_t d, int64_t k)
@@ -65,8 +67,8 @@ static spsa_state *spsa_alloc(int64_t n, int64_t d, int64_t k)
     if (!st)
         return NULL;
     st->Z = malloc((size_t)(d * k + 2 * d + k) * sizeof(double));
-    st->zx = malloc((size_t)n * sizeof(double));
-    if (!st->Z || !st->zx) {
+    st->zx = n > 0 ? malloc((size_t)n * sizeof(double)) : NULL;
+    if (!st->Z || (n > 0 && !st->zx)) {
         free(st->Z);
         free(st->zx);
         free(st);
@@ -88,8 +90,7 @@ static spsa_state *spsa_alloc(int64_t n, int64_t d, int64_t k)
 
 static int spsa_init(smr_solver *sv)
 {
-    int64_t n = sv->n, d = sv->d;
-    spsa_state *st = spsa_alloc(n, d, sv->opt.spsa_k);
+    spsa_state *st = spsa_alloc(sv->probs ? 0 : sv->n, sv->d, sv->opt.spsa_k);
     if (!st)
         return SMR_ERR_NO_MEMORY;
     sv->state = st;
