@@ -24,7 +24,11 @@
  *   one_pass   the one-pass loss+gradient the solvers use, called at two
  *              alternating points (so each call's shift comes from the
  *              other point, as between a solver's iterates); the CSV's
- *              fallbacks column counts calls that needed a second pass
+ *              fallbacks column counts calls that needed a second pass.
+ *              In its lean form (fused.c), as L-BFGS and gradient descent
+ *              call it: no n-vector stored; one_pass_keep_paired
+ *              (--targets and --case) is one_pass_paired for the form
+ *              that keeps f and z, as Newton calls it
  *   one_pass_paired  (--targets and --case only) one_pass and the
  *              summation alternately, call by call: its ratio column is
  *              the median of the reps' ratios one_pass / sum (the two
@@ -413,6 +417,7 @@ int main(int argc, char **argv)
                                  .layout = lay ? SMR_COL_MAJOR : SMR_ROW_MAJOR};
                 smr_ws ws;
                 if (smr_ws_init(&ws, &p, true) != SMR_OK) { fprintf(stderr, "out of memory\n"); return 1; }
+                ws.lean = true; /* the one pass as L-BFGS and GD call it */
                 K k = {.p = &p, .ws = &ws, .x = x, .y = y, .g = g, .H = H, .s = s, .hv = hv, .x2 = x2};
                 const char *L = lay ? "col" : "row";
                 int reps = reps_for(bytes);
@@ -429,9 +434,10 @@ int main(int argc, char **argv)
                 row(f, "loss", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
                 t = med(k_loss_grad, &k, reps);
                 row(f, "loss_grad", L, n, d, t, 2 * bytes / t / 1e9, "GB/s", lim);
-                ws.fused_fallbacks = 0;
+                ws.fused_fallbacks = ws.lean_fallbacks = 0;
                 t = med(k_one_pass, &k, reps);
-                row_fallbacks = ws.fused_fallbacks - 1; /* the first call has no shift */
+                /* the untimed first call included */
+                row_fallbacks = ws.fused_fallbacks + ws.lean_fallbacks;
                 row(f, "one_pass", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
                 if (targets || one_n) { /* against the sum, call by call */
                     int pr = reps + 4 < 15 ? reps + 4 : 15;
@@ -441,6 +447,12 @@ int main(int argc, char **argv)
                     row(f, "one_pass_runs", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
                     q = rounds_ratio(k_floor, k_sum, &k, pr, 1, &t);
                     row(f, "nvec_floor_paired", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
+                    ws.lean = false; /* as Newton calls it: f and z kept */
+                    ws.fused_fallbacks = 0;
+                    q = rounds_ratio(k_one_pass, k_sum, &k, pr, 1, &t);
+                    row_fallbacks = ws.fused_fallbacks;
+                    row(f, "one_pass_keep_paired", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
+                    ws.lean = true;
                     q = rounds_ratio(k_one_pass, k_loss_grad, &k, reps < 7 ? reps : 7, SMR_RUN, &t);
                     row(f, "one_pass_vs_two_pass", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
                     /* the two speedups of the targets, each round's own
@@ -454,9 +466,9 @@ int main(int argc, char **argv)
                     row(f, "vs_two_call_runs", L, n, d, t, bytes / t / 1e9, "GB/s", t * q);
                 }
                 int thr = smr_k_set_threads(1);
-                ws.fused_fallbacks = 0;
+                ws.fused_fallbacks = ws.lean_fallbacks = 0;
                 t = med(k_one_pass, &k, reps);
-                row_fallbacks = ws.fused_fallbacks;
+                row_fallbacks = ws.fused_fallbacks + ws.lean_fallbacks;
                 smr_k_set_threads(thr);
                 row(f, "one_pass_1t", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
                 if (targets || one_n) { /* one core's read; the compute part of the one-pass kernel */
@@ -468,11 +480,13 @@ int main(int argc, char **argv)
                     hp.n = (1 << 18) / (8 * d) > d ? (1 << 18) / (8 * d) : d;
                     smr_ws hws;
                     if (hp.n < n && smr_ws_init(&hws, &hp, false) == SMR_OK) {
+                        hws.lean = true;
                         k.hws = &hws;
                         k.hp = &hp;
                         int thr1 = smr_k_set_threads(1);
                         double th = med(k_one_pass_head, &k, 15);
-                        row_fallbacks = hws.fused_fallbacks - 1; /* the first has no shift */
+                        /* the first calls included (no shift yet) */
+                        row_fallbacks = hws.fused_fallbacks + hws.lean_fallbacks;
                         smr_k_set_threads(thr1);
                         t = th * (double)n / (double)hp.n / (double)thr1;
                         row(f, "one_pass_compute", L, n, d, t, bytes / t / 1e9, "GB/s", lim);

@@ -5,7 +5,10 @@
  * one-pass formula loses digits.  Also: the one-pass path is really taken
  * (no fallback once a previous evaluation supplies the shift), its results
  * depend on the thread count only, and bad starts (no guess, a guess far
- * off) still give the right answer.
+ * off) still give the right answer.  Every test but the overflow one runs
+ * twice: with f and z kept, as Newton calls the pass, and in the lean form
+ * L-BFGS and gradient descent call (ws.lean: no n-vector stored, the loss
+ * from sums taken in the pass; fused.c), whose own tests close the file.
  */
 #include "testutil.h"
 #include "objective/objective.h"
@@ -17,6 +20,8 @@
 typedef struct {
     double gerr, lerr; /* relative errors of g and L against the reference */
 } errs;
+
+static bool lean_mode; /* the form under test (main: set_lean) */
 
 /* Relative errors of (L, g) from the workspace against long double. */
 static errs compare(const smr_problem *p, const double *x, double L,
@@ -127,6 +132,7 @@ static void test_random_points(void **state)
         tu_problem_make(&tp, &spec);
         smr_ws ws;
         assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+        ws.lean = lean_mode;
         double *x = calloc((size_t)k->d, sizeof(double));
         double *g = malloc((size_t)k->d * sizeof(double));
         tu_rng r;
@@ -140,9 +146,15 @@ static void test_random_points(void **state)
             worst_g = fmax(worst_g, e.gerr);
             worst_l = fmax(worst_l, e.lerr);
         }
-        print_message("cfg %zu (n %lld d %lld): max rel err g %.2e L %.2e, fallbacks %lld/%lld\n",
+        print_message("cfg %zu (n %lld d %lld): max rel err g %.2e L %.2e, fallbacks %lld/%lld, "
+                      "lean %lld, their losses redone %lld\n",
                       c, (long long)k->n, (long long)k->d, worst_g, worst_l,
-                      (long long)ws.fused_fallbacks, (long long)ws.fused_passes);
+                      (long long)ws.fused_fallbacks, (long long)ws.fused_passes,
+                      (long long)ws.lean_passes, (long long)ws.lean_fallbacks);
+        /* the lean form is taken from the second call on (the first has
+         * no shift) */
+        TU_CHECK(ws.lean_passes == (lean_mode ? 7 : 0), "cfg %zu: %lld lean passes", c,
+                 (long long)ws.lean_passes);
         TU_CHECK(worst_g <= 1e-12 && worst_l <= 1e-12, "cfg %zu: g %.3g L %.3g", c, worst_g, worst_l);
         free(x);
         free(g);
@@ -179,6 +191,7 @@ static void test_shift_rises(void **state)
             tp.A[rm ? i * ld : i] = 0.2 * (double)i;
         smr_ws ws;
         assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+        ws.lean = lean_mode;
         double x[20] = {1.0, 0.1, -0.2, 0.3, 0.0, 0.05, -0.1, 0.2, 0.1, -0.05,
                         0.02, 0.1, -0.1, 0.0, 0.3, -0.2, 0.1, 0.05, 0.0, -0.1};
         double g[20];
@@ -187,10 +200,19 @@ static void test_shift_rises(void **state)
                 ws.have_guess = true;
                 ws.guess_lse -= 500.0;
             }
+            int64_t redone = ws.lean_fallbacks;
             assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK);
             errs e = compare(&tp.p, x, ws.loss, g);
             TU_CHECK(e.gerr <= 1e-12 && e.lerr <= 1e-12, "case %d it %d: g %.3g L %.3g",
                      with_w, it, e.gerr, e.lerr);
+            /* lean: with the guess 500 below, u rises past e^64 and the
+             * shift is raised (row-major) or the pass redone from the
+             * largest logit (column-major), so the sums do not give the
+             * loss: it is redone by a forward pass.  (fused.c refuses the
+             * sums after a raise; the sums' own test also rejects them in
+             * every case here, so that rule is not pinned by this test.) */
+            TU_CHECK(!lean_mode || it != 2 || ws.lean_fallbacks == redone + 1,
+                     "case %d: the loss was not redone", with_w);
             x[1] += 1e-3;
         }
         smr_ws_free(&ws);
@@ -262,12 +284,13 @@ static void near_minimizer(bool realizable, smr_layout lay, bool w, int64_t n,
 
     smr_ws ws;
     assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+    ws.lean = lean_mode;
     tu_rng r;
     tu_seed(&r, seed + 2);
     double *y = malloc((size_t)d * sizeof(double));
     double worst_g = 0, worst_l = 0, worst_two = 0;
     assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK); /* the guess */
-    int64_t fb0 = ws.fused_fallbacks;
+    int64_t fb0 = ws.fused_fallbacks, lp0 = ws.lean_passes;
     for (int it = 0; it < 10; ++it) {
         perturb(&r, d, x, 1e-6, y);
         assert_int_equal(smr_obj_loss_grad(&tp.p, y, &ws, g), SMR_OK);
@@ -280,10 +303,12 @@ static void near_minimizer(bool realizable, smr_layout lay, bool w, int64_t n,
         worst_two = fmax(worst_two, compare(&tp.p, y, L2, g2).gerr);
         free(g2);
     }
-    int64_t fb = ws.fused_fallbacks - fb0;
-    print_message("%s %s%s n %lld d %lld: one-pass rel err g %.2e L %.2e (two-pass g %.2e), fallbacks %lld/10\n",
+    int64_t fb = ws.fused_fallbacks - fb0, lp = ws.lean_passes - lp0;
+    print_message("%s %s%s n %lld d %lld: one-pass rel err g %.2e L %.2e (two-pass g %.2e), "
+                  "fallbacks %lld/10, lean %lld, losses redone %lld\n",
                   realizable ? "realizable" : "noisy", lay == SMR_ROW_MAJOR ? "row" : "col",
-                  w ? " w" : "", (long long)n, (long long)d, worst_g, worst_l, worst_two, (long long)fb);
+                  w ? " w" : "", (long long)n, (long long)d, worst_g, worst_l, worst_two,
+                  (long long)fb, (long long)lp, (long long)ws.lean_fallbacks);
     /* Within 1e-6 of x* the residual f - b is ~1e-6 f, and f itself carries
      * the rounding of Ax in double (eps |a_i||x| per logit): every double
      * evaluation, the two-pass one included, has relative error ~eps/1e-6
@@ -295,6 +320,11 @@ static void near_minimizer(bool realizable, smr_layout lay, bool w, int64_t n,
     TU_CHECK(worst_g <= 4.0 * worst_two + 1e-13, "g %.3g against two-pass %.3g", worst_g, worst_two);
     TU_CHECK(worst_l <= 1e-9, "L %.3g", worst_l);
     TU_CHECK(fb == 0, "%lld of 10 evaluations fell back to two passes", (long long)fb);
+    /* lean: every evaluation in the lean form, every loss from its sums
+     * (the shift's model leaves c - 1 ~ |step|^2 here, fused.c) */
+    TU_CHECK(lp == (lean_mode ? 10 : 0) && ws.lean_fallbacks == 0,
+             "%lld lean passes, %lld losses redone", (long long)lp,
+             (long long)ws.lean_fallbacks);
     free(x);
     free(y);
     free(g);
@@ -335,6 +365,7 @@ static void test_threads_reproducible(void **state)
         smr_k_set_threads(counts[run]);
         smr_ws ws;
         assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+        ws.lean = lean_mode;
         double y[24];
         for (int rep = 0; rep < 3; ++rep) { /* a chain, so the guess is used */
             for (int64_t j = 0; j < d; ++j)
@@ -406,6 +437,7 @@ static void test_placement_independent(void **state)
                 tp.A[k->lay == SMR_ROW_MAJOR ? i * ldA : i] = 0.2 * (double)i;
             smr_ws ws;
             assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+            ws.lean = lean_mode;
             double *out = malloc(len * sizeof(double));
             double *y = malloc((size_t)k->d * sizeof(double));
             tu_rng r;
@@ -446,6 +478,110 @@ static void test_placement_independent(void **state)
     smr_k_set_threads(old);
 }
 
+/* ---- the lean form's own tests (ws.lean) ---- */
+
+/* After a lean pass the workspace holds no f or z: what reads them refuses
+ * (fused.c, ws->fwd_valid) until a forward pass; the loss and gradient of
+ * the lean pass match the pass that keeps f, both layouts. */
+static void test_lean_state(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 2; ++c) {
+        tu_spec spec = {.n = 20000, .d = 16, .layout = c ? SMR_COL_MAJOR : SMR_ROW_MAJOR,
+                        .a_scale = 1.0, .with_w = c == 1, .w_scale = 0.2, .lambda = 0.01,
+                        .seed = 31 + (uint64_t)c};
+        tu_problem tp;
+        tu_problem_make(&tp, &spec);
+        smr_ws ws;
+        assert_int_equal(smr_ws_init(&ws, &tp.p, true), SMR_OK);
+        ws.lean = true;
+        double x[16], g[16], H[256];
+        tu_rng r;
+        tu_seed(&r, 4);
+        for (int j = 0; j < 16; ++j)
+            x[j] = 0.2 * tu_normal(&r);
+        assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK);
+        assert_true(ws.fwd_valid); /* no shift yet: the form that keeps f */
+        x[3] += 1e-3;
+        assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK);
+        TU_CHECK(ws.lean_passes == 1 && ws.lean_fallbacks == 0 && !ws.fwd_valid,
+                 "layout %d: lean %lld, redone %lld, f kept %d", c,
+                 (long long)ws.lean_passes, (long long)ws.lean_fallbacks, ws.fwd_valid);
+        errs e = compare(&tp.p, x, ws.loss, g);
+        TU_CHECK(e.gerr <= 1e-12 && e.lerr <= 1e-12, "layout %d: g %.3g L %.3g", c,
+                 e.gerr, e.lerr);
+        assert_int_equal(smr_obj_gradient(&tp.p, x, &ws, g), SMR_ERR_BAD_ARGUMENT);
+        assert_int_equal(smr_obj_hessian(&tp.p, &ws, 0.0, H, 16), SMR_ERR_BAD_ARGUMENT);
+        assert_true(isnan(smr_obj_hessian_parts(&tp.p, &ws)));
+        assert_int_equal(smr_obj_forward(&tp.p, x, &ws), SMR_OK);
+        assert_int_equal(smr_obj_hessian(&tp.p, &ws, 0.0, H, 16), SMR_OK);
+        smr_ws_free(&ws);
+        tu_problem_free(&tp);
+    }
+}
+
+/* The lean loss's a-posteriori test (fused.c, lean_loss): near a
+ * realizable minimizer, with the shift modelled from a point 0.3 away,
+ * c - 1 is -0.17 while f - b is ~1e-6 f, so S1 (5.9e-6 here) is mostly
+ * (c - 1)^2 S3 and the formula cancels it down to 5.7e-16: a bound 4e10
+ * times the result.  The test must see that and take the loss from a
+ * forward pass.  The gradient's own test fails here too, and its fallback
+ * takes f from that same forward pass, so the loss returned is exact
+ * either way; what pins the loss's test is the count of losses redone
+ * (1; 0 with the test removed). */
+static void test_lean_cancellation(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 2; ++c) {
+        tu_spec spec = {.n = 20000, .d = 16, .layout = c ? SMR_COL_MAJOR : SMR_ROW_MAJOR,
+                        .a_scale = 1.0, .seed = 61 + (uint64_t)c};
+        tu_problem tp;
+        tu_problem_make(&tp, &spec);
+        double xs[16], x[16], y[16], g[16];
+        tu_make_realizable(&tp, xs, 1.0, 62 + (uint64_t)c);
+        memset(x, 0, sizeof x);
+        smr_options o;
+        smr_options_init(&o);
+        o.method = SMR_METHOD_NEWTON;
+        smr_result res;
+        assert_int_equal(smr_solve(&tp.p, &o, x, &res), SMR_OK);
+        smr_ws ws;
+        assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+        ws.lean = true;
+        tu_rng r;
+        tu_seed(&r, 9);
+        perturb(&r, 16, x, 0.3, y);
+        assert_int_equal(smr_obj_loss_grad(&tp.p, y, &ws, g), SMR_OK);
+        perturb(&r, 16, x, 1e-6, y);
+        assert_int_equal(smr_obj_loss_grad(&tp.p, y, &ws, g), SMR_OK);
+        errs e = compare(&tp.p, y, ws.loss, g);
+        print_message("layout %d: L rel err %.2e, lean %lld, redone %lld\n", c, e.lerr,
+                      (long long)ws.lean_passes, (long long)ws.lean_fallbacks);
+        TU_CHECK(ws.lean_passes == 1 && ws.lean_fallbacks == 1,
+                 "layout %d: lean %lld, redone %lld", c, (long long)ws.lean_passes,
+                 (long long)ws.lean_fallbacks);
+        TU_CHECK(e.lerr <= 1e-9, "layout %d: L %.3g", c, e.lerr);
+        smr_ws_free(&ws);
+        tu_problem_free(&tp);
+    }
+}
+
+static int set_lean(void **state)
+{
+    (void)state;
+    lean_mode = true;
+    return 0;
+}
+
+static int unset_lean(void **state)
+{
+    (void)state;
+    lean_mode = false;
+    return 0;
+}
+
+#define LEAN(t) {#t "_lean", t, set_lean, unset_lean, NULL}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +591,13 @@ int main(void)
         cmocka_unit_test(test_overflow_any_row),
         cmocka_unit_test(test_threads_reproducible),
         cmocka_unit_test(test_placement_independent),
+        LEAN(test_random_points),
+        LEAN(test_near_minimizer),
+        LEAN(test_shift_rises),
+        LEAN(test_threads_reproducible),
+        LEAN(test_placement_independent),
+        cmocka_unit_test(test_lean_state),
+        cmocka_unit_test(test_lean_cancellation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -220,7 +220,9 @@ int smr_obj_forward(const smr_problem *p, const double *x, smr_ws *ws)
     smr_obj_finish(p, x, ws, c.nb, T, mu, alpha);
     if (!isfinite(ws->loss))
         return SMR_ERR_OVERFLOW;
+    ws->fwd_valid = true;
     ws->have_guess = true;
+    ws->have_pred = false; /* the lse's model is the one pass's (fused.c) */
     ws->guess_lse = mu + log(alpha);
     ws->guess_fc = ws->fc;
     return SMR_OK;

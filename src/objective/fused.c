@@ -34,7 +34,30 @@
  *
  * The loss and s are computed from f as in the forward pass (the
  * per-block u are rescaled to f in a pass over the n-vector, not over A:
- * smr_obj_finish, forward.c).
+ * smr_obj_finish, forward.c) -- or, in the lean pass (ws->lean, with a
+ * provisional shift), from four sums taken in the pass, so that no
+ * n-vector is written or swept again.  With every row at the one shift mu
+ * (no raise), f = c u and
+ *
+ *     S1 = sum (u - b)^2,  S2 = sum u (u - b),  S3 = sum u^2:
+ *     sum (f - b)^2 = S1 + (c - 1) (2 S2 + (c - 1) S3),
+ *     s = <f, f - b> = c (S2 + (c - 1) S3).
+ *
+ * Near the minimizer this is S1 plus a small correction when c - 1 is
+ * small: u - b is then formed row by row like the two-pass residual.
+ * A posteriori, the rounding of the sums, about eps times
+ *
+ *     B = S1 + |c - 1| (2 sqrt(S1 S3) + |c - 1| S3)   (Cauchy-Schwarz on S2),
+ *
+ * must be within SMR_LEAN_MAX times the result's, else the loss (and f, z)
+ * come from a forward pass (ws->lean_fallbacks).  The shift: the previous
+ * lse moved by its first-order change <A^T f_prev, x - x_prev> (ws->pred),
+ * which leaves c - 1 of second order in the step; with the previous lse
+ * alone c - 1 is of first order, and near the minimizer, where each step
+ * is longer than the distance left, (c - 1) f outweighed f - b
+ * (docs/math.md, "The lean pass").  lse is convex, so the model is below
+ * the true lse: u may grow (a raise, then the forward pass), never
+ * underflow wholesale.
  *
  * Row-major A goes through fused_rows.c (dots, exp, weights and the
  * G update eight rows at a time -- four at the AVX2 level --, with
@@ -63,12 +86,13 @@
 #define SMR_FUSED_COL_ROWS 4096 /* rows per block, column-major A      */
 #define SMR_FUSED_CORR_MAX 16.0   /* see above                           */
 #define SMR_FUSED_MAX_SHIFT 30.0  /* mu above max z by more: fall back   */
+#define SMR_LEAN_MAX 16.0         /* the lean loss's test, see above     */
 
 typedef struct {
     const smr_problem *p;
     smr_ws *ws;
     const double *x;
-    bool guess;
+    bool guess, lean;
     double mu0, s0;   /* provisional shift and <f,c> */
 } fused_ctx;
 
@@ -86,12 +110,13 @@ static void fused_part(void *vctx, int t, int T)
     smr_fused_acc st = {.mu = c->mu0, .have_mu = c->guess, .alpha = 0.0,
                         .zmax = -INFINITY, .fin = 0.0, .err1 = 0.0, .G = G,
                         .Gb = G + 4 * d, .Gl = G + 8 * d};
+    double *z = c->lean ? NULL : ws->z, *u = c->lean ? NULL : ws->f;
     const double *b = p->b, *w = p->w;
     for (int64_t k = b0; k < b1; ++k) {
         int64_t i0 = k * nb, m = n - i0 < nb ? n - i0 : nb;
         (ws->A.row_major ? smr_fused_rows : smr_fused_cols)(
-            &ws->A, i0, m, c->x, b + i0, w ? w + i0 : NULL, c->s0, ws->z + i0,
-            ws->f + i0, &st);
+            &ws->A, i0, m, c->x, b + i0, w ? w + i0 : NULL, c->s0,
+            z ? z + i0 : NULL, u ? u + i0 : NULL, &st);
         ws->bmu[k] = st.mu;
     }
     S[0] = st.have_mu ? st.mu : -INFINITY; /* an empty range has no shift */
@@ -100,6 +125,8 @@ static void fused_part(void *vctx, int t, int T)
     S[3] = st.fin;
     S[7] = st.err1;
     S[8] = (double)st.raises;
+    for (int q = 0; q < 4; ++q)
+        S[9 + q] = st.lean[q];
 }
 
 int smr_ws_fused_init(smr_ws *ws)
@@ -139,7 +166,53 @@ int smr_ws_fused_init(smr_ws *ws)
         return SMR_ERR_NO_MEMORY;
     }
     ws->bsum = ws->bmu + ws->nblk;
+    ws->pred = malloc((size_t)(2 * ws->d) * sizeof(double));
+    if (!ws->pred) {
+        free(ws->part);
+        free(ws->bmu);
+        ws->part = ws->bmu = NULL;
+        return SMR_ERR_NO_MEMORY;
+    }
     return SMR_OK;
+}
+
+/* The provisional shift at x: the last lse, moved by <A^T f, x - x_last>
+ * when the last evaluation was a one pass (see above). */
+static double guess_shift(const smr_ws *ws, const double *x)
+{
+    double mu = ws->guess_lse;
+    if (!ws->have_pred)
+        return mu;
+    const double *p = ws->pred, *xl = ws->pred + ws->d;
+    double dm = 0.0;
+    for (int64_t j = 0; j < ws->d; ++j)
+        dm += p[j] * (x[j] - xl[j]);
+    return isfinite(dm) ? mu + dm : mu;
+}
+
+/* The lean pass's loss and s from its sums (see above); false when the
+ * test fails.  All parts at shift mu (no raise), c = 1 / alpha. */
+static bool lean_loss(const smr_problem *p, const double *x, smr_ws *ws,
+                      int T, double alpha)
+{
+    double S1 = 0.0, S2 = 0.0, S3 = 0.0, S4 = 0.0;
+    for (int t = 0; t < T; ++t) {
+        const double *S = smr_fused_part_s(ws, t);
+        S1 += S[9];
+        S2 += S[10];
+        S3 += S[11];
+        S4 += S[12];
+    }
+    double c = 1.0 / alpha, cm1 = c - 1.0;
+    double sc2 = S1 + cm1 * (2.0 * S2 + cm1 * S3);
+    double B = S1 + fabs(cm1) * (2.0 * sqrt(S1 * S3) + fabs(cm1) * S3);
+    if (!(isfinite(sc2) && isfinite(B) && B <= SMR_LEAN_MAX * sc2) &&
+        !(B == 0.0 && sc2 == 0.0))
+        return false;
+    double xsq = p->lambda > 0.0 ? smr_k_sumsq(p->d, x) : 0.0;
+    ws->loss = 0.5 * sc2 + 0.5 * S4 + 0.5 * p->lambda * xsq;
+    ws->fc = c * (S2 + cm1 * S3);
+    return isfinite(ws->loss);
 }
 
 int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
@@ -151,15 +224,16 @@ int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
     int64_t d = p->d, n = p->n;
     int64_t nblk = (n + ws->nbf - 1) / ws->nbf;
     int T = smr_fused_threads(ws, nblk);
-    fused_ctx c = {.p = p, .ws = ws, .x = x, .guess = ws->have_guess, .mu0 = ws->guess_lse,
+    fused_ctx c = {.p = p, .ws = ws, .x = x, .guess = ws->have_guess,
+                   .lean = ws->lean && ws->have_guess,
+                   .mu0 = ws->have_guess ? guess_shift(ws, x) : 0.0,
                    .s0 = ws->have_guess ? ws->guess_fc : 0.0};
-    double mu, zmax, fin;
+    double mu, zmax, fin, raises;
     for (int pass = 0;; ++pass) {
         smr_k_parallel(T, fused_part, &c);
         ws->fused_passes++;
         /* combine the parts in order at the largest shift */
-        mu = -INFINITY, zmax = -INFINITY, fin = 0.0;
-        double raises = 0.0;
+        mu = -INFINITY, zmax = -INFINITY, fin = 0.0, raises = 0.0;
         for (int t = 0; t < T; ++t) {
             const double *S = smr_fused_part_s(ws, t);
             mu = S[0] > mu ? S[0] : mu;
@@ -198,10 +272,27 @@ int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
                 G[j] += Gt[j];
     }
     bool usable = isfinite(alpha) && alpha > 0.0 && mu - zmax <= SMR_FUSED_MAX_SHIFT;
-    if (usable) {
+    if (c.lean) {
+        ws->lean_passes++;
+        /* a raised shift spoils the sums (taken at two shifts) */
+        if (usable && raises == 0.0 && lean_loss(p, x, ws, T, alpha)) {
+            ws->fwd_valid = false;
+        } else { /* the loss, f and z by a forward pass */
+            ws->lean_fallbacks++;
+            int rc = smr_obj_forward(p, x, ws);
+            if (rc != SMR_OK)
+                return rc;
+        }
+        if (usable) {
+            ws->have_guess = true;
+            ws->guess_lse = mu + log(alpha);
+            ws->guess_fc = ws->fc;
+        }
+    } else if (usable) {
         smr_obj_finish(p, x, ws, ws->nbf, T, mu, alpha);
         if (!isfinite(ws->loss))
             return SMR_ERR_OVERFLOW;
+        ws->fwd_valid = true;
         ws->have_guess = true;
         ws->guess_lse = mu + log(alpha);
         ws->guess_fc = ws->fc;
@@ -226,9 +317,20 @@ int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
         }
         double corr = fabs(cc * (cc - 1.0)) * sqrt(n2) + fabs(cc * ds) * sqrt(n3) +
                       fabs(cc) * err1; /* rescales' rounding (fused_rows.c) */
+        /* the next shift's model: A^T f = c G3 at this x */
+        for (int64_t j = 0; j < d; ++j) {
+            ws->pred[j] = cc * G[2 * d + j];
+            ws->pred[d + j] = x[j];
+        }
+        ws->have_pred = true;
         if (isfinite(gn) && corr <= SMR_FUSED_CORR_MAX * sqrt(gn))
             return SMR_OK;
     }
     ws->fused_fallbacks++;
+    if (!ws->fwd_valid) { /* after a lean pass: f and z first */
+        int rc = smr_obj_forward(p, x, ws);
+        if (rc != SMR_OK)
+            return rc;
+    }
     return smr_obj_gradient(p, x, ws, g);
 }

@@ -89,6 +89,7 @@ typedef struct {
     int64_t rows_left; /* rows of A from the block's first to the last */
     double s0, mu;
     vd ablk, finv;
+    vd lacc[4]; /* the lean pass's lane sums (u NULL; fused_lanes.h) */
     double *z, *u, *Gl;
     smr_fused_acc *st;
 } cblk_t;
@@ -169,6 +170,9 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
             for (int c = 0; c < 4; ++c)
                 W[c][v] = permv(W[c][v], up);
         k->ablk += W[2][v];
+        if (!k->u) /* the lean pass: in the lanes of ablk (rotated) */
+            smr_lean_add(k->lacc, lo ? permv(Lw.r, up) : Lw.r, W[2][v], W[1][v],
+                         lo ? permv(Lw.wz2, up) : Lw.wz2);
     }
 
     const bool four = k->w != NULL;
@@ -250,6 +254,9 @@ cols_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
     st->alpha += hsum_lanes(permv(k.ablk, rot));
     st->fin += hsum_lanes(k.finv);
     st->mu = k.mu;
+    if (!u)
+        for (int c = 0; c < 4; ++c)
+            st->lean[c] += hsum_lanes(permv(k.lacc[c], rot));
 }
 
 #ifdef SMR_SIMD_X86

@@ -156,6 +156,7 @@ typedef struct {
     double s0, mu;
     vd ablk, finv;    /* lane sums of u and of z * 0 over the block */
     vd zmx;           /* lane maxima of z (the z-only mode)          */
+    vd lacc[4];       /* the lean pass's lane sums (u NULL)           */
     double *z, *u, *Gb;
     int64_t gs;       /* stride of Gb's columns: d (plain block) or V S;
                          shifted: Gb - o holds the sums in strip
@@ -437,6 +438,8 @@ panel(int simd, int mode, bool sh, int cnt, int64_t r0, blk_t *k)
     smr_lanes L = smr_fused_lanes(simd, zv, cnt, r0, k->b, k->w, k->mu, k->s0,
                                   k->z, k->u);
     k->ablk += L.u;
+    if (!k->u)
+        smr_lean_add(k->lacc, L.r, L.u, L.w2, L.wz2);
     double W[4][SMR_P] __attribute__((aligned(64)));
     stv(W[0], L.w1);
     stv(W[1], L.w2);
@@ -545,6 +548,8 @@ group_small(int simd, int mode, int NS, int64_t r0, blk_t *k)
         smr_lanes L = smr_fused_lanes(simd, zv[g], SMR_P, r0 + g * SMR_P,
                                       k->b, NULL, k->mu, k->s0, k->z, k->u);
         k->ablk += L.u;
+        if (!k->u)
+            smr_lean_add(k->lacc, L.r, L.u, L.w2, L.wz2);
         stv(W[g][0], L.w1);
         stv(W[g][1], L.w2);
         stv(W[g][2], L.u);
@@ -673,6 +678,9 @@ rows_body(int simd, int mode, int small, const double *Ab, int64_t ld, int64_t d
         return;
     st->alpha += hsum_lanes(k.ablk);
     st->mu = k.mu;
+    if (!u)
+        for (int c = 0; c < 4; ++c)
+            st->lean[c] += hsum_lanes(k.lacc[c]);
 }
 
 /* The finishing sweep over one block's n-vectors (fused.c): f = sc u in

@@ -22,6 +22,7 @@ typedef struct smr_fused_acc {
     double fin;       /* 0, or NaN when a logit was NaN or infinite */
     double err1;      /* rounding bound of G1 from rescales, / eps   */
     int64_t raises;   /* shifts raised after the first (fused.c)   */
+    double lean[4];   /* the lean pass's S1..S4 (fused_lanes.h)     */
     double *G;        /* d x 4, column-major: G1..G4 at shift mu    */
     double *Gb;       /* d x 4 scratch (one block's sums, rows)     */
     double *Gl;       /* d x 4 x 8 scratch (one block's lane sums,
@@ -31,7 +32,9 @@ typedef struct smr_fused_acc {
 /* Rows [i0, i0 + m) of row-major A: z (m) = the logits, u (m) = exp(z -
  * mu) at the block's final shift st->mu, and G += A_blk^T [u o (u - b -
  * s0), u o u, u, w o w o z] (4th column only when w), alpha += sum u.  b
- * and w point at the block's first row; w may be NULL.  m >= 1. */
+ * and w point at the block's first row; w may be NULL.  m >= 1.  z and u
+ * both NULL (the lean pass): nothing stored, st->lean += S1..S4 instead
+ * (fused_lanes.h; meaningful only if no shift is raised). */
 void smr_fused_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
                     const double *b, const double *w, double s0, double *z,
                     double *u, smr_fused_acc *st);

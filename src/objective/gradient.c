@@ -72,6 +72,8 @@ int smr_obj_gradient(const smr_problem *p, const double *x, smr_ws *ws,
                      double *g)
 {
     int64_t n = p->n, d = p->d;
+    if (!ws->fwd_valid) /* a lean pass left no f (fused.c) */
+        return SMR_ERR_BAD_ARGUMENT;
     int rc = smr_ws_fused_init(ws); /* no-op after the first call */
     if (rc != SMR_OK)
         return rc;

@@ -114,6 +114,8 @@ static void add_rows(const smr_mat *A, const int64_t *rows, int64_t i0, int64_t 
 
 double smr_obj_hessian_parts(const smr_problem *p, smr_ws *ws)
 {
+    if (!ws->fwd_valid) /* a lean pass left no f (fused.c) */
+        return NAN;
     double kappa = middle_terms(p, ws, false);
     /* p, q in one pass over A: [p q] = A^T [f v] */
     smr_k_mul_t(&ws->A, 2, ws->nk, p->n, ws->dk, p->d);
@@ -246,6 +248,8 @@ int smr_obj_hessian_assemble(const smr_problem *p, smr_ws *ws, double kappa,
 int smr_obj_hessian(const smr_problem *p, smr_ws *ws, double mu, double *H,
                     int64_t ldh)
 {
+    if (!ws->fwd_valid) /* a lean pass left no f (fused.c) */
+        return SMR_ERR_BAD_ARGUMENT;
     if (p->d <= SMR_SYRK_SMALL_D) /* [p q] from the assembly's own pass */
         return assemble(p, ws, middle_terms(p, ws, false), NULL, NULL, 0, mu,
                         H, ldh, true);

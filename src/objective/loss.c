@@ -49,7 +49,9 @@ int smr_obj_forward_from_z(const smr_problem *p, const double *x, smr_ws *ws)
     ws->fc = fc;
     if (!isfinite(ws->loss))
         return SMR_ERR_OVERFLOW;
+    ws->fwd_valid = true;
     ws->have_guess = true;
+    ws->have_pred = false;
     ws->guess_lse = lse;
     ws->guess_fc = fc;
     return SMR_OK;

@@ -37,12 +37,19 @@ typedef struct smr_ws {
     double *bsum;    /* 4 nblk (in bmu's allocation): per block, the sum
                         of u and the finishing sums (forward.c)       */
     bool have_guess; /* lse and <f,c> of the last pass are known      */
+    bool fwd_valid;  /* z and f hold the forward state of the last
+                        point evaluated (false after a lean pass)    */
+    bool lean;       /* setting: smr_obj_loss_grad may skip z and f  */
+    bool have_pred;  /* pred holds A^T f and x of the last one pass  */
+    double *pred;    /* 2d (fused.c): the lse's first-order model    */
     bool a_checked;  /* every entry of A is known finite: x = 0 then
                         gives z = 0 without reading A (loss.c).  Set
                         by the solver driver, which checks every
                         problem it binds; smr_ws_init clears it       */
     double guess_lse, guess_fc;
     int64_t fused_passes, fused_fallbacks; /* counters (benchmarks)  */
+    int64_t lean_passes, lean_fallbacks;   /* lean passes; their losses
+                                              redone by a forward pass */
 } smr_ws;
 
 /* Checks the description of A only (pointer, sizes, layout, ld). */
@@ -87,7 +94,12 @@ int smr_obj_perturbed_losses(const smr_problem *prob, const smr_mat *A,
 int64_t smr_obj_perturbed_scratch(int64_t k, int64_t d, int tcap);
 /* Loss and gradient at x in one pass over A (fused.c): fills what
  * smr_obj_forward fills and g (d).  Falls back to a second pass (the
- * gradient of smr_obj_gradient) when its a-posteriori accuracy test fails. */
+ * gradient of smr_obj_gradient) when its a-posteriori accuracy test fails.
+ * With ws->lean set and a previous evaluation's shift known, the pass
+ * stores no n-vector: ws->loss, ws->fc and g are filled, z and f are not
+ * (ws->fwd_valid false; the Hessian and smr_obj_gradient then refuse),
+ * and the loss comes from sums taken in the pass, or from a forward pass
+ * when their a-posteriori test fails (docs/math.md, "The lean pass"). */
 int smr_obj_loss_grad(const smr_problem *prob, const double *x, smr_ws *ws,
                       double *g);
 /* Column-major A with more columns than this: the solvers take two passes
@@ -103,10 +115,11 @@ int smr_obj_loss_grad(const smr_problem *prob, const double *x, smr_ws *ws,
  * their loops never allocate). */
 int smr_ws_fused_init(smr_ws *ws);
 /* The scratch of part (thread) t: G (d x 4), Gb (d x 4, fused_rows.c), Gl
- * (d x 4 x 8, fused_cols.c), then 9 scalars: mu, alpha, zmax, fin (the
+ * (d x 4 x 8, fused_cols.c), then 13 scalars: mu, alpha, zmax, fin (the
  * pass), sum (f-b)^2, sum (wz)^2, <f, f-b> (finish), err1 (the pass: G1's
- * rescale rounding bound / eps), the count of shifts raised (the pass) */
-#define SMR_FUSED_PART(d) (40 * (d) + 9)
+ * rescale rounding bound / eps), the count of shifts raised (the pass),
+ * the lean pass's S1..S4 */
+#define SMR_FUSED_PART(d) (40 * (d) + 13)
 static inline double *smr_fused_part_g(smr_ws *ws, int t)
 {
     return ws->part + (int64_t)t * SMR_FUSED_PART(ws->d);

@@ -67,6 +67,7 @@ void smr_ws_free(smr_ws *ws)
     free(ws->hpart);
     free(ws->part);
     free(ws->bmu);
+    free(ws->pred);
     *ws = (smr_ws){0};
 }
 
@@ -75,4 +76,6 @@ void smr_ws_bind(smr_ws *ws, const smr_problem *prob)
     ws->A = smr_problem_mat(prob);
     ws->n = prob->n;
     ws->have_guess = false; /* another problem: the last lse says nothing */
+    ws->have_pred = false;
+    ws->fwd_valid = false;
 }

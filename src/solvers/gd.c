@@ -40,6 +40,7 @@ static int gd_init(smr_solver *sv)
         return SMR_ERR_NO_MEMORY;
     }
     sv->state = st;
+    sv->ws.lean = true; /* no f or z read after an evaluation (fused.c) */
     return SMR_OK;
 }
 

@@ -75,6 +75,9 @@ static int lbfgs_init_into(smr_solver *sv, lbfgs_state *st)
     st->glo = st->xlo + d;
     st->rho = st->glo + d;
     st->alpha = st->rho + m;
+    /* L-BFGS reads no f or z after an evaluation: the one pass may skip
+     * them (fused.c, the lean pass) */
+    sv->ws.lean = true;
     return SMR_OK;
 }
 
@@ -353,10 +356,13 @@ static smr_status hybrid_iterate(smr_solver *sv)
         }
         /* hand over; the Hessian needs the forward pass at x, which the
          * workspace lacks when the last search accepted its best Armijo
-         * point or failed (its last trial is elsewhere) */
+         * point or failed (its last trial is elsewhere), or when the last
+         * evaluation was a lean pass (no f) */
         h->newton = true;
+        sv->ws.lean = false; /* Newton's Hessians read f */
         double l;
-        if (!h->lb.ws_at_x && smr_sv_loss(sv, sv->x, &l) != SMR_OK)
+        if ((!h->lb.ws_at_x || !sv->ws.fwd_valid) &&
+            smr_sv_loss(sv, sv->x, &l) != SMR_OK)
             return SMR_STATUS_NONFINITE;
     }
     return smr_newton_core_iterate(sv, &h->nc);
