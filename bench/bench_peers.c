@@ -11,8 +11,9 @@
  *   gsl_bfgs GSL multimin, vector_bfgs2
  *   lbfgs    liblbfgs (Okazaki), default More-Thuente line search
  * The quasi-Newton peers evaluate loss and gradient with this library's
- * one-pass kernel (smr_obj_loss_grad on a workspace kept for the run, as
- * our solvers do), so the comparison is of algorithms on equal kernels;
+ * one-pass kernel (smr_obj_loss_grad on a workspace kept for the run, in
+ * the lean form our L-BFGS uses), so the comparison is of algorithms on
+ * equal kernels;
  * the LM residual and Jacobian are formed with OpenBLAS directly.  All link
  * the same OpenBLAS (GSL's cblas calls bind to it; see docs/benchmarks.md).
  * A separate program, not installed: GSL is GPL and stays out of the
@@ -278,6 +279,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "out of memory\n");
                 return 1;
             }
+            c.ws.lean = true; /* the form our L-BFGS uses: nothing kept per row */
             double t[NS], it[NS], ev[NS];
             for (int s = 0; s < NS; ++s) {
                 double tr[8], itr = 0;
