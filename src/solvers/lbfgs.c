@@ -356,13 +356,12 @@ static smr_status hybrid_iterate(smr_solver *sv)
         }
         /* hand over; the Hessian needs the forward pass at x, which the
          * workspace lacks when the last search accepted its best Armijo
-         * point or failed (its last trial is elsewhere), or when the last
-         * evaluation was a lean pass (no f) */
+         * point or failed (its last trial is elsewhere); after a lean
+         * pass (no f) smr_newton_core_iterate runs it */
         h->newton = true;
         sv->ws.lean = false; /* Newton's Hessians read f */
         double l;
-        if ((!h->lb.ws_at_x || !sv->ws.fwd_valid) &&
-            smr_sv_loss(sv, sv->x, &l) != SMR_OK)
+        if (!h->lb.ws_at_x && smr_sv_loss(sv, sv->x, &l) != SMR_OK)
             return SMR_STATUS_NONFINITE;
     }
     return smr_newton_core_iterate(sv, &h->nc);

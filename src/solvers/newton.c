@@ -94,6 +94,12 @@ smr_status smr_newton_core_step(smr_solver *sv, smr_newton_core *c)
 
 smr_status smr_newton_core_iterate(smr_solver *sv, smr_newton_core *c)
 {
+    /* the Hessian reads f at x: after a lean pass (fused.c; auto clears
+     * ws.lean when it hands over, so only its first Newton iteration can
+     * meet one) the workspace has none */
+    double l;
+    if (!sv->ws.fwd_valid && smr_sv_loss(sv, sv->x, &l) != SMR_OK)
+        return SMR_STATUS_NONFINITE;
     sv->hess_evals++;
     if (smr_obj_hessian(sv->prob, &sv->ws, 0.0, c->H, sv->d) != SMR_OK)
         return SMR_STATUS_NONFINITE;
