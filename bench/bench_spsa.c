@@ -24,7 +24,12 @@
  *            both allocate per call (the former a workspace and its own
  *            n-vector of logits; up to 0a9f8ce also the n x k A Z).
  *
- *   bench_spsa [--quick] [--case N D] [--csv FILE]
+ *   bench_spsa [--quick] [--case N D] [--layout row|col] [--csv FILE]
+ *
+ * --layout col reads the same generated entries as a column-major A
+ * (another matrix of the same distribution; b then is not exactly
+ * realizable for it, which timing does not need), as bench_kernels does;
+ * the CSV's first line names the layout.
  */
 #include "bench_common.h"
 #include "objective/objective.h"
@@ -35,16 +40,22 @@
 
 int main(int argc, char **argv)
 {
-    int quick = 0;
+    int quick = 0, col = 0;
     int64_t one[1][2] = {{0, 0}};
     const char *csv = "bench-spsa.csv";
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--csv") && i + 1 < argc) csv = argv[++i];
+        else if (!strcmp(argv[i], "--layout") && i + 1 < argc &&
+                 (!strcmp(argv[i + 1], "row") || !strcmp(argv[i + 1], "col")))
+            col = !strcmp(argv[++i], "col");
         else if (!strcmp(argv[i], "--case") && i + 2 < argc) {
             one[0][0] = atoll(argv[++i]);
             one[0][1] = atoll(argv[++i]);
-        } else { fprintf(stderr, "usage: bench_spsa [--quick] [--case N D] [--csv FILE]\n"); return 2; }
+        } else {
+            fprintf(stderr, "usage: bench_spsa [--quick] [--case N D] [--layout row|col] [--csv FILE]\n");
+            return 2;
+        }
     }
     const int64_t grid_full[][2] = {{100000, 10}, {1000000, 16}, {100000, 100}, {10000, 1000}};
     const int64_t grid_quick[][2] = {{20000, 10}, {5000, 100}};
@@ -58,9 +69,9 @@ int main(int argc, char **argv)
     const int ks[] = {1, 4, 16, 64};
     FILE *f = fopen(csv, "w");
     if (!f) { perror(csv); return 2; }
-    fprintf(f, "# %s\n", bench_machine());
+    fprintf(f, "# %s;layout=%s\n", bench_machine(), col ? "col" : "row");
     fprintf(f, "n,d,k,step_seconds,separate_seconds,speedup,solver_step_seconds,kernel_losses_seconds,solver_speedup,solver_speedup_paired\n");
-    printf("# %s\n", bench_machine());
+    printf("# %s;layout=%s\n", bench_machine(), col ? "col" : "row");
     for (int gi = 0; gi < ng; ++gi) {
         int64_t n = grid[gi][0], d = grid[gi][1];
         double *A = malloc(8 * (size_t)(n * d)), *b = malloc(8 * (size_t)n), *xs = malloc(8 * (size_t)d);
@@ -69,7 +80,8 @@ int main(int argc, char **argv)
         bench_problem(n, d, A, b, xs);
         for (int64_t j = 0; j < d; ++j)
             x[j] = 0.5 * xs[j];
-        smr_problem p = {.n = n, .d = d, .A = A, .b = b};
+        smr_problem p = {.n = n, .d = d, .A = A, .b = b,
+                         .layout = col ? SMR_COL_MAJOR : SMR_ROW_MAJOR};
         for (int ki = 0; ki < 4; ++ki) {
             int k = ks[ki];
             double ts[16], tl[16], L, sink = 0;
