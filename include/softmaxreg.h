@@ -198,6 +198,30 @@ SMR_API int smr_gradient(const smr_problem *prob, const double *x,
 SMR_API int smr_loss_gradient(const smr_problem *prob, const double *x,
                               double *loss, double *grad);
 
+/* A reusable loss+gradient evaluator, for a caller's own optimizer.
+ * smr_loss_gradient is stateless: each call allocates, takes two passes
+ * over A and frees.  An evaluator keeps a workspace and what the last call
+ * learnt (the log-normaliser and its first-order change, docs/math.md), so
+ * from the second call on a call is one pass over A that stores nothing
+ * per row -- the path of the library's own L-BFGS.  The loss and gradient
+ * agree with smr_loss_gradient to ~1e-12 relative (they are not the same
+ * bits, and they depend on the previous call's point and on the thread
+ * count, not on timing).
+ *
+ * smr_evaluator_new checks prob completely, A included (smr_problem_check)
+ * and allocates; *ev is set only on success.  The evaluator borrows A, b
+ * and w: they must stay alive and unchanged until smr_evaluator_free.  The
+ * thread count in force at creation is the most an evaluation uses.
+ * smr_evaluator_loss_gradient: x finite (SMR_ERR_NONFINITE_X), loss and
+ * grad not NULL, grad not aliasing x; outputs written only on success
+ * (SMR_ERR_OVERFLOW when finite data overflow).  One evaluator must not be
+ * used by two threads at once; distinct evaluators may. */
+typedef struct smr_evaluator smr_evaluator;
+SMR_API int smr_evaluator_new(const smr_problem *prob, smr_evaluator **ev);
+SMR_API int smr_evaluator_loss_gradient(smr_evaluator *ev, const double *x,
+                                        double *loss, double *grad);
+SMR_API void smr_evaluator_free(smr_evaluator *ev);
+
 /* The dense d x d Hessian into caller memory H, both triangles filled
  * (symmetric, so its layout does not matter), leading dimension ldh >= d
  * (0 means d):
