@@ -64,14 +64,14 @@ static void check_point(tu_problem *tp, const double *x, int K, double eps,
     int tcap = 3;
     double *scratch = malloc(sizeof(double) * (size_t)smr_obj_perturbed_scratch(K, D, tcap));
     assert_non_null(scratch);
-    assert_int_equal(smr_obj_perturbed_losses(p, &A, z, Z, K, eps, scratch, tcap, out), SMR_OK);
-    assert_int_equal(smr_obj_perturbed_losses(p, &A, z, Z, K, eps, scratch, tcap, out2), SMR_OK);
+    assert_int_equal(smr_obj_perturbed_losses(p, &A, z, NULL, Z, K, eps, scratch, tcap, out), SMR_OK);
+    assert_int_equal(smr_obj_perturbed_losses(p, &A, z, NULL, Z, K, eps, scratch, tcap, out2), SMR_OK);
     assert_memory_equal(out, out2, sizeof(double) * 2 * K);
     double worst = 0.0, worst_diff = 0.0;
     for (int pass = 0; pass < 2; ++pass) { /* 2 threads, then 1 */
         int old = pass ? smr_k_set_threads(1) : 0;
         if (pass)
-            assert_int_equal(smr_obj_perturbed_losses(p, &A, z, Z, K, eps, scratch, tcap, out), SMR_OK);
+            assert_int_equal(smr_obj_perturbed_losses(p, &A, z, NULL, Z, K, eps, scratch, tcap, out), SMR_OK);
         for (int j = 0; j < K; ++j) {
             long double ref[2];
             for (int sg = 0; sg < 2; ++sg) {
@@ -90,6 +90,21 @@ static void check_point(tu_problem *tp, const double *x, int K, double eps,
         if (pass)
             smr_k_set_threads(old);
     }
+    /* the shift and normaliser of z given, as the forward pass hands them
+     * over (zs), instead of the pass's own sweep: the same losses to
+     * rounding */
+    long double mx = z[0], at = 0.0L;
+    for (int64_t i = 1; i < N; ++i)
+        mx = z[i] > mx ? z[i] : mx;
+    for (int64_t i = 0; i < N; ++i)
+        at += expl((long double)z[i] - mx);
+    double zs[2] = {(double)mx, (double)at};
+    assert_int_equal(smr_obj_perturbed_losses(p, &A, z, zs, Z, K, eps, scratch, tcap, out2),
+                     SMR_OK);
+    double worst_zs = 0.0;
+    for (int q = 0; q < 2 * K; ++q)
+        worst_zs = fmax(worst_zs, fabs(out2[q] - out[q]) / fabs(out[q]));
+    TU_CHECK(worst_zs <= tol, "%s: with zs given, %.3g from the pass's own", what, worst_zs);
     TU_CHECK(worst <= tol, "%s: loss relative error %.3g", what, worst);
     TU_CHECK(worst_diff <= tol_diff, "%s: L+ - L- relative error %.3g", what, worst_diff);
     print_message("%s (k %d): loss rel. err %.2g, difference rel. err %.2g\n", what, K,
@@ -98,7 +113,7 @@ static void check_point(tu_problem *tp, const double *x, int K, double eps,
     /* one direction with logits far beyond exp's range: NaN there only */
     for (int i = 0; i < D; ++i)
         Z[2 * D + i] *= 1e3 / eps;
-    assert_int_equal(smr_obj_perturbed_losses(p, &A, z, Z, K, eps, scratch, tcap, out2), SMR_OK);
+    assert_int_equal(smr_obj_perturbed_losses(p, &A, z, NULL, Z, K, eps, scratch, tcap, out2), SMR_OK);
     for (int q = 0; q < 2 * K; ++q)
         TU_CHECK((q / 2 == 2) == !isfinite(out2[q]), "%s: q %d finite %d", what, q, isfinite(out2[q]));
     free(Z);

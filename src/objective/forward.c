@@ -202,6 +202,7 @@ int smr_obj_forward(const smr_problem *p, const double *x, smr_ws *ws)
     int rc = smr_ws_fused_init(ws); /* no-op after the first call */
     if (rc != SMR_OK)
         return rc;
+    ws->fwd_valid = ws->zsum_ok = false; /* until z and f are complete */
     int64_t n = p->n;
     fwd_ctx c = {.p = p, .ws = ws, .x = x,
                  .nb = smr_fwd_block_rows(ws, ws->A.row_major),
@@ -221,6 +222,9 @@ int smr_obj_forward(const smr_problem *p, const double *x, smr_ws *ws)
     if (!isfinite(ws->loss))
         return SMR_ERR_OVERFLOW;
     ws->fwd_valid = true;
+    ws->zsum_ok = true; /* SPSA's pass takes them instead of a sweep */
+    ws->zmu = mu;
+    ws->zalpha = alpha;
     ws->have_guess = true;
     ws->have_pred = false; /* the lse's model is the one pass's (fused.c) */
     ws->guess_lse = mu + log(alpha);

@@ -224,6 +224,8 @@ int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
     int64_t d = p->d, n = p->n;
     int64_t nblk = (n + ws->nbf - 1) / ws->nbf;
     int T = smr_fused_threads(ws, nblk);
+    /* z and f are rewritten (or, lean, left at another point) from here */
+    ws->fwd_valid = ws->zsum_ok = false;
     fused_ctx c = {.p = p, .ws = ws, .x = x, .guess = ws->have_guess,
                    .lean = ws->lean && ws->have_guess,
                    .mu0 = ws->have_guess ? guess_shift(ws, x) : 0.0,

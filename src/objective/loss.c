@@ -50,6 +50,7 @@ int smr_obj_forward_from_z(const smr_problem *p, const double *x, smr_ws *ws)
     if (!isfinite(ws->loss))
         return SMR_ERR_OVERFLOW;
     ws->fwd_valid = true;
+    ws->zsum_ok = false;
     ws->have_guess = true;
     ws->have_pred = false;
     ws->guess_lse = lse;

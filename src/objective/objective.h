@@ -47,6 +47,10 @@ typedef struct smr_ws {
                         by the solver driver, which checks every
                         problem it binds; smr_ws_init clears it       */
     double guess_lse, guess_fc;
+    bool zsum_ok;    /* zmu = max z and zalpha = sum exp(z - zmu) of
+                        ws->z are known (set by smr_obj_forward, cleared
+                        by every other writer of z; SPSA's pass)      */
+    double zmu, zalpha;
     int64_t fused_passes, fused_fallbacks; /* counters (benchmarks)  */
     int64_t lean_passes, lean_fallbacks;   /* lean passes; their losses
                                               redone by a forward pass */
@@ -83,14 +87,18 @@ int smr_obj_forward_from_z(const smr_problem *prob, const double *x,
 /* The data and w parts of the losses at logits z + eps a_j (out[2j]) and
  * z - eps a_j (out[2j+1]), a_j = A Z[:, j], j < k (Z d x k, ld d), without
  * the ridge term, in one pass over A and z (perturbed.c; A Z formed a
- * block at a time, never stored).  z must be A x for the same A.  A loss it
- * cannot form (exp out of range) is NaN: recompute it the plain way.
+ * block at a time, never stored).  z must be A x for the same A.  zs:
+ * {max z, sum exp(z - max z)} when the caller knows them (the forward
+ * pass that made z: ws->zmu, ws->zalpha), else NULL (a sweep over z forms
+ * them).  A loss it cannot form (exp out of range) is NaN: recompute it
+ * the plain way.
  * scratch holds smr_obj_perturbed_scratch(k, d, tcap) doubles; up to tcap
  * threads.  Returns SMR_ERR_OVERFLOW if z itself is unusable (not
  * finite). */
 int smr_obj_perturbed_losses(const smr_problem *prob, const smr_mat *A,
-                             const double *z, const double *Z, int64_t k,
-                             double eps, double *scratch, int tcap, double *out);
+                             const double *z, const double *zs, const double *Z,
+                             int64_t k, double eps, double *scratch, int tcap,
+                             double *out);
 int64_t smr_obj_perturbed_scratch(int64_t k, int64_t d, int tcap);
 /* Loss and gradient at x in one pass over A (fused.c): fills what
  * smr_obj_forward fills and g (d).  Falls back to a second pass (the

@@ -11,7 +11,8 @@
  * for t = z + eps a and z - eps a is e^(z - mu) e^(eps a) and
  * e^(z - mu) / e^(eps a)):
  *
- *     mu = max z,  at = sum exp(z - mu)          (one pass over z)
+ *     mu = max z,  at = sum exp(z - mu)          (one pass over z, or
+ *                                                 the forward pass's)
  *     u  = exp(t - mu),  c = u / at - b          (per row, per perturbation)
  *     alpha = sum u,  S2 = sum c^2,  Scb = sum c b,  Sbb = sum b^2
  *
@@ -123,8 +124,9 @@ static void pert_part(void *vc, int t, int T)
 }
 
 int smr_obj_perturbed_losses(const smr_problem *p, const smr_mat *A,
-                             const double *z, const double *Z, int64_t k,
-                             double eps, double *scratch, int tcap, double *out)
+                             const double *z, const double *zs, const double *Z,
+                             int64_t k, double eps, double *scratch, int tcap,
+                             double *out)
 {
     int64_t n = p->n, d = p->d, R = block_rows(d), kp = padded_k(k);
     int T = smr_k_threads();
@@ -139,14 +141,19 @@ int smr_obj_perturbed_losses(const smr_problem *p, const smr_mat *A,
             Zr[c * kp + j] = j < k ? Z[j * d + c] : 0.0;
     pert_ctx c = {.p = p, .A = A, .z = z, .Zr = Zr, .k = k, .kp = kp, .R = R,
                   .eps = eps, .part = scratch};
-    smr_k_parallel(T, base_part, &c);
     double mu = -INFINITY, at = 0.0;
-    for (int t = 0; t < T; ++t)
-        mu = fmax(mu, part_of(&c, t)[8 * kp]);
-    for (int t = 0; t < T; ++t) {
-        const double *S = part_of(&c, t) + 8 * kp;
-        if (S[1] > 0.0)
-            at += S[1] * exp(S[0] - mu);
+    if (zs) { /* from the forward pass that made z: no sweep over z */
+        mu = zs[0];
+        at = zs[1];
+    } else {
+        smr_k_parallel(T, base_part, &c);
+        for (int t = 0; t < T; ++t)
+            mu = fmax(mu, part_of(&c, t)[8 * kp]);
+        for (int t = 0; t < T; ++t) {
+            const double *S = part_of(&c, t) + 8 * kp;
+            if (S[1] > 0.0)
+                at += S[1] * exp(S[0] - mu);
+        }
     }
     if (!isfinite(mu) || !(at > 0.0) || !isfinite(at))
         return SMR_ERR_OVERFLOW;

@@ -44,6 +44,10 @@ typedef struct {
                       allocation of n doubles, like the workspace's z,
                       with which spsa_iterate swaps it (NULL in
                       minibatch mode) */
+    double zs[2];  /* max zx and sum exp(zx - max), when zs_ok: they go
+                      with zx (swap_logits), from the forward pass that
+                      made it, and spare the losses' pass a sweep */
+    bool zs_ok;
     double *c;     /* k: coefficients c_j / k */
     double *gh;    /* d: the estimate g^ */
     double *xp;    /* d: a perturbed point (losses recomputed in full) */
@@ -152,11 +156,11 @@ static double perturbed(const smr_problem *p, smr_ws *ws, spsa_state *st,
  * loss is not finite.
  */
 static bool pair_losses(const smr_problem *p, smr_ws *ws, spsa_state *st,
-                        const double *z, const double *x, int64_t k,
-                        double eps)
+                        const double *z, const double *zs, const double *x,
+                        int64_t k, double eps)
 {
     int64_t d = p->d;
-    if (smr_obj_perturbed_losses(p, &ws->A, z, st->Z, k, eps, st->ps,
+    if (smr_obj_perturbed_losses(p, &ws->A, z, zs, st->Z, k, eps, st->ps,
                                  st->tcap, st->pl) != SMR_OK)
         return false;
     double xx = p->lambda > 0 ? smr_k_dot(d, x, x) : 0.0;
@@ -222,7 +226,7 @@ static bool estimate(const smr_problem *p, smr_ws *ws, spsa_state *st,
                      double *trace, double *lmax)
 {
     directions(st, p->d, k, rademacher, seed, iter);
-    if (!pair_losses(p, ws, st, st->zx, x, k, eps))
+    if (!pair_losses(p, ws, st, st->zx, st->zs_ok ? st->zs : NULL, x, k, eps))
         return false;
     combine(st, p->d, k, eps, L, st->pl, trace, lmax);
     return true;
@@ -307,7 +311,9 @@ static smr_status spsa_batch_iterate(smr_solver *sv)
             return SMR_STATUS_NONFINITE;
         /* L_j before pair_losses: a loss it recomputes overwrites ws */
         Lx += sv->ws.loss / (double)B;
-        if (!pair_losses(p, &sv->ws, st, sv->ws.z, sv->x, k, eps))
+        double zs[2] = {sv->ws.zmu, sv->ws.zalpha}; /* the pass just done */
+        if (!pair_losses(p, &sv->ws, st, sv->ws.z, sv->ws.zsum_ok ? zs : NULL,
+                         sv->x, k, eps))
             return SMR_STATUS_NONFINITE;
         for (int64_t q = 0; q < 2 * k; ++q)
             pm[q] += st->pl[q] / (double)B;
@@ -347,6 +353,14 @@ static void swap_logits(smr_solver *sv, spsa_state *st)
     double *t = st->zx;
     st->zx = sv->ws.z;
     sv->ws.z = t;
+    double mu = st->zs[0], al = st->zs[1];
+    bool ok = st->zs_ok;
+    st->zs[0] = sv->ws.zmu;
+    st->zs[1] = sv->ws.zalpha;
+    st->zs_ok = sv->ws.zsum_ok;
+    sv->ws.zmu = mu;
+    sv->ws.zalpha = al;
+    sv->ws.zsum_ok = ok;
 }
 
 static smr_status spsa_iterate(smr_solver *sv)
@@ -418,6 +432,9 @@ int smr_spsa_gradient(const smr_problem *prob, const double *x, int k,
     double trace, lmax;
     if (rc == SMR_OK) {
         memcpy(st->zx, ws.z, (size_t)prob->n * sizeof(double));
+        st->zs[0] = ws.zmu;
+        st->zs[1] = ws.zalpha;
+        st->zs_ok = ws.zsum_ok;
         if (!estimate(prob, &ws, st, x, ws.loss, k, eps,
                       dir == SMR_DIR_RADEMACHER, seed, iter, &trace, &lmax))
             rc = smr_classify_nonfinite(prob);
