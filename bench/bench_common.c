@@ -79,9 +79,9 @@ const char *bench_machine(void)
     for (char *c = cpu; *c; ++c)
         if (*c == ',' || *c == ';')
             *c = ' ';
-    snprintf(line, sizeof line, "cpu=%s;cores=%ld;blas_threads=%d;simd=%s;cflags=%s;version=%s;commit=%s",
+    snprintf(line, sizeof line, "cpu=%s;cores=%ld;blas_threads=%d;simd=%s;read=%s;cflags=%s;version=%s;commit=%s",
              cpu, sysconf(_SC_NPROCESSORS_ONLN), openblas_get_num_threads(), smr_simd(),
-             SMR_BENCH_CFLAGS, smr_version(), SMR_BENCH_COMMIT);
+             bench_read_level(), SMR_BENCH_CFLAGS, smr_version(), SMR_BENCH_COMMIT);
     return line;
 }
 
@@ -100,115 +100,4 @@ void bench_problem(int64_t n, int64_t d, double *A, double *b, double *xs)
         sum += (b[i] = exp(b[i] - mx));
     for (int64_t i = 0; i < n; ++i)
         b[i] /= sum;
-}
-
-/* rows of the sum: thread t of T takes a contiguous, 8-aligned share */
-typedef double v8d __attribute__((vector_size(64)));
-typedef struct { const double *a; int64_t len; double s[SMR_MAX_THREADS]; } sum_ctx;
-static void sum_part(void *v, int t, int T)
-{
-    sum_ctx *c = v;
-    int64_t i0 = c->len / 8 * t / T * 8, i1 = t == T - 1 ? c->len : c->len / 8 * (t + 1) / T * 8;
-    v8d acc[4] = {{0}};
-    int64_t i = i0;
-    for (; i + 32 <= i1; i += 32)
-        for (int q = 0; q < 4; ++q) {
-            v8d x;
-            memcpy(&x, c->a + i + 8 * q, sizeof x);
-            acc[q] += x;
-        }
-    double s = 0;
-    for (; i < i1; ++i)
-        s += c->a[i];
-    for (int q = 0; q < 4; ++q)
-        for (int l = 0; l < 8; ++l)
-            s += acc[q][l];
-    c->s[t] = s;
-}
-
-/* bench_nvec_floor: thread t takes rows [n t / T, n (t + 1) / T), in
- * groups of 8 rows: their 8 d doubles summed, then b and u of the 8 */
-typedef struct {
-    const double *a, *b;
-    double *u;
-    int64_t n, d;
-    double s[SMR_MAX_THREADS];
-} floor_ctx;
-static void floor_read(void *v, int t, int T)
-{
-    floor_ctx *c = v;
-    int64_t r0 = c->n * t / T, r1 = c->n * (t + 1) / T, d = c->d;
-    v8d acc[4] = {{0}};
-    double s = 0;
-    int64_t r = r0;
-    for (; r + 8 <= r1; r += 8) {
-        const double *a = c->a + r * d;
-        int64_t i = 0, len = 8 * d;
-        for (; i + 32 <= len; i += 32)
-            for (int q = 0; q < 4; ++q) {
-                v8d x;
-                memcpy(&x, a + i + 8 * q, sizeof x);
-                acc[q] += x;
-            }
-        for (; i < len; ++i)
-            s += a[i];
-        v8d bv;
-        memcpy(&bv, c->b + r, sizeof bv);
-        bv = bv * 0.5 + acc[0];
-        memcpy(c->u + r, &bv, sizeof bv);
-    }
-    for (; r < r1; ++r) {
-        for (int64_t j = 0; j < d; ++j)
-            s += c->a[r * d + j];
-        c->u[r] = 0.5 * c->b[r];
-    }
-    for (int q = 0; q < 4; ++q)
-        for (int l = 0; l < 8; ++l)
-            s += acc[q][l];
-    c->s[t] = s;
-}
-static void floor_finish(void *v, int t, int T)
-{
-    floor_ctx *c = v;
-    int64_t r0 = c->n * t / T, r1 = c->n * (t + 1) / T, r = r0;
-    v8d acc = {0};
-    for (; r + 8 <= r1; r += 8) {
-        v8d uv, bv;
-        memcpy(&uv, c->u + r, sizeof uv);
-        memcpy(&bv, c->b + r, sizeof bv);
-        uv *= 0.999;
-        memcpy(c->u + r, &uv, sizeof uv);
-        acc += (uv - bv) * (uv - bv);
-    }
-    double s = 0;
-    for (; r < r1; ++r) {
-        c->u[r] *= 0.999;
-        s += (c->u[r] - c->b[r]) * (c->u[r] - c->b[r]);
-    }
-    for (int l = 0; l < 8; ++l)
-        s += acc[l];
-    c->s[t] += s;
-}
-
-double bench_nvec_floor(const double *a, int64_t n, int64_t d, const double *b, double *u)
-{
-    floor_ctx c = {.a = a, .b = b, .u = u, .n = n, .d = d};
-    int T = smr_k_threads();
-    smr_k_parallel(T, floor_read, &c);
-    smr_k_parallel(T, floor_finish, &c);
-    double s = 0;
-    for (int t = 0; t < T; ++t)
-        s += c.s[t];
-    return s;
-}
-
-double bench_stream_sum(const double *a, int64_t len)
-{
-    sum_ctx c = {.a = a, .len = len};
-    int T = smr_k_threads();
-    smr_k_parallel(T, sum_part, &c);
-    double s = 0;
-    for (int t = 0; t < T; ++t)
-        s += c.s[t];
-    return s;
 }

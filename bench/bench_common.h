@@ -22,10 +22,14 @@ double bench_normal(void);
 /* "cpu=...;cores=...;threads=...;cflags=...;version=...;commit=..." */
 const char *bench_machine(void);
 /* The streaming read that the memory-bound kernels are measured against:
- * the sum of a[0..len), 8-wide vector sums, split over the library's
- * thread count (smr_k_parallel).  Returns the sum (keep it, so that the
- * read is not optimised away). */
+ * the sum of a[0..len), vector sums at the widest level the CPU runs
+ * (bench_read.c), split over the library's thread count
+ * (smr_k_parallel).  Returns the sum (keep it, so that the read is not
+ * optimised away). */
 double bench_stream_sum(const double *a, int64_t len);
+/* the level the reference reads run at: "avx512", "avx2" or "base" (in
+ * bench_machine's line as read=) */
+const char *bench_read_level(void);
 /* The memory traffic of a one-pass loss+gradient without its arithmetic:
  * the read above of A (n rows of d, contiguous) with, per row, b[i] read
  * and u[i] written (the pass's unnormalised softmax), then -- after all
