@@ -10,7 +10,7 @@
  * every ratio taken against it.  Until this file the loops were compiled
  * for the baseline ISA with 64-byte generic vectors, which GCC lowered to
  * SSE2 with the accumulators spilled to the stack on every add; that read
- * took 1.14-1.48 times the time of this one at 2 threads and 1.32-1.44 at
+ * took 1.14-1.48 times the time of an aligned AVX-512 read at 2 threads and 1.32-1.44 at
  * one (n d = 1.6e7 and 6.4e7 doubles, a /tmp driver, paired medians of
  * 15; docs/benchmarks.md, "The reference read").
  */

@@ -33,12 +33,20 @@ BR_FN(br_add)(BR_VT acc[4], const double *a, int64_t len, double *s)
         *s += a[i];
 }
 
-/* sum of a[0 .. len) */
+/* sum of a[0 .. len), in chunks of BR_CHUNK doubles (16 KiB): on this
+ * machine a read so cut ran 10-16 % faster than one loop over the whole
+ * range (2 GB and 128 MB, 1 and 2 threads, a /tmp driver, the variants'
+ * order rotated; chunks of 4 KiB about as fast, 128 KiB and more as slow
+ * as one loop), and the reference must be the fastest read we have */
+#ifndef BR_CHUNK
+#define BR_CHUNK 2048
+#endif
 BR_TARGET static double BR_FN(br_sum)(const double *a, int64_t len)
 {
     BR_VT acc[4] = {{0}};
     double s = 0;
-    BR_FN(br_add)(acc, a, len, &s);
+    for (int64_t i = 0; i < len; i += BR_CHUNK)
+        BR_FN(br_add)(acc, a + i, len - i < BR_CHUNK ? len - i : BR_CHUNK, &s);
     for (int q = 0; q < 4; ++q)
         for (int l = 0; l < BR_W; ++l)
             s += acc[q][l];
