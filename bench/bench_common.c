@@ -1,6 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
 #include "bench_common.h"
-#include "kernels/kernels.h"
 
 #include <cblas.h>
 #include <math.h>
