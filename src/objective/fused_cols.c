@@ -190,6 +190,7 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
         for (int v = 0; v < V; ++v) {
             vd a = v == V - 1 && cnt < SMR_VL ? ld_part(k, r0 + SMR_VL * v, cnt, j)
                                                 : ldv(col + SMR_VL * v);
+            SMR_IN_REG(simd, a); /* one load, three FMAs (simd.h) */
             if (lo)
                 a = permv(a, up);
             e1 += W[0][v] * a;

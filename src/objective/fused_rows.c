@@ -266,7 +266,7 @@ static inline __attribute__((always_inline)) bool two_strip(int64_t d, bool four
  * Strip by strip it prefetches rows pfd .. 7 of the panel k->pf rows
  * ahead (pp, ld), where panel_dots prefetched rows 0 .. pfd - 1. */
 static inline __attribute__((always_inline)) void
-panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
+panel_update(int simd, const double *const rp[SMR_P], const double W[4][SMR_P],
              vd w1, vd w2, vd u, vd w4, int64_t n8, int64_t nt,
              double *Gb, int64_t gs, int nc, const double *pp, int64_t ld,
              int pfd, int64_t d)
@@ -286,6 +286,8 @@ panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
         vd e1 = {0}, e2 = {0}, e3 = {0}, f1 = {0}, f2 = {0}, f3 = {0};
         for (int r = 0; r < SMR_P; ++r) {
             vd a = ldv(rp[r] + j0), c = ldv(rp[r] + j0 + V);
+            SMR_IN_REG(simd, a);
+            SMR_IN_REG(simd, c);
             double q1 = W[0][r];
             e1 += q1 * a;
             f1 += q1 * c;
@@ -315,6 +317,7 @@ panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
         vd e1 = {0}, e2 = {0}, e3 = {0};
         for (int r = 0; r < SMR_P; ++r) {
             vd a = ldv(rp[r] + j0);
+            SMR_IN_REG(simd, a);
             e1 += W[0][r] * a;
             if (three) {
                 e2 += W[1][r] * a;
@@ -336,6 +339,8 @@ panel_update(const double *const rp[SMR_P], const double W[4][SMR_P],
         vd o1 = {0}, o2 = {0}, o3 = {0}, o4 = {0};
         for (int r = 0; r < SMR_P; r += 2) {
             vd a = ldv(rp[r] + j), c = ldv(rp[r + 1] + j);
+            SMR_IN_REG(simd, a);
+            SMR_IN_REG(simd, c);
             e1 += W[0][r] * a;
             o1 += W[0][r + 1] * c;
             if (three) {
@@ -415,7 +420,7 @@ panel(int simd, int mode, bool sh, int cnt, int64_t r0, blk_t *k)
         for (int r = 0; r < SMR_P; ++r)
             W[0][r] = r < cnt ? k->u[r0 + r] : 0.0;
         vd rv = ldv(W[0]);
-        panel_update(rp, (const double(*)[SMR_P])W, rv, rv, rv, rv, n8, nt,
+        panel_update(simd, rp, (const double(*)[SMR_P])W, rv, rv, rv, rv, n8, nt,
                      sh ? k->Gb - k->o : k->Gb, k->gs, 1, pp, ld, 0, d);
         return;
     }
@@ -445,7 +450,7 @@ panel(int simd, int mode, bool sh, int cnt, int64_t r0, blk_t *k)
     stv(W[1], L.w2);
     stv(W[2], L.u);
     stv(W[3], L.w4);
-    panel_update(rp, (const double(*)[SMR_P])W, L.w1, L.w2, L.u, L.w4, n8, nt,
+    panel_update(simd, rp, (const double(*)[SMR_P])W, L.w1, L.w2, L.u, L.w4, n8, nt,
                  sh ? k->Gb - k->o : k->Gb, k->gs, k->w ? 4 : 3, pp, ld, pfd,
                  d);
 }
@@ -561,6 +566,7 @@ group_small(int simd, int mode, int NS, int64_t r0, blk_t *k)
         for (int r = 0; r < SMR_P; ++r)
             for (int s = 0; s < NS; ++s) {
                 vd a = ldv(P + r * ld + SMR_VL * s);
+                SMR_IN_REG(simd, a);
                 for (int c = 0; c < 3; ++c)
                     e[c][s] += W[g][c][r] * a;
             }
