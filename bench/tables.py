@@ -6,6 +6,11 @@
 Prints the kernels, solvers, SPSA, peers and scaling tables; paste them into
 docs/benchmarks.md after `bash bench/run.sh full`.  A documentation helper
 only (the build and the tests never run it).
+
+    python3 bench/tables.py --targets RUN1.csv [RUN2.csv ...]
+
+prints the issue-7 status table of docs/benchmarks.md from `bench_kernels
+--targets` runs instead, each cell "run1 / run2 / ...".
 """
 import csv
 import math
@@ -164,6 +169,48 @@ def scaling():
         what = "n (d = 16)" if sw == "n" else "n d² + d³ (n = 262144)"
         print(f"| {what} | {m} | {s:.2f} | {len(xs)} |")
 
+
+def targets(files):
+    """one row per layout and d: each --targets run's figures, run by run"""
+    runs = []
+    for fn in files:
+        with open(fn) as f:
+            head = f.readline().strip().lstrip("# ")
+            runs.append(list(csv.DictReader(f)))
+        print(f"<!-- {fn}: {head} -->")
+
+    def get(r, k, lay, d, col="ratio"):
+        for x in r:
+            if x["kernel"] == k and x["layout"] == lay and x["d"] == d:
+                return float(x[col])
+        return None
+
+    def cell(k, lay, d, fmt, col="ratio", f=lambda v: v):
+        vs = [get(r, k, lay, d, col) for r in runs]
+        return " / ".join("—" if v is None else fmt.format(f(v)) for v in vs)
+
+    print("| layout | d | read (GB/s) | lean pass / read | keeps f / read "
+          "| n-vector floor / read | compute alone / read | 2-thread speedup "
+          "| vs two_call | Hessian / dsyrk |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    keys = []
+    for x in runs[0]:
+        if x["kernel"] == "one_pass_paired" and (x["layout"], x["d"]) not in keys:
+            keys.append((x["layout"], x["d"]))
+    for lay, d in keys:
+        print(f"| {lay} | {d} | {cell('stream_sum', lay, d, '{:.0f}', 'rate')} "
+              f"| {cell('one_pass_paired', lay, d, '{:.2f}')} "
+              f"| {cell('one_pass_keep_paired', lay, d, '{:.2f}')} "
+              f"| {cell('nvec_floor_paired', lay, d, '{:.2f}')} "
+              f"| {cell('one_pass_compute', lay, d, '{:.2f}')} "
+              f"| {cell('speedup_2t_runs', lay, d, '{:.2f}×')} "
+              f"| {cell('vs_two_call_runs', lay, d, '{:.2f}×')} "
+              f"| {cell('hessian', lay, d, '{:.2f}')} |")
+
+
+if len(sys.argv) > 2 and sys.argv[1] == "--targets":
+    targets(sys.argv[2:])
+    sys.exit(0)
 
 for fn in (kernels, solvers, spsa, peers, scaling):
     try:

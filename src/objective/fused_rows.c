@@ -470,14 +470,27 @@ panel(int simd, int mode, bool sh, int cnt, int64_t r0, blk_t *k)
  * 4.4 -> 3.0 (SMR_GS = 2: 5.0 and 2.9; 4: 4.9-5.9 and 3.1).  Paired with
  * a read at n = 10^6, d = 16, 2 threads (bench_kernels --case, five
  * alternations with the build of 72a2975): 1.89 -> 1.54 times the read.
- * Tried: the prefetches in the update phase instead (1.55-1.64) or split
- * between the phases (1.48-1.57, against 1.43-1.55 for these), and 32,
+ * Tried then: the prefetches in the update phase instead (1.55-1.64) or
+ * split between the phases (1.48-1.57, against 1.43-1.55 for these: but
+ * see SMR_GS_PFD, which splits them now), and 32,
  * 128 or 256 rows ahead instead of k->pf = 64 (1.61-1.81).  The same
  * three phases for every d (panel's general code, 4 panels) gained 2-5 %
  * at d = 16 to 64 and lost 50 % at d = 256 (the group's rows no longer
  * fit in L1 for the update), so only d = 8 and 16 take them.
  */
 #define SMR_GS 8 /* panels per group in group_small */
+/* rows of each panel k->pf ahead that the dots phase prefetches; the
+ * update phase takes the others.  All in the dots phase (the measure
+ * above), the requests came in one burst per group and the stream idled
+ * through the update: with the update's loads fixed (SMR_IN_REG), half
+ * and half ran the lean pass at n = 10^6, d = 16 in 0.84-0.89 of the
+ * time at 2 threads (/tmp/x/abdl, two builds alternated in one process,
+ * medians of 15, four runs; 3 or 5 of 8 rows gave the same, 2 or 6 about
+ * nothing).  In the z-only mode (no update) the dots take them all, and
+ * so do rows shorter than 16, where a group's work is shorter and the
+ * split lost (d = 10: 1.14 times the time, d = 8: 1.03; at the AVX2
+ * level d = 16 0.99). */
+#define SMR_GS_PFD (SMR_P / 2)
 #define SMR_NS_MAX (16 / SMR_VL) /* strips per row at d = 16 */
 static inline __attribute__((always_inline)) void
 group_small(int simd, int mode, int NS, int64_t r0, blk_t *k)
@@ -514,6 +527,7 @@ group_small(int simd, int mode, int NS, int64_t r0, blk_t *k)
     for (int s = 0; s < NS; ++s)
         xs[s] = ldv((mk ? k->xs : k->x) + SMR_VL * s);
     vd zv[SMR_GS];
+    const int pfd = zonly || k->d < 16 ? SMR_P : SMR_GS_PFD;
     for (int g = 0; g < SMR_GS; ++g) {
         const double *P = A0 + g * SMR_P * ld;
         /* the panel k->pf rows ahead, one prefetch per row and 64 bytes */
@@ -521,7 +535,7 @@ group_small(int simd, int mode, int NS, int64_t r0, blk_t *k)
         vd acc[SMR_P];
         for (int r = 0; r < SMR_P; ++r) {
             for (int s = 0; s < NS; ++s)
-                if (pf_strip(SMR_VL * s))
+                if (pf_strip(SMR_VL * s) && r < pfd)
                     __builtin_prefetch(pp + r * ld + SMR_VL * s, 0, 3);
             /* from zero, as panel_dots: every add then has one product
              * to contract with, so the dots have panel_dots' bits (a0 x0
@@ -562,9 +576,12 @@ group_small(int simd, int mode, int NS, int64_t r0, blk_t *k)
     vd G[3][SMR_NS_MAX] = {{{0}}};
     for (int g = 0; g < SMR_GS; ++g) {
         const double *P = A0 + g * SMR_P * ld;
+        const double *pp = pf_ahead(k, r0 + g * SMR_P, P);
         vd e[3][SMR_NS_MAX] = {{{0}}};
         for (int r = 0; r < SMR_P; ++r)
             for (int s = 0; s < NS; ++s) {
+                if (r >= pfd && pf_strip(SMR_VL * s))
+                    __builtin_prefetch(pp + r * ld + SMR_VL * s, 0, 3);
                 vd a = ldv(P + r * ld + SMR_VL * s);
                 SMR_IN_REG(simd, a);
                 for (int c = 0; c < 3; ++c)
