@@ -8,7 +8,8 @@
  * off) still give the right answer.  Every test but the overflow one runs
  * twice: with f and z kept, as Newton calls the pass, and in the lean form
  * L-BFGS and gradient descent call (ws.lean: no n-vector stored, the loss
- * from sums taken in the pass; fused.c), whose own tests close the file.
+ * from sums taken in the pass; fused.c), whose own tests close the file
+ * (its state, the cancellation test, the provisional shift's model).
  */
 #include "testutil.h"
 #include "objective/objective.h"
@@ -566,6 +567,60 @@ static void test_lean_cancellation(void **state)
     }
 }
 
+/* The lean pass's provisional shift is the last lse moved by its
+ * first-order change (fused.c, guess_shift; docs/math.md, "The lean
+ * pass").  Where it matters: a step back onto the minimizer, as a solver's
+ * overshoot and return.  b is a realizable target with relative noise
+ * 1e-6, so at x* the residual f - b is ~1e-6 f; from x* + delta, |delta|
+ * = 1e-4 (1 + |x*|), the previous lse alone is off by ~|delta| at x*,
+ * c - 1 ~ 1e-4 and (c - 1) f swamps f - b: the sums' bound exceeds 16
+ * times the loss and the loss is redone -- 10 of the 20 here (every
+ * return to x*, layout 0) with guess_shift reduced to the previous lse.
+ * With the first-order move c - 1 is ~|delta|^2 and none is redone.
+ * (Steps ten times longer make even that fail: c - 1 ~ 1e-6 ~ f - b.) */
+static void test_lean_shift_model(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 2; ++c) {
+        tu_spec spec = {.n = 20000, .d = 16, .layout = c ? SMR_COL_MAJOR : SMR_ROW_MAJOR,
+                        .a_scale = 1.0, .seed = 71 + (uint64_t)c};
+        tu_problem tp;
+        tu_problem_make(&tp, &spec);
+        double xs[16], x[16], y[16], g[16];
+        tu_make_realizable(&tp, xs, 1.0, 72 + (uint64_t)c);
+        tu_rng r;
+        tu_seed(&r, 73 + (uint64_t)c);
+        for (int64_t i = 0; i < tp.p.n; ++i)
+            tp.b[i] *= 1.0 + 1e-6 * (tu_uniform(&r) - 0.5);
+        memset(x, 0, sizeof x);
+        smr_options o;
+        smr_options_init(&o);
+        o.method = SMR_METHOD_NEWTON;
+        smr_result res;
+        assert_int_equal(smr_solve(&tp.p, &o, x, &res), SMR_OK);
+        assert_true(res.converged);
+        smr_ws ws;
+        assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+        ws.lean = true;
+        assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK); /* the guess */
+        double worst = 0;
+        for (int it = 0; it < 10; ++it) {
+            perturb(&r, 16, x, 1e-4, y);
+            assert_int_equal(smr_obj_loss_grad(&tp.p, y, &ws, g), SMR_OK);
+            assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK);
+            worst = fmax(worst, compare(&tp.p, x, ws.loss, g).lerr);
+        }
+        print_message("layout %d: lean %lld, redone %lld, L rel err at x* %.2e\n", c,
+                      (long long)ws.lean_passes, (long long)ws.lean_fallbacks, worst);
+        TU_CHECK(ws.lean_passes == 20 && ws.lean_fallbacks == 0,
+                 "layout %d: lean %lld, redone %lld", c, (long long)ws.lean_passes,
+                 (long long)ws.lean_fallbacks);
+        TU_CHECK(worst <= 1e-8, "layout %d: L %.3g at x*", c, worst);
+        smr_ws_free(&ws);
+        tu_problem_free(&tp);
+    }
+}
+
 static int set_lean(void **state)
 {
     (void)state;
@@ -598,6 +653,7 @@ int main(void)
         LEAN(test_placement_independent),
         cmocka_unit_test(test_lean_state),
         cmocka_unit_test(test_lean_cancellation),
+        cmocka_unit_test(test_lean_shift_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
