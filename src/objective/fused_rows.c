@@ -486,7 +486,9 @@ panel(int simd, int mode, bool sh, int cnt, int64_t r0, blk_t *k)
  * and half ran the lean pass at n = 10^6, d = 16 in 0.84-0.89 of the
  * time at 2 threads (/tmp/x/abdl, two builds alternated in one process,
  * medians of 15, four runs; 3 or 5 of 8 rows gave the same, 2 or 6 about
- * nothing).  In the z-only mode (no update) the dots take them all, and
+ * nothing) -- in minutes when the pass ran at 3.3-4.6 ns a row; an hour
+ * later, at 3.4-3.8, the two were even (1.00-1.01, three runs).  Kept:
+ * never slower.  In the z-only mode (no update) the dots take them all, and
  * so do rows shorter than 16, where a group's work is shorter and the
  * split lost (d = 10: 1.14 times the time, d = 8: 1.03; at the AVX2
  * level d = 16 0.99). */
