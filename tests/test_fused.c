@@ -521,6 +521,34 @@ static void test_lean_state(void **state)
     }
 }
 
+/* The lean tests' start (d = 16, n = 20000, layout c): a target
+ * realizable from seed + 1, each b_i times 1 + noise U(-1/2, 1/2) (seed +
+ * 2), x the Newton minimizer, ws a lean workspace not yet used. */
+static void lean_at_minimizer(int c, uint64_t seed, double noise, tu_problem *tp,
+                              double x[16], smr_ws *ws)
+{
+    tu_spec spec = {.n = 20000, .d = 16, .layout = c ? SMR_COL_MAJOR : SMR_ROW_MAJOR,
+                    .a_scale = 1.0, .seed = seed};
+    tu_problem_make(tp, &spec);
+    double xs[16];
+    tu_make_realizable(tp, xs, 1.0, seed + 1);
+    if (noise > 0.0) {
+        tu_rng r;
+        tu_seed(&r, seed + 2);
+        for (int64_t i = 0; i < tp->p.n; ++i)
+            tp->b[i] *= 1.0 + noise * (tu_uniform(&r) - 0.5);
+    }
+    memset(x, 0, 16 * sizeof(double));
+    smr_options o;
+    smr_options_init(&o);
+    o.method = SMR_METHOD_NEWTON;
+    smr_result res;
+    assert_int_equal(smr_solve(&tp->p, &o, x, &res), SMR_OK);
+    assert_true(res.converged);
+    assert_int_equal(smr_ws_init(ws, &tp->p, false), SMR_OK);
+    ws->lean = true;
+}
+
 /* The lean loss's a-posteriori test (fused.c, lean_loss): near a
  * realizable minimizer, with the shift modelled from a point 0.3 away,
  * c - 1 is -0.17 while f - b is ~1e-6 f, so S1 (5.9e-6 here) is mostly
@@ -534,21 +562,10 @@ static void test_lean_cancellation(void **state)
 {
     (void)state;
     for (int c = 0; c < 2; ++c) {
-        tu_spec spec = {.n = 20000, .d = 16, .layout = c ? SMR_COL_MAJOR : SMR_ROW_MAJOR,
-                        .a_scale = 1.0, .seed = 61 + (uint64_t)c};
         tu_problem tp;
-        tu_problem_make(&tp, &spec);
-        double xs[16], x[16], y[16], g[16];
-        tu_make_realizable(&tp, xs, 1.0, 62 + (uint64_t)c);
-        memset(x, 0, sizeof x);
-        smr_options o;
-        smr_options_init(&o);
-        o.method = SMR_METHOD_NEWTON;
-        smr_result res;
-        assert_int_equal(smr_solve(&tp.p, &o, x, &res), SMR_OK);
         smr_ws ws;
-        assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
-        ws.lean = true;
+        double x[16], y[16], g[16];
+        lean_at_minimizer(c, 61 + (uint64_t)c, 0.0, &tp, x, &ws);
         tu_rng r;
         tu_seed(&r, 9);
         perturb(&r, 16, x, 0.3, y);
@@ -582,26 +599,12 @@ static void test_lean_shift_model(void **state)
 {
     (void)state;
     for (int c = 0; c < 2; ++c) {
-        tu_spec spec = {.n = 20000, .d = 16, .layout = c ? SMR_COL_MAJOR : SMR_ROW_MAJOR,
-                        .a_scale = 1.0, .seed = 71 + (uint64_t)c};
         tu_problem tp;
-        tu_problem_make(&tp, &spec);
-        double xs[16], x[16], y[16], g[16];
-        tu_make_realizable(&tp, xs, 1.0, 72 + (uint64_t)c);
-        tu_rng r;
-        tu_seed(&r, 73 + (uint64_t)c);
-        for (int64_t i = 0; i < tp.p.n; ++i)
-            tp.b[i] *= 1.0 + 1e-6 * (tu_uniform(&r) - 0.5);
-        memset(x, 0, sizeof x);
-        smr_options o;
-        smr_options_init(&o);
-        o.method = SMR_METHOD_NEWTON;
-        smr_result res;
-        assert_int_equal(smr_solve(&tp.p, &o, x, &res), SMR_OK);
-        assert_true(res.converged);
         smr_ws ws;
-        assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
-        ws.lean = true;
+        double x[16], y[16], g[16];
+        lean_at_minimizer(c, 71 + (uint64_t)c, 1e-6, &tp, x, &ws);
+        tu_rng r;
+        tu_seed(&r, 74 + (uint64_t)c);
         assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK); /* the guess */
         double worst = 0;
         for (int it = 0; it < 10; ++it) {
