@@ -39,6 +39,11 @@ const char *bench_read_level(void);
  * thread count.  A floor for any pass that returns an accurate loss and
  * the softmax: docs/benchmarks.md.  Returns a sum to keep. */
 double bench_nvec_floor(const double *a, int64_t n, int64_t d, const double *b, double *u);
+/* The one pass's arithmetic in its cheapest shape next to a read
+ * (bench_overlap.c): a[0 .. len) read (a on a 64-byte line) with F = 1,
+ * 2 or 4 multiply-adds of every loaded vector into separate accumulators,
+ * split over `threads` threads.  Returns a sum to keep. */
+double bench_fma_stream(const double *a, int64_t len, int F, int threads);
 /* fill A (n x d, row-major) ~ N(0, 1/d), b = softmax(A x*), x* ~ N(0, 1) */
 void bench_problem(int64_t n, int64_t d, double *A, double *b, double *xs);
 

@@ -214,6 +214,37 @@ static double overlap_probe(FILE *f)
         printf("# K=%d: both / max(read, compute) = %.2f, both / (read + compute) = %.2f\n", K,
                t_both / lo, t_both / (t_read + t_comp));
     }
+    /* The one pass's own shape (bench_overlap.c): F multiply-adds of each
+     * loaded vector, F = 4 being one dot and three updates per element of
+     * A.  read = the reference read, alternated with `both` rep by rep;
+     * compute as above */
+    printf("# overlap probe, the one pass's shape: F multiply-adds of each loaded vector\n");
+    for (int F = 1; F <= 4; F *= 2) {
+        double tr[7], tb[7], th = 1e30;
+        for (int r = 0; r < 7; ++r) {
+            double t0 = bench_now();
+            sink += bench_stream_sum(a, len);
+            double t1 = bench_now();
+            sink += bench_fma_stream(a, len, F, T);
+            tr[r] = t1 - t0;
+            tb[r] = bench_now() - t1;
+        }
+        for (int r = 0; r < 5; ++r) {
+            double t0 = bench_now();
+            for (int q = 0; q < 200; ++q)
+                sink += bench_fma_stream(a, head, F, 1);
+            double t1 = (bench_now() - t0) / 200;
+            th = t1 < th ? t1 : th;
+        }
+        double t_read = bench_median(tr, 7), t_both = bench_median(tb, 7);
+        double t_comp = th * (double)(len / head) / (double)T;
+        double lo = t_read > t_comp ? t_read : t_comp;
+        row(f, "overlap_fma_read", "-", len / 8, F, t_read, 8.0 * (double)len / t_read / 1e9, "GB/s", t_read);
+        row(f, "overlap_fma_compute", "-", len / 8, F, t_comp, 8.0 * (double)len / t_comp / 1e9, "GB/s", t_read);
+        row(f, "overlap_fma_both", "-", len / 8, F, t_both, 8.0 * (double)len / t_both / 1e9, "GB/s", t_read);
+        printf("# F=%d: both / read = %.2f, both / max(read, compute) = %.2f, both / (read + compute) = %.2f\n",
+               F, t_both / t_read, t_both / lo, t_both / (t_read + t_comp));
+    }
     free(a);
     return sink;
 }
