@@ -44,6 +44,15 @@ double bench_nvec_floor(const double *a, int64_t n, int64_t d, const double *b, 
  * 2 or 4 multiply-adds of every loaded vector into separate accumulators,
  * split over `threads` threads.  Returns a sum to keep. */
 double bench_fma_stream(const double *a, int64_t len, int F, int threads);
+/* The one pass's data flow with the cheapest arithmetic (bench_overlap.c):
+ * a[0 .. len) (len and blk multiples of 32, a on a 64-byte line) in
+ * blocks of blk doubles, each dotted, its dot summed to three weights and
+ * the block read again from cache with three multiply-adds per vector;
+ * mode 0 the update after its block's dot, mode 1 interleaved with the
+ * next block's dot.  Split over `threads` threads in whole blocks.
+ * Returns a sum to keep. */
+double bench_reread_stream(const double *a, int64_t len, int64_t blk,
+                           int mode, int threads);
 /* fill A (n x d, row-major) ~ N(0, 1/d), b = softmax(A x*), x* ~ N(0, 1) */
 void bench_problem(int64_t n, int64_t d, double *A, double *b, double *xs);
 

@@ -86,7 +86,8 @@
  * After each threaded OpenBLAS measurement the run waits for OpenBLAS's
  * idle workers to stop spinning (bench_blas_idle), so they do not take a
  * core from the next measurement.
- *   overlap_*  (--targets) the overlap probe: see overlap_probe below
+ *   overlap_fma_*, reread_*  (--targets) the overlap probes: see
+ *              overlap_probe below
  *   hessian    the library's dense Hessian, forward pass at x included
  *   hessian_asm  the same from the forward pass a Newton iteration already
  *              has (its loss+gradient at x): the assembly alone
@@ -113,75 +114,19 @@ typedef struct {
 
 #define TIMED(name, ...)                                                     \
     static void name(K *k) { __VA_ARGS__; }
-typedef double v8d __attribute__((vector_size(64)));
 TIMED(k_sum, k->sink += bench_stream_sum(k->p->A, k->p->n * k->p->d))
 TIMED(k_floor, k->sink += bench_nvec_floor(k->p->A, k->p->n, k->p->d, k->p->b, k->y))
-/* The overlap probe (--targets): can this machine overlap a streaming
- * read with arithmetic that does not depend on it?  The sum above plus, per
- * 32 doubles, K rounds of multiply-adds on 4 register chains (K per cache
- * line), timed (1) streaming a 256 MB buffer, (2) in cache on its first
- * 256 KiB, one thread, scaled to the buffer and the threads, (3) K = 0
- * streaming.  With perfect overlap (1) = max(2, 3); with none, (2) + (3).
- * It bounds what any one-pass kernel can reach: its compute per row is at
- * least its multiply-adds, and that much arithmetic costs this much on top
- * of the read. */
 static void row(FILE *f, const char *kernel, const char *lay, int64_t n, int64_t d, double sec,
                 double rate, const char *unit, double lim);
-typedef struct { const double *a; int64_t len; int K; double s[SMR_MAX_THREADS]; } ov_ctx;
-static inline __attribute__((always_inline)) double ov_body(const double *a, int64_t len,
-                                                            int K)
-{
-    v8d acc[4] = {{0}}, c[4] = {{1}, {2}, {3}, {4}};
-    const v8d m = {0.999, 0.998, 0.997, 0.996, 0.995, 0.994, 0.993, 0.992};
-    int64_t i = 0;
-    for (; i + 32 <= len; i += 32) {
-        for (int q = 0; q < 4; ++q) {
-            v8d x;
-            memcpy(&x, a + i + 8 * q, sizeof x);
-            acc[q] += x;
-        }
-        for (int r = 0; r < K; ++r)
-            for (int q = 0; q < 4; ++q)
-                c[q] = c[q] * m + 1e-3;
-    }
-    double s = 0;
-    for (int q = 0; q < 4; ++q)
-        for (int l = 0; l < 8; ++l)
-            s += acc[q][l] + c[q][l];
-    return s;
-}
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("arch=x86-64-v4"))) static double ov_v4(const double *a, int64_t len, int K)
-{
-    return ov_body(a, len, K);
-}
-#endif
-static double ov_run(const double *a, int64_t len, int K)
-{
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("avx512f"))
-        return ov_v4(a, len, K);
-#endif
-    return ov_body(a, len, K);
-}
-static void ov_part(void *v, int t, int T)
-{
-    ov_ctx *c = v;
-    int64_t i0 = c->len / 32 * t / T * 32, i1 = c->len / 32 * (t + 1) / T * 32;
-    c->s[t] = ov_run(c->a + i0, i1 - i0, c->K);
-}
-static double ov_time(const double *a, int64_t len, int K, int T, int reps)
-{
-    double t[16];
-    ov_ctx c = {.a = a, .len = len, .K = K};
-    for (int r = 0; r <= reps; ++r) {
-        double t0 = bench_now();
-        smr_k_parallel(T, ov_part, &c);
-        if (r)
-            t[r - 1] = bench_now() - t0;
-    }
-    return bench_median(t, reps);
-}
+/* The overlap probes (--targets): how much of the one pass's work this
+ * machine can hide under a streaming read of a 256 MB buffer, each timed
+ * against the reference read (bench_stream_sum) rep by rep.  First the
+ * arithmetic alone (bench_fma_stream: F multiply-adds of each loaded
+ * vector, also in cache on the first 256 KiB, one thread, scaled), then
+ * the pass's data flow (bench_reread_stream: each block dotted, then read
+ * again for an update that needs the dot).  The first replaced (cae657f)
+ * and now replaces the older probe of K chained multiply-adds per line,
+ * whose figures are in the earlier runs' CSVs (docs/benchmarks.md). */
 static double overlap_probe(FILE *f)
 {
     int64_t len = (int64_t)1 << 25, head = (int64_t)1 << 15; /* 256 MB, 256 KiB */
@@ -194,26 +139,6 @@ static double overlap_probe(FILE *f)
     for (int64_t i = 0; i < len; ++i)
         a[i] = 1e-9 * (double)(i % 1000);
     int T = smr_k_threads();
-    printf("# overlap probe: K multiply-adds (8 wide) per cache line next to a streaming read\n");
-    for (int K = 1; K <= 8; K *= 2) {
-        double t_read = ov_time(a, len, 0, T, 5); /* again for each K: the machine drifts */
-        double th = 1e30;
-        for (int r = 0; r < 5; ++r) { /* one thread on the head, min of 5 x 200 */
-            double t0 = bench_now();
-            for (int q = 0; q < 200; ++q)
-                sink += ov_run(a, head, K);
-            double t1 = (bench_now() - t0) / 200;
-            th = t1 < th ? t1 : th;
-        }
-        double t_comp = th * (double)(len / head) / (double)T;
-        double t_both = ov_time(a, len, K, T, 5);
-        double lo = t_read > t_comp ? t_read : t_comp;
-        row(f, "overlap_read", "-", len / 8, K, t_read, 8.0 * (double)len / t_read / 1e9, "GB/s", t_read);
-        row(f, "overlap_compute", "-", len / 8, K, t_comp, 8.0 * (double)len / t_comp / 1e9, "GB/s", t_read);
-        row(f, "overlap_both", "-", len / 8, K, t_both, 8.0 * (double)len / t_both / 1e9, "GB/s", t_read);
-        printf("# K=%d: both / max(read, compute) = %.2f, both / (read + compute) = %.2f\n", K,
-               t_both / lo, t_both / (t_read + t_comp));
-    }
     /* The one pass's own shape (bench_overlap.c): F multiply-adds of each
      * loaded vector, F = 4 being one dot and three updates per element of
      * A.  read = the reference read, alternated with `both` rep by rep;
@@ -244,6 +169,33 @@ static double overlap_probe(FILE *f)
         row(f, "overlap_fma_both", "-", len / 8, F, t_both, 8.0 * (double)len / t_both / 1e9, "GB/s", t_read);
         printf("# F=%d: both / read = %.2f, both / max(read, compute) = %.2f, both / (read + compute) = %.2f\n",
                F, t_both / t_read, t_both / lo, t_both / (t_read + t_comp));
+    }
+    /* The one pass's data flow (bench_overlap.c, bench_reread_stream):
+     * blocks of 4, 32 and 128 KiB (a row-major panel at d = 64, a
+     * column-major chunk at d = 64 and 256), each read for a dot and again
+     * for an update that needs the dot; in sequence (mode 0) and with the
+     * update interleaved with the next block's dot (mode 1).  Against the
+     * reference read rep by rep; the d column is the block in KiB */
+    printf("# overlap probe, the one pass's data flow: dot, then the block again for an update\n");
+    for (int64_t kib = 4; kib <= 128; kib = kib == 4 ? 32 : 128 * 2) {
+        for (int mode = 0; mode < 2; ++mode) {
+            double tr[7], tb[7];
+            for (int r = 0; r < 7; ++r) {
+                double t0 = bench_now();
+                sink += bench_stream_sum(a, len);
+                double t1 = bench_now();
+                sink += bench_reread_stream(a, len, kib * 128, mode, T);
+                tr[r] = t1 - t0;
+                tb[r] = bench_now() - t1;
+            }
+            double t_read = bench_median(tr, 7), t_both = bench_median(tb, 7);
+            row(f, "reread_read", "-", len / 8, kib, t_read, 8.0 * (double)len / t_read / 1e9, "GB/s",
+                t_read);
+            row(f, mode ? "reread_interleaved" : "reread_in_sequence", "-", len / 8, kib, t_both,
+                8.0 * (double)len / t_both / 1e9, "GB/s", t_read);
+            printf("# block %ld KiB, %s: %.2f reads\n", (long)kib,
+                   mode ? "interleaved" : "in sequence", t_both / t_read);
+        }
     }
     free(a);
     return sink;
