@@ -177,7 +177,7 @@ static double overlap_probe(FILE *f)
      * update interleaved with the next block's dot (mode 1).  Against the
      * reference read rep by rep; the d column is the block in KiB */
     printf("# overlap probe, the one pass's data flow: dot, then the block again for an update\n");
-    for (int64_t kib = 4; kib <= 128; kib = kib == 4 ? 32 : 128 * 2) {
+    for (int64_t kib = 4; kib <= 128; kib = kib == 4 ? 32 : kib == 32 ? 128 : 1024) {
         for (int mode = 0; mode < 2; ++mode) {
             double tr[7], tb[7];
             for (int r = 0; r < 7; ++r) {
