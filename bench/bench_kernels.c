@@ -264,7 +264,11 @@ static double med(void (*fn)(K *), K *k, int reps)
 }
 
 /* fa and fb in rounds after a warm-up of both: per round, run timed calls
- * of fa, then run timed calls of fb.  Returns the median over the rounds
+ * of fa, then run timed calls of fb -- or, on odd rounds, fb first (not
+ * with idle_b, whose idle follows fb): a /tmp driver that alternated two
+ * builds of the library in a fixed order put the one that ran second
+ * 0.5-7 % ahead of where the reversed order put it (docs/benchmarks.md).
+ * Returns the median over the rounds
  * of the round's time(fa) / time(fb), and fa's median time per call in
  * *ta.  run = 1: call by call, so each ratio comes from two adjacent calls
  * and a machine that slows down for a while moves both (one_pass_paired).
@@ -281,7 +285,8 @@ static double rounds_ratio_idle(void (*fa)(K *), void (*fb)(K *), K *k, int roun
         bench_blas_idle();
     for (int r = 0; r < rounds; ++r) {
         double s[2];
-        for (int h = 0; h < 2; ++h) {
+        for (int hh = 0; hh < 2; ++hh) {
+            int h = !idle_b && (r & 1) ? 1 - hh : hh;
             void (*fn)(K *) = h ? fb : fa;
             /* after the idle (idle_b), a whole run of fa untimed: the
              * first calls after a sleep ran up to 2x slower here */
