@@ -207,6 +207,24 @@ def targets(files):
               f"| {cell('vs_two_call_runs', lay, d, '{:.2f}×')} "
               f"| {cell('hessian', lay, d, '{:.2f}')} |")
 
+    # the overlap probes (rows with layout "-"), where the runs have them
+    probe = [("overlap_fma_compute", "F = {} multiply-adds: compute alone"),
+             ("overlap_fma_both", "F = {} multiply-adds: with the read"),
+             ("reread_in_sequence", "{} KiB blocks, update after the dot"),
+             ("reread_interleaved", "{} KiB blocks, update interleaved")]
+    if any(x["kernel"] == "reread_interleaved" for r in runs for x in r):
+        print()
+        print("| overlap probe | × the read |")
+        print("|---|---|")
+        for k, what in probe:
+            ds = []
+            for r in runs:
+                for x in r:
+                    if x["kernel"] == k and x["d"] not in ds:
+                        ds.append(x["d"])
+            for d in ds:
+                print(f"| {what.format(d)} | {cell(k, '-', d, '{:.2f}')} |")
+
 
 if len(sys.argv) > 2 and sys.argv[1] == "--targets":
     targets(sys.argv[2:])
