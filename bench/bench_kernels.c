@@ -466,9 +466,25 @@ int main(int argc, char **argv)
                     row(f, "stream_sum_1t", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
                     smr_problem hp = p;
                     hp.n = (1 << 18) / (8 * d) > d ? (1 << 18) / (8 * d) : d;
+                    /* column-major: columns hp.n + 8 apart (the first
+                     * entries of A), not hp.n: 512 rows at d = 64 put the
+                     * columns 4 KiB apart, on the same sets of L1, which
+                     * the full pass's columns (10^6 rows apart) are not */
+                    if (lay)
+                        hp.lda = hp.n + 8;
                     smr_ws hws;
                     if (hp.n < n && smr_ws_init(&hws, &hp, false) == SMR_OK) {
                         hws.lean = true;
+                        /* column-major: the head in the full pass's blocks
+                         * (as many rows as it has, up to ws.nbf); its own
+                         * init cut it into blocks of 32 rows (8 per thread),
+                         * and each block's lane sums (4 x 8 x d, cleared and
+                         * added up per block) then cost more than the rows:
+                         * up to 044553b this row read 2.2-3.3 reads for
+                         * column-major d = 64 and 256 where the pass itself
+                         * took 1.6-2.0 */
+                        if (lay && smr_ws_fused_init(&hws) == SMR_OK && ws.nbf > 0)
+                            hws.nbf = ws.nbf < hp.n ? ws.nbf : hp.n;
                         k.hws = &hws;
                         k.hp = &hp;
                         int thr1 = smr_k_set_threads(1);
