@@ -211,7 +211,8 @@ static void test_shift_rises(void **state)
              * largest logit (column-major), so the sums do not give the
              * loss: it is redone by a forward pass.  (fused.c refuses the
              * sums after a raise; the sums' own test also rejects them in
-             * every case here, so that rule is not pinned by this test.) */
+             * every case here, so that rule is pinned by
+             * test_lean_raise_rule instead.) */
             TU_CHECK(!lean_mode || it != 2 || ws.lean_fallbacks == redone + 1,
                      "case %d: the loss was not redone", with_w);
             x[1] += 1e-3;
@@ -624,6 +625,57 @@ static void test_lean_shift_model(void **state)
     }
 }
 
+/* The lean pass refuses its sums after a raised shift (fused.c: rows
+ * before the raise summed at the old shift, rows after at the new, and
+ * only G and alpha are rescaled).  The sums' own test cannot see it when
+ * the raise lands on the lse: here every logit is 0 but row k's, 100, and
+ * the provisional shift is 0 (the lse, ~100, minus 100).  Row-major, the
+ * panel holding row k raises the shift to 100, where alpha ~ 1 and c - 1
+ * ~ 4e-41: S1, which counts (u - b)^2 with u = 1 for the ~3000 rows
+ * before k instead of ~e^-100, is ~3000 against a true 0.25, and its
+ * bound is S1 itself -- accepted.  So only the rule stops that loss: with
+ * it removed this test read the loss 300 times off and the gradient 3e4
+ * times (its s comes from the same sums), at 1 and 2 threads.  (The ridge
+ * keeps the gradient away from 0: without it every entry is ~1e-41, all
+ * rounding.)  Column-major, a raise redoes the pass from the largest
+ * logit (fused.c), where no shift is raised and the sums are used, right. */
+static void test_lean_raise_rule(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 2; ++c) {
+        const int64_t n = 4096, d = 4, k = 3 * n / 4 + 3;
+        tu_spec spec = {.n = n, .d = d, .layout = c ? SMR_COL_MAJOR : SMR_ROW_MAJOR,
+                        .a_scale = 1.0, .seed = 81 + (uint64_t)c};
+        tu_problem tp;
+        tu_problem_make(&tp, &spec);
+        for (int64_t i = 0; i < n; ++i) {
+            for (int64_t j = 0; j < d; ++j)
+                tp.A[c ? j * n + i : i * d + j] = 0.0;
+            tp.b[i] = 0.5 / (double)(n - 1);
+        }
+        tp.A[c ? k : k * d] = 1.0;
+        tp.b[k] = 0.5;
+        tp.p.lambda = 1e-3;
+        double x[4] = {100.0, 0.0, 0.0, 0.0}, g[4];
+        smr_ws ws;
+        assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
+        ws.lean = true;
+        assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK); /* the guess */
+        ws.guess_lse -= 100.0;
+        int64_t redone = ws.lean_fallbacks;
+        assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK);
+        errs e = compare(&tp.p, x, ws.loss, g);
+        print_message("layout %d: L rel err %.2e, g %.2e, redone %lld\n", c, e.lerr,
+                      e.gerr, (long long)(ws.lean_fallbacks - redone));
+        TU_CHECK(e.lerr <= 1e-12 && e.gerr <= 1e-12, "layout %d: L %.3g g %.3g", c,
+                 e.lerr, e.gerr);
+        TU_CHECK(c || ws.lean_fallbacks == redone + 1, "layout %d: the loss was not redone",
+                 c);
+        smr_ws_free(&ws);
+        tu_problem_free(&tp);
+    }
+}
+
 static int set_lean(void **state)
 {
     (void)state;
@@ -657,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_lean_state),
         cmocka_unit_test(test_lean_cancellation),
         cmocka_unit_test(test_lean_shift_model),
+        cmocka_unit_test(test_lean_raise_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
