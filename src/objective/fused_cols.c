@@ -73,6 +73,16 @@
 #define SMR_CV_SHORT 4
 #endif
 #define SMR_CV_MIN_D 48 /* (header comment: measured at d = 16, 64, 256, 2000) */
+/* below this d the chunk's dots sum even and odd columns apart (chunk):
+ * 8 chains of multiply-adds instead of the SMR_CV_SHORT = 4 vectors'
+ * (FMA latency 4 cycles, two issued a cycle).  The pass at n = 10^6,
+ * 2 threads, the two builds alternated in both orders (/tmp driver),
+ * against the sums in one chain: d = 10 0.89-0.93 of the time, d = 16
+ * 0.91-0.98 (five runs), d = 24 0.97, d = 28 0.97-1.01, d = 32 0.99-1.23,
+ * d = 40 1.05-1.16; AVX2 level d = 16 0.94-0.96 */
+#ifndef SMR_ZSPLIT_D
+#define SMR_ZSPLIT_D 32
+#endif
 #define SMR_CPF 64 /* rows ahead to prefetch                */
 /* Below this d the chunk's prefetches are spread over its two loops,
  * from it all are issued in the dots loop.  Measured (2 threads, n = 10^6,
@@ -131,17 +141,46 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
     const bool pf = r0 + SMR_CPF + SMR_VL * V <= k->rows_left;
     const int L = (SMR_VL * V + 7) / 8; /* 64-byte lines per column */
     const int pfl = L > 1 && d < SMR_CPF_SPREAD_D ? 1 : L;
-    for (int64_t j = 0; j < d; ++j) {
-        const double *col = A + j * ld;
-        double xj = k->x[j];
+    /* below SMR_ZSPLIT_D (chunks of SMR_CV_SHORT vectors), even and odd
+     * columns in separate sums: V chains of multiply-adds alone wait on
+     * each other's latency.  By d, not V: a row's z must take the same
+     * steps in the head and in a full chunk (test_placement_independent);
+     * and in a loop of its own: one loop with a branch between the sums
+     * was if-converted, its products no longer contracted the same way */
+    const bool two = d < SMR_ZSPLIT_D;
+    vd zo[SMR_CV] = {{0}};
+    int64_t jz = 0;
+    for (; two && jz + 1 < d; jz += 2) {
+        const double *col = A + jz * ld;
+        double xj = k->x[jz], xo = k->x[jz + 1];
+        if (pf)
+            for (int l = 0; l < pfl; ++l) {
+                __builtin_prefetch(col + SMR_CPF + 8 * l, 0, 3);
+                __builtin_prefetch(col + ld + SMR_CPF + 8 * l, 0, 3);
+            }
+        for (int v = 0; v < V; ++v) {
+            zv[v] += xj * (v == V - 1 && cnt < SMR_VL
+                               ? ld_part(k, r0 + SMR_VL * v, cnt, jz)
+                               : ldv(col + SMR_VL * v));
+            zo[v] += xo * (v == V - 1 && cnt < SMR_VL
+                               ? ld_part(k, r0 + SMR_VL * v, cnt, jz + 1)
+                               : ldv(col + ld + SMR_VL * v));
+        }
+    }
+    for (; jz < d; ++jz) {
+        const double *col = A + jz * ld;
+        double xj = k->x[jz];
         if (pf)
             for (int l = 0; l < pfl; ++l)
                 __builtin_prefetch(col + SMR_CPF + 8 * l, 0, 3);
         for (int v = 0; v < V; ++v)
             zv[v] += xj * (v == V - 1 && cnt < SMR_VL
-                               ? ld_part(k, r0 + SMR_VL * v, cnt, j)
+                               ? ld_part(k, r0 + SMR_VL * v, cnt, jz)
                                : ldv(col + SMR_VL * v));
     }
+    if (two)
+        for (int v = 0; v < V; ++v)
+            zv[v] += zo[v];
 
     /* shift (largest logit of the chunk), finiteness */
     vd mx = zv[0];
