@@ -121,6 +121,16 @@ ld_part(const cblk_t *k, int64_t r0, int cnt, int64_t j)
     return a;
 }
 
+/* vector v (of V) of the chunk's column j, col = A + j ld: a load, or
+ * for the partial last vector (cnt < SMR_VL) ld_part */
+static inline __attribute__((always_inline)) vd
+col_vec(const cblk_t *k, const double *col, int64_t r0, int v, int V, int cnt,
+        int64_t j)
+{
+    return v == V - 1 && cnt < SMR_VL ? ld_part(k, r0 + SMR_VL * v, cnt, j)
+                                      : ldv(col + SMR_VL * v);
+}
+
 /* V vectors of SMR_VL rows from r0; the last has cnt valid rows (SMR_VL
  * for all but the block's last vector).  V and cnt == SMR_VL are
  * constants after inlining.  lo (the head, V = 1): the rows' weights and
@@ -159,12 +169,8 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
                 __builtin_prefetch(col + ld + SMR_CPF + 8 * l, 0, 3);
             }
         for (int v = 0; v < V; ++v) {
-            zv[v] += xj * (v == V - 1 && cnt < SMR_VL
-                               ? ld_part(k, r0 + SMR_VL * v, cnt, jz)
-                               : ldv(col + SMR_VL * v));
-            zo[v] += xo * (v == V - 1 && cnt < SMR_VL
-                               ? ld_part(k, r0 + SMR_VL * v, cnt, jz + 1)
-                               : ldv(col + ld + SMR_VL * v));
+            zv[v] += xj * col_vec(k, col, r0, v, V, cnt, jz);
+            zo[v] += xo * col_vec(k, col + ld, r0, v, V, cnt, jz + 1);
         }
     }
     for (; jz < d; ++jz) {
@@ -174,9 +180,7 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
             for (int l = 0; l < pfl; ++l)
                 __builtin_prefetch(col + SMR_CPF + 8 * l, 0, 3);
         for (int v = 0; v < V; ++v)
-            zv[v] += xj * (v == V - 1 && cnt < SMR_VL
-                               ? ld_part(k, r0 + SMR_VL * v, cnt, jz)
-                               : ldv(col + SMR_VL * v));
+            zv[v] += xj * col_vec(k, col, r0, v, V, cnt, jz);
     }
     if (two)
         for (int v = 0; v < V; ++v)
@@ -227,8 +231,7 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
             for (int l = pfl; l < L; ++l)
                 __builtin_prefetch(col + SMR_CPF + 8 * l, 0, 3);
         for (int v = 0; v < V; ++v) {
-            vd a = v == V - 1 && cnt < SMR_VL ? ld_part(k, r0 + SMR_VL * v, cnt, j)
-                                                : ldv(col + SMR_VL * v);
+            vd a = col_vec(k, col, r0, v, V, cnt, j);
             SMR_IN_REG(simd, a); /* one load, three FMAs (simd.h) */
             if (lo)
                 a = permv(a, up);
