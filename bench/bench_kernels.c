@@ -142,7 +142,7 @@ static double overlap_probe(FILE *f)
     /* The one pass's own shape (bench_overlap.c): F multiply-adds of each
      * loaded vector, F = 4 being one dot and three updates per element of
      * A.  read = the reference read, alternated with `both` rep by rep;
-     * compute as above */
+     * compute = one thread on the first 256 KiB (in cache), scaled */
     printf("# overlap probe, the one pass's shape: F multiply-adds of each loaded vector\n");
     for (int F = 1; F <= 4; F *= 2) {
         double tr[7], tb[7], th = 1e30;

@@ -16,6 +16,7 @@
  */
 #include "bench_common.h"
 #include "kernels/kernels.h"
+#include "kernels/simd.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -122,18 +123,9 @@ double bench_fma_stream(const double *a, int64_t len, int F, int threads)
  *
  * Each element is loaded from memory once; what this costs beyond the
  * read is what the pass's shape costs before any exp, transpose or
- * weight.  The update's loads are kept as loads (an empty asm, as the
- * library's SMR_IN_REG) at the AVX-512 level.
+ * weight.  The update's loads are kept as loads at the AVX-512 level
+ * (the library's SMR_IN_REG, src/kernels/simd.h).
  */
-#ifdef BO_X86
-#define BO_KEEP(flag, x)                                                        \
-    do {                                                                        \
-        if (flag)                                                               \
-            __asm__("" : "+v"(x));                                              \
-    } while (0)
-#else
-#define BO_KEEP(flag, x) ((void)(x))
-#endif
 #define BO_REREAD_BODY(KEEP)                                                    \
     {                                                                           \
         const bo_v8 xv = {1.0, 1.01, 1.02, 1.03, 1.04, 1.05, 1.06, 1.07};      \
@@ -154,7 +146,7 @@ double bench_fma_stream(const double *a, int64_t len, int F, int threads)
                     _Pragma("GCC unroll 4") for (int q = 0; q < 4; ++q) {       \
                         bo_v8 y;                                                \
                         memcpy(&y, p + (i - b0) + 8 * q, sizeof y);             \
-                        BO_KEEP(KEEP, y);                                       \
+                        SMR_IN_REG(KEEP, y);                                       \
                         for (int c = 0; c < 3; ++c)                             \
                             g[c][q & 1] += w[c] * y;                            \
                     }                                                           \
@@ -173,7 +165,7 @@ double bench_fma_stream(const double *a, int64_t len, int F, int threads)
                 _Pragma("GCC unroll 4") for (int q = 0; q < 4; ++q) {           \
                     bo_v8 y;                                                    \
                     memcpy(&y, a + i + 8 * q, sizeof y);                        \
-                    BO_KEEP(KEEP, y);                                           \
+                    SMR_IN_REG(KEEP, y);                                           \
                     for (int c = 0; c < 3; ++c)                                 \
                         g[c][q & 1] += w[c] * y;                                \
                 }                                                               \
