@@ -53,6 +53,13 @@ double bench_fma_stream(const double *a, int64_t len, int F, int threads);
  * Returns a sum to keep. */
 double bench_reread_stream(const double *a, int64_t len, int64_t blk,
                            int mode, int threads);
+/* A plain read of column-major A (n x d, leading dimension ld) in the
+ * order a one pass reads it (bench_colread.c): R rows at a time (R a
+ * multiple of 8), the chunk's d runs of R doubles one after the other,
+ * with the kernel's software prefetch; split over `threads` threads in
+ * whole chunks.  Returns the sum of A (keep it). */
+double bench_col_chunk_read(const double *A, int64_t n, int64_t d, int64_t ld,
+                            int64_t R, int threads);
 /* fill A (n x d, row-major) ~ N(0, 1/d), b = softmax(A x*), x* ~ N(0, 1) */
 void bench_problem(int64_t n, int64_t d, double *A, double *b, double *xs);
 

@@ -46,6 +46,11 @@
  *              summation call by call as one_pass_paired: what the
  *              n-vectors add to a read of A (about 32 bytes a row), a
  *              floor for one_pass_paired where rows are short
+ *   col_read_rR  (--targets and --case only, column-major) A read
+ *              plainly in the order a one pass must read it, R rows at a
+ *              time (bench_colread.c), against the summation call by call
+ *              as one_pass_paired; for R = 8 .. 512 whose chunk fits in
+ *              L2, and the kernel's R: what the order alone costs
  *   one_pass_vs_two_pass  (--targets and --case only) the solvers'
  *              choice of path (SMR_FUSED_COL_MAX_D): rounds of 10
  *              one_pass calls then 10 loss_grad calls, each run after an
@@ -110,12 +115,15 @@ typedef struct {
     double *x, *y, *g, *H, *s, *hv, *x2;
     double sink;
     int flip;
+    int64_t R; /* rows per chunk of k_col_read */
 } K;
 
 #define TIMED(name, ...)                                                     \
     static void name(K *k) { __VA_ARGS__; }
 TIMED(k_sum, k->sink += bench_stream_sum(k->p->A, k->p->n * k->p->d))
 TIMED(k_floor, k->sink += bench_nvec_floor(k->p->A, k->p->n, k->p->d, k->p->b, k->y))
+TIMED(k_col_read, k->sink += bench_col_chunk_read(k->p->A, k->p->n, k->p->d, k->p->n, k->R,
+                                                 smr_k_threads()))
 static void row(FILE *f, const char *kernel, const char *lay, int64_t n, int64_t d, double sec,
                 double rate, const char *unit, double lim);
 /* The overlap probes (--targets): how much of the one pass's work this
@@ -435,6 +443,20 @@ int main(int argc, char **argv)
                     row(f, "one_pass_runs", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
                     q = rounds_ratio(k_floor, k_sum, &k, pr, 1, &t);
                     row(f, "nvec_floor_paired", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
+                    /* column-major: A read plainly in the one pass's
+                     * order, R rows at a time (bench_colread.c), for the
+                     * R whose chunk (8 R d bytes) fits in L2 (1 MiB here)
+                     * and for the kernel's own R (32 below d = 48, 64 from
+                     * it: fused_cols.c), against the sum call by call */
+                    for (int64_t R = 8; lay && R <= 512; R *= 2) {
+                        if (8 * R * d > (1 << 20) && R != (d < 48 ? 32 : 64))
+                            continue;
+                        k.R = R;
+                        char name[32];
+                        snprintf(name, sizeof name, "col_read_r%lld", (long long)R);
+                        q = rounds_ratio(k_col_read, k_sum, &k, pr, 1, &t);
+                        row(f, name, L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
+                    }
                     ws.lean = false; /* as Newton calls it: f and z kept */
                     ws.fused_fallbacks = 0;
                     q = rounds_ratio(k_one_pass, k_sum, &k, pr, 1, &t);

@@ -207,6 +207,49 @@ def targets(files):
               f"| {cell('vs_two_call_runs', lay, d, '{:.2f}×')} "
               f"| {cell('hessian', lay, d, '{:.2f}')} |")
 
+    # column-major: A read plainly in the pass's order (col_read_rR rows,
+    # bench_colread.c), where the runs have them
+    if any(x["kernel"].startswith("col_read_r") for r in runs for x in r):
+        print()
+        print("| col d | read in the pass's order, kernel's R / read "
+              "| best R: read in that order / read | lean pass / best "
+              "| vs two_call | two_call / best (≈ most a chunked pass gains) |")
+        print("|---|---|---|---|---|---|")
+
+        def best(r, d):
+            xs = [x for x in r if x["kernel"].startswith("col_read_r")
+                  and x["layout"] == "col" and x["d"] == d]
+            return min(xs, key=lambda x: float(x["ratio"])) if xs else None
+
+        def per_run(f):
+            return " / ".join(f(r) for r in runs)
+
+        for lay, d in keys:
+            if lay != "col":
+                continue
+            kr = "col_read_r32" if int(d) < 48 else "col_read_r64"
+
+            def bcell(r):
+                b = best(r, d)
+                return "—" if b is None else \
+                    f"{float(b['ratio']):.2f} (R = {b['kernel'][10:]})"
+
+            def over(r):
+                b, p = best(r, d), get(r, "one_pass_paired", "col", d)
+                return "—" if b is None or p is None else \
+                    f"{p / float(b['ratio']):.2f}"
+
+            def gain(r):
+                b = best(r, d)
+                v = get(r, "vs_two_call_runs", "col", d)
+                p = get(r, "one_pass_paired", "col", d)
+                if b is None or v is None or p is None:
+                    return "—"
+                return f"{v * p / float(b['ratio']):.2f}×"
+            print(f"| {d} | {cell(kr, 'col', d, '{:.2f}')} | {per_run(bcell)} "
+                  f"| {per_run(over)} | {cell('vs_two_call_runs', 'col', d, '{:.2f}×')} "
+                  f"| {per_run(gain)} |")
+
     # the overlap probes (rows with layout "-"), where the runs have them
     probe = [("overlap_fma_compute", "F = {} multiply-adds: compute alone"),
              ("overlap_fma_both", "F = {} multiply-adds: with the read"),
