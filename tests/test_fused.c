@@ -414,7 +414,9 @@ static void test_placement_independent(void **state)
         {2003, 10, 0, SMR_ROW_MAJOR, false, false},
         {3001, 20, 1, SMR_ROW_MAJOR, true, false},
         {5003, 13, 5, SMR_COL_MAJOR, true, false},   /* ld 5008: chunks of 32 */
-        {4133, 48, 3, SMR_COL_MAJOR, false, false},  /* ld 4136: chunks of 64 */
+        {4133, 48, 3, SMR_COL_MAJOR, false, false},  /* ld 4136: chunks of
+                                                        128, then 64, 32 */
+        {2011, 260, 5, SMR_COL_MAJOR, false, false}, /* ld 2016: chunks of 64 */
         {37, 300, 3, SMR_COL_MAJOR, true, false},    /* ld 40: head + vectors */
         /* logits rising by 600 along the rows, so the shift is raised
          * mid-pass (column-major: the pass is then redone from the largest

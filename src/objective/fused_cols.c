@@ -7,9 +7,10 @@
  *     G  += sum_i a_i^T W_i,
  *
  * computed a chunk of rows at a time: SMR_CV_SHORT vectors of SMR_VL rows
- * below d = SMR_CV_MIN_D, SMR_CV from it (32 and 64 rows at the AVX-512
- * level's 8 lanes; the AVX2 level compiles this file at 4 lanes through
- * fused_cols_avx2.c, simd.h).  In column-major A a chunk's rows of one
+ * below d = SMR_CV_MIN_D, SMR_CV_MID up to SMR_CV_MID_MAX_D, SMR_CV above
+ * (32, 128 and 64 rows at the AVX-512 level's 8 lanes; the AVX2 level
+ * compiles this file at 4 lanes through fused_cols_avx2.c, simd.h, with
+ * 32 rows from SMR_CV_MIN_D).  In column-major A a chunk's rows of one
  * column are contiguous, so the lanes are rows:
  *
  *     z[v]      += x_j * A[chunk v, j]            over the columns j
@@ -63,6 +64,23 @@
 #if SMR_VL == 8
 #define SMR_CV 8       /* vectors (of 8 rows) per chunk from SMR_CV_MIN_D */
 #define SMR_CV_SHORT 4 /* vectors per chunk below it                     */
+/* 128-row chunks from SMR_CV_MIN_D up to SMR_CV_MID_MAX_D: A read in that
+ * order costs less than in runs of 64 rows (bench_kernels' col_read_rR
+ * rows, docs/benchmarks.md "The column-major read order": the order alone,
+ * no arithmetic, 1.3-1.8 times a contiguous read), and the pass follows,
+ * by how much depending on the minute: n d = 1.28e8 or 6.4e7, 2 threads,
+ * the two builds alternated in both orders (/tmp driver), the time
+ * against 64-row chunks: d = 48 0.83-0.85 in a fast minute, 0.92-0.97 in
+ * slower ones (one thread 0.90-0.93); d = 64 0.91-0.94, then 0.95-0.99
+ * (one thread 1.01-1.03); d = 96 0.88-0.93, then 0.98-0.99; d = 128
+ * 0.91-0.93, then 0.97-1.00 (one thread 0.95-0.96); d = 160 0.96-0.97,
+ * d = 192 0.94, d = 224 0.95; but d = 256 0.98-1.01 and d = 512
+ * 1.05-1.06; d = 2000 (n = 10^4) 1.00.  256 rows (32
+ * vectors): 1.12-1.14 at d = 64, 1.44-1.54 at d = 256 (the chunk's z
+ * and weights no longer fit in registers).  Same bits: every lane sum
+ * adds its rows in row order whatever the chunk (see cols_body) */
+#define SMR_CV_MID 16
+#define SMR_CV_MID_MAX_D 256
 #else
 /* 4 lanes: 32 and 16 rows.  16 vectors (64 rows, as at 8 lanes) measured
  * worse (AVX2 level, bench_kernels --case, paired with a read, 2-3
@@ -71,6 +89,8 @@
  * vector registers the chunk's z and weights no longer fit */
 #define SMR_CV 8
 #define SMR_CV_SHORT 4
+#define SMR_CV_MID SMR_CV /* (no 128-row chunks: 16 registers) */
+#define SMR_CV_MID_MAX_D 0
 #endif
 #define SMR_CV_MIN_D 48 /* (header comment: measured at d = 16, 64, 256, 2000) */
 /* below this d the chunk's dots sum even and odd columns apart (chunk):
@@ -142,13 +162,17 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
     const int64_t d = k->d, ld = k->ld;
     const double *A = k->Ab + r0;
     const vp up = rotidx(SMR_VL - lo); /* lane l to lane l + lo */
-    vd zv[SMR_CV] = {{0}};
+    vd zv[SMR_CV_MID] = {{0}};
     /* for d < SMR_CPF_SPREAD_D the prefetches are spread over the chunk's
      * work as in fused_rows.c (panel): this loop takes the first of the L
      * lines of each column's chunk SMR_CPF rows ahead, the update below
      * (three multiply-adds per load where this loop has one) the others;
      * from that d this loop takes all L (see the constant) */
-    const bool pf = r0 + SMR_CPF + SMR_VL * V <= k->rows_left;
+    /* rows ahead: SMR_CPF, or the chunk's own length for 128-row chunks
+     * (the next chunk; 64 ahead measured the same, 0.93 against 0.91-0.93
+     * of the 64-row chunks' time at d = 64) */
+    const int64_t cpf = SMR_VL * V > SMR_CPF ? SMR_VL * V : SMR_CPF;
+    const bool pf = r0 + cpf + SMR_VL * V <= k->rows_left;
     const int L = (SMR_VL * V + 7) / 8; /* 64-byte lines per column */
     const int pfl = L > 1 && d < SMR_CPF_SPREAD_D ? 1 : L;
     /* below SMR_ZSPLIT_D (chunks of SMR_CV_SHORT vectors), even and odd
@@ -158,15 +182,15 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
      * and in a loop of its own: one loop with a branch between the sums
      * was if-converted, its products no longer contracted the same way */
     const bool two = d < SMR_ZSPLIT_D;
-    vd zo[SMR_CV] = {{0}};
+    vd zo[SMR_CV_MID] = {{0}};
     int64_t jz = 0;
     for (; two && jz + 1 < d; jz += 2) {
         const double *col = A + jz * ld;
         double xj = k->x[jz], xo = k->x[jz + 1];
         if (pf)
             for (int l = 0; l < pfl; ++l) {
-                __builtin_prefetch(col + SMR_CPF + 8 * l, 0, 3);
-                __builtin_prefetch(col + ld + SMR_CPF + 8 * l, 0, 3);
+                __builtin_prefetch(col + cpf + 8 * l, 0, 3);
+                __builtin_prefetch(col + ld + cpf + 8 * l, 0, 3);
             }
         for (int v = 0; v < V; ++v) {
             zv[v] += xj * col_vec(k, col, r0, v, V, cnt, jz);
@@ -178,7 +202,7 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
         double xj = k->x[jz];
         if (pf)
             for (int l = 0; l < pfl; ++l)
-                __builtin_prefetch(col + SMR_CPF + 8 * l, 0, 3);
+                __builtin_prefetch(col + cpf + 8 * l, 0, 3);
         for (int v = 0; v < V; ++v)
             zv[v] += xj * col_vec(k, col, r0, v, V, cnt, jz);
     }
@@ -200,7 +224,7 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
                     SMR_VL * d, SMR_VL * d, 3.0);
 
     /* u and the weights, lanes past cnt zero */
-    vd W[4][SMR_CV];
+    vd W[4][SMR_CV_MID];
     for (int v = 0; v < V; ++v) {
         smr_lanes Lw = smr_fused_lanes(simd, zv[v], v == V - 1 ? cnt : SMR_VL,
                                        r0 + SMR_VL * v, k->b, k->w, k->mu,
@@ -229,7 +253,7 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
         vd e4 = four ? ldv(g + 3 * gd) : e1;
         if (pf)
             for (int l = pfl; l < L; ++l)
-                __builtin_prefetch(col + SMR_CPF + 8 * l, 0, 3);
+                __builtin_prefetch(col + cpf + 8 * l, 0, 3);
         for (int v = 0; v < V; ++v) {
             vd a = col_vec(k, col, r0, v, V, cnt, j);
             SMR_IN_REG(simd, a); /* one load, three FMAs (simd.h) */
@@ -280,6 +304,9 @@ cols_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
         chunk(simd, 1, (int)h, 0, (int)o, &k);
         r0 = h;
     }
+    if (SMR_CV_MID > SMR_CV && d >= SMR_CV_MIN_D && d < SMR_CV_MID_MAX_D)
+        for (; r0 + SMR_VL * SMR_CV_MID <= m; r0 += SMR_VL * SMR_CV_MID)
+            chunk(simd, SMR_CV_MID, SMR_VL, r0, 0, &k);
     if (d >= SMR_CV_MIN_D)
         for (; r0 + SMR_VL * SMR_CV <= m; r0 += SMR_VL * SMR_CV)
             chunk(simd, SMR_CV, SMR_VL, r0, 0, &k);
