@@ -6,7 +6,8 @@
  * the row have been read before its update can start, and the update must
  * find them in cache again: on column-major A any one pass reads A a
  * chunk of R rows at a time, d runs of R doubles, one per column, ld
- * doubles apart (fused_cols.c: R = 32 below d = 48, 64 from it), with the
+ * doubles apart (fused_cols.c: R = 32 below d = 48, 128 up to d = 255, 64
+ * from d = 256, at the AVX-512 level), with the
  * chunk (8 R d bytes) small enough to stay in cache until its update.
  * The contiguous read (bench_stream_sum) reads the same bytes in one
  * stream per thread.  This reads them in chunk order with the kernel's

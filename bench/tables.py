@@ -172,10 +172,11 @@ def scaling():
 
 def targets(files):
     """one row per layout and d: each --targets run's figures, run by run"""
-    runs = []
+    runs, heads = [], []
     for fn in files:
         with open(fn) as f:
             head = f.readline().strip().lstrip("# ")
+            heads.append(head)
             runs.append(list(csv.DictReader(f)))
         print(f"<!-- {fn}: {head} -->")
 
@@ -227,7 +228,17 @@ def targets(files):
         for lay, d in keys:
             if lay != "col":
                 continue
-            kr = "col_read_r32" if int(d) < 48 else "col_read_r64"
+            # the kernel's R (fused_cols.c): 128 from d = 48 to 255 since
+            # 28908ac, 64 in the runs at 929fd0f (targets-run23, run24)
+            def kr(i):
+                if int(d) < 48:
+                    return "col_read_r32"
+                old = "commit=929fd0f" in heads[i]
+                return "col_read_r128" if int(d) < 256 and not old else "col_read_r64"
+
+            def kcell(i, r):
+                v = get(r, kr(i), "col", d)
+                return "—" if v is None else f"{v:.2f} (R = {kr(i)[10:]})"
 
             def bcell(r):
                 b = best(r, d)
@@ -246,7 +257,8 @@ def targets(files):
                 if b is None or v is None or p is None:
                     return "—"
                 return f"{v * p / float(b['ratio']):.2f}×"
-            print(f"| {d} | {cell(kr, 'col', d, '{:.2f}')} | {per_run(bcell)} "
+            kc = " / ".join(kcell(i, r) for i, r in enumerate(runs))
+            print(f"| {d} | {kc} | {per_run(bcell)} "
                   f"| {per_run(over)} | {cell('vs_two_call_runs', 'col', d, '{:.2f}×')} "
                   f"| {per_run(gain)} |")
 
