@@ -22,7 +22,8 @@
  * across the lanes once per block.  The chunk's d columns are d streams 256
  * or 512 bytes apart in each: each column's lines SMR_CPF rows ahead are
  * prefetched (the hardware prefetcher follows a few streams, not d of
- * them).  Why 64 rows from d = 48 (8 lanes): the update's lane sums Gl (3 x 8 x d
+ * them).  Why 64 rows from d = 48 (8 lanes; now 128 up to d = 255,
+ * SMR_CV_MID below, and 64 from d = 256): the update's lane sums Gl (3 x 8 x d
  * doubles, read and written once per chunk) then cost half as much per
  * row, and each column visit reads 8 lines instead of 4.  Measured with
  * bench_kernels --case (2 threads, column-major, paired with a read,
@@ -62,7 +63,8 @@
 #include <string.h>
 
 #if SMR_VL == 8
-#define SMR_CV 8       /* vectors (of 8 rows) per chunk from SMR_CV_MIN_D */
+#define SMR_CV 8       /* vectors (of 8 rows) per chunk from SMR_CV_MID_MAX_D
+                          (and for the rows that 128-row chunks leave) */
 #define SMR_CV_SHORT 4 /* vectors per chunk below it                     */
 /* 128-row chunks from SMR_CV_MIN_D up to SMR_CV_MID_MAX_D: A read in that
  * order costs less than in runs of 64 rows (bench_kernels' col_read_rR
