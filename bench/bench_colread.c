@@ -30,7 +30,6 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CR_X86 1
 #define CR_TARGET __attribute__((target("arch=x86-64-v4")))
 #else
 #define CR_TARGET
@@ -102,11 +101,7 @@ static void cr_part(void *v, int t, int T)
 double bench_col_chunk_read(const double *A, int64_t n, int64_t d, int64_t ld,
                             int64_t R, int threads)
 {
-    bool v4 = false;
-#ifdef CR_X86
-    __builtin_cpu_init();
-    v4 = __builtin_cpu_supports("x86-64-v4");
-#endif
+    bool v4 = bench_cpu_avx512();
     int64_t o = (int64_t)((uintptr_t)A % 64) / 8, h = 0;
     if (ld % 8 == 0 && (uintptr_t)A % 8 == 0 && o != 0)
         h = 8 - o < n ? 8 - o : n;

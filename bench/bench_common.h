@@ -7,6 +7,7 @@
 #ifndef SMR_BENCH_COMMON_H
 #define SMR_BENCH_COMMON_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -30,6 +31,9 @@ double bench_stream_sum(const double *a, int64_t len);
 /* the level the reference reads run at: "avx512", "avx2" or "base" (in
  * bench_machine's line as read=) */
 const char *bench_read_level(void);
+/* whether the CPU runs the x86-64-v4 (AVX-512) level: the probes
+ * (bench_overlap.c, bench_colread.c) run at it then, as the read does */
+bool bench_cpu_avx512(void);
 /* The memory traffic of a one-pass loss+gradient without its arithmetic:
  * the read above of A (n rows of d, contiguous) with, per row, b[i] read
  * and u[i] written (the pass's unnormalised softmax), then -- after all

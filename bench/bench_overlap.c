@@ -70,11 +70,7 @@ typedef double (*bo_fn)(const double *, int64_t);
 
 static bo_fn bo_pick(int F)
 {
-    bool v4 = false;
-#ifdef BO_X86
-    __builtin_cpu_init();
-    v4 = __builtin_cpu_supports("x86-64-v4");
-#endif
+    bool v4 = bench_cpu_avx512();
     if (F <= 1)
         return v4 ? bo_f1 : bo_f1_base;
     if (F == 2)
@@ -206,11 +202,7 @@ static void bo_rr_part(void *v, int t, int T)
 double bench_reread_stream(const double *a, int64_t len, int64_t blk,
                            int mode, int threads)
 {
-    bool v4 = false;
-#ifdef BO_X86
-    __builtin_cpu_init();
-    v4 = __builtin_cpu_supports("x86-64-v4");
-#endif
+    bool v4 = bench_cpu_avx512();
     bo_rr_ctx c = {.fn = v4 ? bo_reread : bo_reread_base, .a = a,
                    .len = len, .blk = blk, .mode = mode};
     smr_k_parallel(threads, bo_rr_part, &c);

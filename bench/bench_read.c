@@ -76,6 +76,11 @@ const char *bench_read_level(void)
     return br_pick()->name;
 }
 
+bool bench_cpu_avx512(void)
+{
+    return strcmp(br_pick()->name, "avx512") == 0;
+}
+
 /* thread t of T takes a contiguous, 8-aligned share of a[0 .. len) */
 typedef struct {
     const br_level *lv;
