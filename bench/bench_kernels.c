@@ -446,9 +446,10 @@ int main(int argc, char **argv)
                     /* column-major: A read plainly in the one pass's
                      * order, R rows at a time (bench_colread.c), for the
                      * R whose chunk (8 R d bytes) fits in L2 (1 MiB here)
-                     * and for the kernel's own R (32 below d = 48, 128 up
-                     * to 255, 64 from 256: fused_cols.c), against the sum
-                     * call by call */
+                     * and for the kernel's own R at the AVX-512 level (32
+                     * below d = 48, 128 up to 255, 64 from 256:
+                     * fused_cols.c; the AVX2 level takes 32 throughout),
+                     * against the sum call by call */
                     for (int64_t R = 8; lay && R <= 512; R *= 2) {
                         if (8 * R * d > (1 << 20) && R != (d < 48 ? 32 : d < 256 ? 128 : 64))
                             continue;

@@ -165,14 +165,14 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
     const double *A = k->Ab + r0;
     const vp up = rotidx(SMR_VL - lo); /* lane l to lane l + lo */
     vd zv[SMR_CV_MID] = {{0}};
-    /* for d < SMR_CPF_SPREAD_D the prefetches are spread over the chunk's
-     * work as in fused_rows.c (panel): this loop takes the first of the L
-     * lines of each column's chunk SMR_CPF rows ahead, the update below
-     * (three multiply-adds per load where this loop has one) the others;
-     * from that d this loop takes all L (see the constant) */
-    /* rows ahead: SMR_CPF, or the chunk's own length for 128-row chunks
-     * (the next chunk; 64 ahead measured the same, 0.93 against 0.91-0.93
-     * of the 64-row chunks' time at d = 64) */
+    /* each column's L lines cpf rows ahead are prefetched: cpf = SMR_CPF,
+     * or the chunk's own length for 128-row chunks (the next chunk; 64
+     * ahead measured the same, 0.93 against 0.91-0.93 of the 64-row
+     * chunks' time at d = 64).  For d < SMR_CPF_SPREAD_D they are spread
+     * over the chunk's work as in fused_rows.c (panel): this loop takes
+     * the first of the L lines, the update below (three multiply-adds per
+     * load where this loop has one) the others; from that d this loop
+     * takes all L (see the constant) */
     const int64_t cpf = SMR_VL * V > SMR_CPF ? SMR_VL * V : SMR_CPF;
     const bool pf = r0 + cpf + SMR_VL * V <= k->rows_left;
     const int L = (SMR_VL * V + 7) / 8; /* 64-byte lines per column */
@@ -306,7 +306,7 @@ cols_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
         chunk(simd, 1, (int)h, 0, (int)o, &k);
         r0 = h;
     }
-    if (SMR_CV_MID > SMR_CV && d >= SMR_CV_MIN_D && d < SMR_CV_MID_MAX_D)
+    if (d >= SMR_CV_MIN_D && d < SMR_CV_MID_MAX_D) /* (never at 4 lanes) */
         for (; r0 + SMR_VL * SMR_CV_MID <= m; r0 += SMR_VL * SMR_CV_MID)
             chunk(simd, SMR_CV_MID, SMR_VL, r0, 0, &k);
     if (d >= SMR_CV_MIN_D)
