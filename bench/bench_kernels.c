@@ -489,7 +489,16 @@ int main(int argc, char **argv)
                     smr_k_set_threads(thr);
                     row(f, "stream_sum_1t", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
                     smr_problem hp = p;
-                    hp.n = (1 << 18) / (8 * d) > d ? (1 << 18) / (8 * d) : d;
+                    /* row-major: one block of the pass (256 KiB, at
+                     * least 64 rows: 1 MiB at d = 2000).  Up to 9011059
+                     * the head was max(256 KiB, d rows) in both layouts:
+                     * 2000 rows (32 MB, beyond L2) at d = 2000, and the
+                     * pass's 16-row blocks, so its row-major d = 2000
+                     * "compute alone" was not in cache */
+                    if (lay)
+                        hp.n = (1 << 18) / (8 * d) > d ? (1 << 18) / (8 * d) : d;
+                    else
+                        hp.n = smr_fwd_block_rows(&ws, true);
                     /* column-major: columns hp.n + 8 apart (the first
                      * entries of A), not hp.n: 512 rows at d = 64 put the
                      * columns 4 KiB apart, on the same sets of L1, which
