@@ -46,16 +46,16 @@
 #include <string.h>
 
 /* row-major blocks: the rows of one block and its n-vectors stay in cache
- * (fused_rows.c reads each panel twice from L1, the block's n-vectors from
- * L2); the same blocks as the one-pass kernel's.  At least 64 rows: each
- * block of the one pass clears its sums Gb (4 d) and adds them into G
- * (3 d read, 3 d written), about 13 d doubles of traffic against the
- * block's rows' m d -- 0.8 of A's own at 16 rows (d = 2000, where
- * 256 KiB is 16 rows), 0.2 at 64.  Blocks of 16 -> 64 rows at d = 2000,
- * n = 10^4 (32 -> 64 at d = 1024; nothing changes below d = 513): the
- * one pass took 0.87-0.92 of the time at 2 threads, 0.89 at 1
- * (/tmp/x/abdl, the two builds alternated, medians of 21; 128 rows gained
- * nothing more: 1.00-1.01). */
+ * (fused_rows.c reads each panel twice, from L1 -- from L2 once a panel
+ * of 8 rows outgrows L1 -- the block's n-vectors from L2); the same
+ * blocks as the one-pass kernel's.  At least 64 rows: each block of the
+ * one pass clears its sums Gb (4 d) and adds them into G (3 d read, 3 d
+ * written), about 13 d doubles of traffic against the block's m d of A:
+ * 0.8 of A's own at 16 rows (d = 2000, where 256 KiB is 16 rows), 0.2 at
+ * 64.  Blocks of 16 -> 64 rows at d = 2000, n = 10^4: the one pass took
+ * 0.87-0.90 of the time at 2 threads, 0.89 at 1; 32 -> 64 at d = 1024:
+ * 0.92-0.95; nothing changes below d = 513 (/tmp/x/abdl, the two builds
+ * alternated, medians of 21; 128 rows gained nothing more: 1.00-1.01). */
 #define SMR_FUSED_BLOCK_BYTES (1 << 18)
 #define SMR_FUSED_BLOCK_MIN_ROWS 64
 #define SMR_FWD_COL_ROWS 4096  /* at most, rows per block, column-major */
