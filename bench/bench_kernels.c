@@ -15,9 +15,12 @@
  *   two_call   OpenBLAS dgemv then transposed dgemv: what a user writes by
  *              hand for loss and gradient
  *   one_pass_compute  the one-pass kernel's own compute: one thread's time
- *              per row on the first rows of A (256 KiB, in cache) times
- *              n / threads -- what the pass costs beyond the read when the
- *              two do not overlap (--targets and --case only)
+ *              per row on the first rows of A times n / threads -- what
+ *              the pass costs beyond the read when the two do not overlap
+ *              (--targets and --case only).  The first rows: row-major,
+ *              one block of the pass (256 KiB, at least 64 rows: in L2);
+ *              column-major, max(256 KiB, d rows) -- 2000 rows, 32 MB,
+ *              beyond L2 at d = 2000
  *   loss, loss_grad, hessvec    the library's kernels (loss_grad: the
  *              two-pass path; loss_grad_api: the public call, which also
  *              validates and allocates)
@@ -490,7 +493,7 @@ int main(int argc, char **argv)
                     row(f, "stream_sum_1t", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
                     smr_problem hp = p;
                     /* row-major: one block of the pass (256 KiB, at
-                     * least 64 rows: 1 MiB at d = 2000).  Up to 9011059
+                     * least 64 rows: 1 MiB at d = 2000).  Before 6830a28
                      * the head was max(256 KiB, d rows) in both layouts:
                      * 2000 rows (32 MB, beyond L2) at d = 2000, and the
                      * pass's 16-row blocks, so its row-major d = 2000
