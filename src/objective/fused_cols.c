@@ -284,7 +284,7 @@ cols_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
                 .rows_left = rows_left, .s0 = s0, .mu = st->mu, .ablk = {0},
                 .finv = {0}, .z = z, .u = u, .Gl = st->Gl, .st = st};
     int ncol = w ? 4 : 3;
-    memset(k.Gl, 0, (size_t)(4 * SMR_VL * d) * sizeof(double));
+    memset(k.Gl, 0, (size_t)(ncol * SMR_VL * d) * sizeof(double)); /* the columns summed */
     int64_t r0 = 0;
     /* when every column starts at the same place in its vector-sized
      * stretch of memory (ld % SMR_VL == 0) but not at its start, first the

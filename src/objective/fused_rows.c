@@ -665,8 +665,11 @@ rows_body(int simd, int mode, int small, const double *Ab, int64_t ld, int64_t d
             k.mlast[l] = l < d + o - SMR_VL * (k.S - 1) ? -1 : 0;
         }
     }
+    if (mode == SMR_ROWS_GRAD)
+        ncol = 1;
+    /* only the columns this mode sums into (the fourth is w's alone) */
     if (mode != SMR_ROWS_Z)
-        memset(k.Gb - k.o, 0, (size_t)(4 * k.gs) * sizeof(double));
+        memset(k.Gb - k.o, 0, (size_t)(ncol * k.gs) * sizeof(double));
     /* the panels holding A's first or last row take the plain cut (they
      * have no neighbour row on one side; see blk_t) */
     int64_t full = m - m % SMR_P;
@@ -694,8 +697,6 @@ rows_body(int simd, int mode, int small, const double *Ab, int64_t ld, int64_t d
         st->zmax = zm > st->zmax ? zm : st->zmax;
         return;
     }
-    if (mode == SMR_ROWS_GRAD)
-        ncol = 1;
     for (int64_t c = 0; c < ncol; ++c)
         for (int64_t j = 0; j < d; ++j)
             st->G[c * d + j] += k.Gb[c * k.gs + j];
