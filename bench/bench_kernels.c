@@ -19,8 +19,9 @@
  *              the pass costs beyond the read when the two do not overlap
  *              (--targets and --case only).  The first rows: row-major,
  *              one block of the pass (256 KiB, at least 64 rows: in L2);
- *              column-major, max(256 KiB, d rows) -- 2000 rows, 32 MB,
- *              beyond L2 at d = 2000
+ *              column-major, max(256 KiB, d rows) where that is at most
+ *              1 MiB (d <= 362), else one block of the pass (640 rows,
+ *              10 MB at n = 10^4, d = 2000: in the last-level cache)
  *   loss, loss_grad, hessvec    the library's kernels (loss_grad: the
  *              two-pass path; loss_grad_api: the public call, which also
  *              validates and allocates)
@@ -498,9 +499,19 @@ int main(int argc, char **argv)
                      * 2000 rows (32 MB, beyond L2) at d = 2000, and the
                      * pass's 16-row blocks, so its row-major d = 2000
                      * "compute alone" was not in cache */
-                    if (lay)
+                    if (lay) {
                         hp.n = (1 << 18) / (8 * d) > d ? (1 << 18) / (8 * d) : d;
-                    else
+                        /* column-major rows that long (d > 362): one
+                         * block of the pass instead (ws.nbf rows: 640 at
+                         * n = 10^4, d = 2000, 2 threads: 10 MB, in the
+                         * last-level cache, not L2 -- the pass's own
+                         * 64-row chunk and lane sums, 1.4 MB, do not fit
+                         * L2 there either).  Until stop 36 it was d rows:
+                         * 2000 rows, 32 MB, as much as the core complex's
+                         * L3, cut into 10 MB blocks */
+                        if (hp.n * d * 8 > (1 << 20) && ws.nbf > 0)
+                            hp.n = ws.nbf;
+                    } else
                         hp.n = smr_fwd_block_rows(&ws, true);
                     /* column-major: columns hp.n + 8 apart (the first
                      * entries of A), not hp.n: 512 rows at d = 64 put the
