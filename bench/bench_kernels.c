@@ -74,6 +74,12 @@
  *              read lower (row-major n = 10^6, d = 16: 1.53-1.88 against
  *              1.78-2.05 in runs of 10, same runs): the first call after a
  *              switch pays for it
+ *   speedup_bound_2t  (--targets and --case only) the same rounds of
+ *              one_pass on one thread against the summation on the run's
+ *              threads: ratio = one-thread pass / threaded read, the
+ *              speedup a threaded pass at the read would reach -- what
+ *              memory bandwidth allows (approximately: the summation is
+ *              the fastest read we know, not a proven floor)
  *   vs_two_call_runs  (--targets and --case only) rounds of 10 one_pass
  *              calls then 10 two_call calls, OpenBLAS's workers waited out
  *              after each two_call run and the one_pass run preceded by
@@ -477,6 +483,12 @@ int main(int argc, char **argv)
                     q = rounds_ratio(k_one_pass_one_thread, k_one_pass, &k, reps < 7 ? reps : 7,
                                      SMR_RUN, &t);
                     row(f, "speedup_2t_runs", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
+                    /* what bandwidth allows the speedup: the one-thread
+                     * pass against the threads' read, in the same rounds
+                     * (a threaded pass at the read would gain this much) */
+                    q = rounds_ratio(k_one_pass_one_thread, k_sum, &k, reps < 7 ? reps : 7,
+                                     SMR_RUN, &t);
+                    row(f, "speedup_bound_2t", L, n, d, t, bytes / t / 1e9, "GB/s", t / q);
                     q = rounds_ratio_idle(k_one_pass, k_two_call, &k, reps < 7 ? reps : 7, SMR_RUN,
                                           true, &t);
                     row(f, "vs_two_call_runs", L, n, d, t, bytes / t / 1e9, "GB/s", t * q);
