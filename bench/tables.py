@@ -11,6 +11,14 @@ only (the build and the tests never run it).
 
 prints the issue-7 status table of docs/benchmarks.md from `bench_kernels
 --targets` runs instead, each cell "run1 / run2 / ...".
+
+    python3 bench/tables.py --status RUN1.csv [RUN2.csv ...]
+
+prints each target's verdict: from the runs (one pass, two calls, Hessian,
+threads: each case of each run met, not met, or out of reach by the bound
+the same run measured -- the column-major read order, the speedup
+bandwidth allows) and from bench/results' full-run CSVs (SPSA, peers,
+memory, scaling).
 """
 import csv
 import math
@@ -100,36 +108,49 @@ def spsa():
         print(f"| {sci(n)} | {d} | " + " | ".join(c) + " |")
 
 
-def peers():
-    head, r = rows("peers.csv")
-    print(f"\n<!-- peers: {head} -->")
-    print("| problem | auto (s) | auto it | auto ev | liblbfgs ev | vs GSL LM | vs GSL BFGS2 | vs liblbfgs | newton / liblbfgs | our lbfgs / liblbfgs | floor / (best / 3) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+def peer_problems(r):
+    """per problem of peers.csv: (problem key, rows by solver, our time,
+    the fastest peer's time or None, floor / (best peer / 3) or None)"""
     probs = []
     for x in r:
         k = (x["kind"], int(x["n"]), int(x["d"]))
         if k not in probs:
             probs.append(k)
-    med = []
+    out = []
     for k in probs:
         xs = {x["solver"]: x for x in r if (x["kind"], int(x["n"]), int(x["d"])) == k}
         ours = xs.get("ours")
         if not ours:
             continue
-        t = float(ours["seconds"])
+        best = None
+        for s in ["gsl_lm", "gsl_bfgs", "lbfgs"]:
+            x = xs.get(s)
+            if x and x["reached"] == "1":
+                ts = float(x["seconds"])
+                best = ts if best is None else min(best, ts)
+        # the bound on a 3x win (bench_peers' header): >= 1 rules it out
+        fl, b3 = float(ours.get("floor", "nan")), float(ours.get("best_peer_over_3", "nan"))
+        bound = fl / b3 if b3 > 0 and math.isfinite(fl / b3) else None
+        out.append((k, xs, float(ours["seconds"]), best, bound))
+    return out
+
+
+def peers():
+    head, r = rows("peers.csv")
+    print(f"\n<!-- peers: {head} -->")
+    print("| problem | auto (s) | auto it | auto ev | liblbfgs ev | vs GSL LM | vs GSL BFGS2 | vs liblbfgs | newton / liblbfgs | our lbfgs / liblbfgs | floor / (best / 3) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    med = []
+    for k, xs, t, best, bound in peer_problems(r):
+        ours = xs["ours"]
 
         def vs(s):
             x = xs.get(s)
             if not x or x["reached"] != "1":
-                return "not reached", None
-            return f"{t / float(x['seconds']):.2g}", float(x["seconds"])
+                return "not reached"
+            return f"{t / float(x['seconds']):.2g}"
 
-        cells, best = [], None
-        for s in ["gsl_lm", "gsl_bfgs", "lbfgs"]:
-            c, ts = vs(s)
-            cells.append(c)
-            if ts is not None:
-                best = ts if best is None else min(best, ts)
+        cells = [vs(s) for s in ["gsl_lm", "gsl_bfgs", "lbfgs"]]
         lb = xs.get("lbfgs")
         extra = []
         for s in ["newton", "our_lbfgs"]:
@@ -140,23 +161,18 @@ def peers():
                 extra.append("—")
         if best:
             med.append(t / best)
-        # the bound on a 3x win (bench_peers' header): >= 1 rules it out
-        fl, b3 = float(ours.get("floor", "nan")), float(ours.get("best_peer_over_3", "nan"))
-        bound = f"{fl / b3:.2f}" if b3 > 0 and math.isfinite(fl / b3) else "—"
         lev = lb["evaluations"] if lb and lb["reached"] == "1" else "—"
         print(f"| {k[0]} n={sci(k[1])} d={k[2]} | {t:.4f} | {ours['iterations']} | "
               f"{ours.get('evaluations', '—')} | {lev} | "
-              + " | ".join(cells + extra) + f" | {bound} |")
+              + " | ".join(cells + extra) + f" | {'—' if bound is None else f'{bound:.2f}'} |")
     if med:
         print(f"\nmedian of auto / fastest peer over the {len(med)} problems: "
               f"{statistics.median(med):.2f} (min {min(med):.2f}, max {max(med):.2f})")
 
 
-def scaling():
-    head, r = rows("scaling.csv")
-    print(f"\n<!-- scaling: {head} -->")
-    print("| sweep | method | fitted log-log slope | points |")
-    print("|---|---|---|---|")
+def slopes(r):
+    """(sweep, method, fitted log-log slope, points) of scaling.csv's rows"""
+    out = []
     for sw, m, xcol in [("n", "gd", "n"), ("n", "spsa", "n"), ("n", "newton", "n"),
                         ("newton_d", "newton", "work")]:
         xs = [x for x in r if x["sweep"] == sw and x["method"] == m and x["ok"] == "1"]
@@ -167,7 +183,17 @@ def scaling():
         mx, my = statistics.mean(X), statistics.mean(Y)
         s = sum((a - mx) * (b - my) for a, b in zip(X, Y)) / sum((a - mx) ** 2 for a in X)
         what = "n (d = 16)" if sw == "n" else "n d² + d³ (n = 262144)"
-        print(f"| {what} | {m} | {s:.2f} | {len(xs)} |")
+        out.append((what, m, s, len(xs)))
+    return out
+
+
+def scaling():
+    head, r = rows("scaling.csv")
+    print(f"\n<!-- scaling: {head} -->")
+    print("| sweep | method | fitted log-log slope | points |")
+    print("|---|---|---|---|")
+    for what, m, s, npts in slopes(r):
+        print(f"| {what} | {m} | {s:.2f} | {npts} |")
 
 
 def targets(files):
@@ -282,8 +308,162 @@ def targets(files):
                 print(f"| {what.format(d)} | {cell(k, '-', d, '{:.2f}')} |")
 
 
+def status(files):
+    """each issue-7 target's verdict, computed from --targets runs and the
+    full run's CSVs in bench/results (D): met, not met, or out of reach by
+    the bound the same run measured"""
+    runs = []
+    for fn in files:
+        with open(fn) as f:
+            head = f.readline().strip().lstrip("# ")
+            runs.append((fn, head, list(csv.DictReader(f))))
+    print("<!-- " + "; ".join(f"{fn}: {h.split('commit=')[-1]}" for fn, h, _ in runs) + " -->")
+
+    def get(r, k, lay, d):
+        for x in r:
+            if x["kernel"] == k and x["layout"] == lay and x["d"] == d:
+                return float(x["ratio"])
+        return None
+
+    def colbest(r, d):
+        v = [float(x["ratio"]) for x in r if x["kernel"].startswith("col_read_r")
+             and x["layout"] == "col" and x["d"] == d]
+        return min(v) if v else None
+
+    cases = []
+    for x in runs[0][2]:
+        if x["kernel"] == "one_pass_paired" and (x["layout"], x["d"]) not in cases:
+            cases.append((x["layout"], x["d"]))
+
+    def verdicts(test):
+        """test(r, lay, d) -> (value text, 'met' | 'bound' | 'not met' | None)"""
+        met, bound, miss = 0, [], []
+        for fn, _, r in runs:
+            tag = fn.rsplit("/", 1)[-1].replace("targets-", "").replace(".csv", "")
+            for lay, d in cases:
+                t = test(r, lay, d)
+                if t is None or t[1] is None:
+                    continue
+                name = f"{lay} d = {d} {t[0]}" + (f" ({tag})" if len(runs) > 1 else "")
+                if t[1] == "met":
+                    met += 1
+                elif t[1] == "bound":
+                    bound.append(name)
+                else:
+                    miss.append(name)
+        n = met + len(bound) + len(miss)
+        parts = [f"met in {met} of {n}"]
+        if bound:
+            parts.append("out of reach by the run's own bound: " + ", ".join(bound))
+        if miss:
+            parts.append("not met: " + ", ".join(miss))
+        return "; ".join(parts)
+
+    def t_read(r, lay, d):
+        v = get(r, "one_pass_paired", lay, d)
+        if v is None:
+            return None
+        b = colbest(r, d) if lay == "col" else None
+        if v <= 1.25:
+            return f"{v:.2f}", "met"
+        if b is not None and b > 1.25:
+            return f"{v:.2f} (the order alone {b:.2f})", "bound"
+        return f"{v:.2f}", "not met"
+
+    def t_two(r, lay, d):
+        v = get(r, "vs_two_call_runs", lay, d)
+        if v is None:
+            return None
+        p, b = get(r, "one_pass_paired", lay, d), colbest(r, d) if lay == "col" else None
+        if v >= 2:
+            return f"{v:.2f}×", "met"
+        if b is not None and p is not None and v * p / b < 2:
+            return f"{v:.2f}× (at most {v * p / b:.2f}×)", "bound"
+        return f"{v:.2f}×", "not met"
+
+    def t_hess(r, lay, d):
+        v = get(r, "hessian", lay, d)
+        if v is None:
+            return None
+        return f"{v:.2f}", "met" if v <= 1.3 else "not met"
+
+    def t_thr(r, lay, d):
+        v, b = get(r, "speedup_2t_runs", lay, d), get(r, "speedup_bound_2t", lay, d)
+        if v is None:
+            return None
+        if v >= 1.6:
+            return f"{v:.2f}×", "met"
+        if b is not None and b < 1.6:
+            return f"{v:.2f}× (bandwidth allows {b:.2f}×)", "bound"
+        return f"{v:.2f}×" + ("" if b is None else f" (bandwidth allows {b:.2f}×)"), "not met"
+
+    print("| target | verdict (each case of each run) |")
+    print("|---|---|")
+    print(f"| 1a one pass ≤ 1.25 reads (lean, paired) | {verdicts(t_read)} |")
+    print(f"| 1b ≥ 2× the two calls | {verdicts(t_two)} |")
+    print(f"| 2 Hessian ≤ 1.3× dsyrk | {verdicts(t_hess)} |")
+    print(f"| 5 two threads ≥ 1.6× | {verdicts(t_thr)} |")
+
+    def full(name, f):
+        try:
+            head, r = rows(name)
+        except FileNotFoundError:
+            print(f"| {name} | (no {D}/{name}) |")
+            return
+        f(head.split("commit=")[-1].split(";")[0], r)
+
+    def t_spsa(c, r):
+        v = [(int(x["n"]), int(x["d"]), float(x["solver_speedup"])) for x in r if x["k"] == "16"]
+        ok = sum(s >= 5 for _, _, s in v)
+        print(f"| 3 SPSA k = 16 ≥ 5× ({c}) | met in {ok} of {len(v)}: "
+              + ", ".join(f"n = {sci(n)}, d = {d}: {s:.2f}×" for n, d, s in v) + " |")
+
+    def t_peers(c, r):
+        ps = peer_problems(r)
+        q = [t / b for _, _, t, b, _ in ps if b]
+        out = [bd for _, _, t, b, bd in ps if b and bd is not None and bd >= 1]
+        med = statistics.median(q) if q else float("nan")
+        print(f"| 4 auto ≥ 3× the fastest peer, median ({c}) | "
+              f"{'met' if med <= 1 / 3 else 'not met'}: median auto / fastest peer "
+              f"{med:.2f} ({min(q):.2f}–{max(q):.2f}; 3× is 0.33); our floor rules "
+              f"3× out on {len(out)} of {len(q)} problems |")
+
+    def t_mem(c, r):
+        # each method's largest A: there a fixed allocation (a few MB of
+        # the runtime's own) no longer hides how the extra memory grows
+        big = {}
+        for x in r:
+            m, nd = x["method"], int(x["n"]) * int(x["d"])
+            if m not in big or nd > int(big[m]["n"]) * int(big[m]["d"]) or (
+                    nd == int(big[m]["n"]) * int(big[m]["d"])
+                    and float(x["extra_peak_mb"]) > float(big[m]["extra_peak_mb"])):
+                big[m] = x
+        cells = []
+        for m, x in big.items():
+            n, d, e = int(x["n"]), int(x["d"]), float(x["extra_peak_mb"])
+            cells.append(f"{m} {e:.0f} MB = {e * 1e6 / (8 * (n + d * d)):.1f} × 8 (n + d²) "
+                         f"bytes, {e / float(x['a_mb']):.2f} of A (n = {sci(n)}, d = {d})")
+        print(f"| 6 peak extra memory O(n + d²), SPSA + O(n k) ({c}; each method's largest A) | "
+              + ", ".join(cells) + " |")
+
+    def t_slopes(c, r):
+        v = slopes(r)
+        ok = sum(abs(s - 1) <= 0.1 for _, _, s, _ in v)
+        print(f"| 7 scaling slopes 1 ± 0.1 ({c}) | met in {ok} of {len(v)}: "
+              + ", ".join(f"{m} against {w} {s:.2f}" for w, m, s, _ in v) + " |")
+
+    full("spsa.csv", t_spsa)
+    full("peers.csv", t_peers)
+    full("solvers.csv", t_mem)
+    full("scaling.csv", t_slopes)
+
+
 if len(sys.argv) > 2 and sys.argv[1] == "--targets":
     targets(sys.argv[2:])
+    sys.exit(0)
+if len(sys.argv) > 2 and sys.argv[1] == "--status":
+    D = "bench/results"
+    status(sys.argv[2:])
     sys.exit(0)
 
 for fn in (kernels, solvers, spsa, peers, scaling):
