@@ -412,10 +412,10 @@ def status(files):
             return
         f(head.split("commit=")[-1].split(";")[0], r)
 
-    def t_spsa(c, r):
+    def t_spsa(c, r, what):
         v = [(int(x["n"]), int(x["d"]), float(x["solver_speedup"])) for x in r if x["k"] == "16"]
         ok = sum(s >= 5 for _, _, s in v)
-        print(f"| 3 SPSA k = 16 ≥ 5× ({c}) | met in {ok} of {len(v)}: "
+        print(f"| 3 SPSA k = 16 ≥ 5×, {what} ({c}) | met in {ok} of {len(v)}: "
               + ", ".join(f"n = {sci(n)}, d = {d}: {s:.2f}×" for n, d, s in v) + " |")
 
     def t_peers(c, r):
@@ -452,7 +452,9 @@ def status(files):
         print(f"| 7 scaling slopes 1 ± 0.1 ({c}) | met in {ok} of {len(v)}: "
               + ", ".join(f"{m} against {w} {s:.2f}" for w, m, s, _ in v) + " |")
 
-    full("spsa.csv", t_spsa)
+    full("spsa.csv", lambda c, r: t_spsa(c, r, "row-major"))
+    full("spsa-col.csv", lambda c, r: t_spsa(c, r, "column-major"))
+    full("spsa-avx2.csv", lambda c, r: t_spsa(c, r, "row-major at the AVX2 level"))
     full("peers.csv", t_peers)
     full("solvers.csv", t_mem)
     full("scaling.csv", t_slopes)
