@@ -532,7 +532,10 @@ int main(int argc, char **argv)
                     if (lay)
                         hp.lda = hp.n + 8;
                     smr_ws hws;
-                    if (hp.n < n && smr_ws_init(&hws, &hp, false) == SMR_OK) {
+                    /* (column-major: hp.n + 8 <= n, so that the head's
+                     * columns, lda apart, stay inside A) */
+                    if ((lay ? hp.n + 8 <= n : hp.n < n) &&
+                        smr_ws_init(&hws, &hp, false) == SMR_OK) {
                         hws.lean = true;
                         /* column-major: the head in the full pass's blocks
                          * (as many rows as it has, up to ws.nbf); its own
