@@ -202,8 +202,9 @@ static void sweep_n(FILE *f, const meth *m, const int64_t *ns, int nn, int64_t d
     free_data(&q);
 }
 
-/* Newton against d: its own A per d (n = 2^18) */
-static void one_d(FILE *f, const meth *m, int64_t n, int64_t d)
+/* Newton against d: its own A per d (n = 2^18); returns the seconds per
+ * iteration */
+static double one_d(FILE *f, const meth *m, int64_t n, int64_t d)
 {
     data q = make_data(n, d, false);
     smr_problem p = {.n = n, .d = d, .A = q.A, .b = q.b, .layout = SMR_ROW_MAJOR};
@@ -215,9 +216,50 @@ static void one_d(FILE *f, const meth *m, int64_t n, int64_t d)
         dt[r] = solve_k(&p, m, m->k2, &it, &ev) / (double)(m->k2 - m->k1);
         ok = ok && it == m->k2;
     }
-    put(f, "newton_d", m, n, d, bench_median(dt, 3), bench_median(rd, 3), ok,
+    double per = bench_median(dt, 3);
+    put(f, "newton_d", m, n, d, per, bench_median(rd, 3), ok,
         (double)ev / (double)(m->k2 - m->k1));
     free_data(&q);
+    return per;
+}
+
+/* What the d sweep says about n d^2 + d^3: the fitted slope, each
+ * segment's slope (it rises towards 1 as the n d^2 term takes over), and
+ * the two-term model t = a n d + b (n d^2 + d^3) fitted by least squares
+ * in relative error (a: the passes over A, which the issue's model leaves
+ * out, and whatever of the Hessian does not grow as n d^2 -- dsyrk runs
+ * fewer flops a second at small d), with its worst misfit and the share
+ * of the n d^2 + d^3 term at each d. */
+static void d_fit(const int64_t *ds, const double *t, int nd, int64_t n)
+{
+    double x[8], a = 0, b = 0;
+    for (int i = 0; i < nd; ++i)
+        x[i] = (double)n * ds[i] * ds[i] + (double)ds[i] * ds[i] * ds[i];
+    printf("# newton_d: fitted log-log slope in n d^2 + d^3 %.3f; by segment:", loglog_slope(x, t, nd));
+    for (int i = 1; i < nd; ++i)
+        printf(" %lld-%lld %.2f", (long long)ds[i - 1], (long long)ds[i],
+               log(t[i] / t[i - 1]) / log(x[i] / x[i - 1]));
+    /* minimise sum_i ((a u_i + b v_i) - 1)^2, u = n d / t, v = x / t */
+    double suu = 0, suv = 0, svv = 0, su = 0, sv = 0;
+    for (int i = 0; i < nd; ++i) {
+        double u = (double)n * ds[i] / t[i], v = x[i] / t[i];
+        suu += u * u, suv += u * v, svv += v * v, su += u, sv += v;
+    }
+    double det = suu * svv - suv * suv;
+    if (nd >= 2 && det > 0) {
+        a = (su * svv - sv * suv) / det;
+        b = (suu * sv - suv * su) / det;
+    }
+    double worst = 0;
+    for (int i = 0; i < nd; ++i) {
+        double e = fabs((a * n * ds[i] + b * x[i]) / t[i] - 1);
+        worst = e > worst ? e : worst;
+    }
+    printf("\n# newton_d: t = a n d + b (n d^2 + d^3): a = %.3g s, b = %.3g s, worst misfit %.1f %%;"
+           " share of the b term:", a, b, 100 * worst);
+    for (int i = 0; i < nd; ++i)
+        printf(" d=%lld %.2f", (long long)ds[i], b * x[i] / (a * n * ds[i] + b * x[i]));
+    printf("\n");
 }
 
 int main(int argc, char **argv)
@@ -267,15 +309,23 @@ int main(int argc, char **argv)
         if (!only || !strcmp(only, ms[m].name))
             sweep_n(f, &ms[m], ns, nn, d0);
     /* Newton against d at fixed n: n d^2 (the Hessian) + d^3 (Cholesky);
-     * n = 2^18, so that A (134 MB at d = 64 ... 1.07 GB at d = 512) is at
+     * n = 2^18, so that A (134 MB at d = 64 ... 4.3 GB at d = 2048) is at
      * least four times the last-level cache too (up to abe0407: n = 20000,
-     * A from 10 MB, in cache) */
-    const int64_t ds_full[] = {64, 128, 256, 512};
+     * A from 10 MB, in cache).  Up to d = 2048 since stop 36 (512 before):
+     * the slope below 1 at d <= 512 was the passes over A, of order n d,
+     * which the n d^2 term overtakes only there (d_fit; d = 1024 and 2048
+     * add about 4.5 minutes) */
+    const int64_t ds_full[] = {64, 128, 256, 512, 1024, 2048};
     const int64_t ds_quick[] = {32, 64};
     const int64_t *ds = quick ? ds_quick : ds_full;
-    int nd = quick ? 2 : 4;
-    for (int i = 0; i < nd && (!only || !strcmp(only, "newton_d")); ++i)
-        one_d(f, &ms[2], quick ? 5000 : 262144, ds[i]);
+    int nd = quick ? 2 : 6;
+    double td[8];
+    int64_t nn_d = quick ? 5000 : 262144;
+    if (!only || !strcmp(only, "newton_d")) {
+        for (int i = 0; i < nd; ++i)
+            td[i] = one_d(f, &ms[2], nn_d, ds[i]);
+        d_fit(ds, td, nd, nn_d);
+    }
     fclose(f);
     printf("csv: %s\n", csv);
     return 0;

@@ -4,8 +4,11 @@
 #              descent, SPSA (k = 16) and Newton, each with its fitted
 #              log-log slope (target 1 +- 0.1), A from 320 MB to 2.56 GB (one A, sizes
 #              interleaved); right: Newton's seconds per
-#              iteration against n d^2 + d^3 (n = 2^18, d = 64 ... 512),
-#              slope 1 when the model holds.  Rows whose solves stopped
+#              iteration against n d^2 + d^3 (n = 2^18, d = 64 ... 2048),
+#              slope 1 when the model holds: fitted over all d and over
+#              d >= 512, where the n d^2 term has overtaken the passes
+#              over A (bench_scaling's d_fit), with a line of slope 1
+#              through the last point.  Rows whose solves stopped
 #              early (ok = 0) are left out.
 if (!exists("dir")) dir = 'bench/results'
 if (!exists("out")) out = 'docs/figures'
@@ -34,5 +37,13 @@ set title 'Newton against n d^2 + d^3, n = 262144'
 set xlabel 'n d^2 + d^3'
 stats sel('newton_d', 'newton') using (log($6)):(log($5)) nooutput
 s4 = STATS_slope
-plot sel('newton_d', 'newton') using 6:5 with linespoints title sprintf('Newton iteration (slope %.2f)', s4)
+top = sprintf("< awk -F, '$1==\"newton_d\" && $2==\"newton\" && $7==1 && $4>=512' %s", c)
+stats top using (log($6)):(log($5)) nooutput
+s5 = STATS_slope
+stats top using 6:5 nooutput
+xl = STATS_max_x
+yl = STATS_max_y
+plot sel('newton_d', 'newton') using 6:5 with linespoints \
+         title sprintf('Newton iteration (slope %.2f; d >= 512: %.2f)', s4, s5), \
+     [xl/1000:xl] yl * x / xl with lines dashtype 2 title 'slope 1'
 unset multiplot

@@ -173,16 +173,18 @@ def peers():
 def slopes(r):
     """(sweep, method, fitted log-log slope, points) of scaling.csv's rows"""
     out = []
-    for sw, m, xcol in [("n", "gd", "n"), ("n", "spsa", "n"), ("n", "newton", "n"),
-                        ("newton_d", "newton", "work")]:
-        xs = [x for x in r if x["sweep"] == sw and x["method"] == m and x["ok"] == "1"]
-        if len(xs) < 2:
+    for sw, m, xcol, dmin in [("n", "gd", "n", 0), ("n", "spsa", "n", 0), ("n", "newton", "n", 0),
+                              ("newton_d", "newton", "work", 0), ("newton_d", "newton", "work", 512)]:
+        xs = [x for x in r if x["sweep"] == sw and x["method"] == m and x["ok"] == "1"
+              and int(x["d"]) >= dmin]
+        if len(xs) < 2 or (dmin and len(xs) == len([x for x in r if x["sweep"] == sw])):
             continue
         X = [math.log(float(x[xcol])) for x in xs]
         Y = [math.log(float(x["per_iter_s"])) for x in xs]
         mx, my = statistics.mean(X), statistics.mean(Y)
         s = sum((a - mx) * (b - my) for a, b in zip(X, Y)) / sum((a - mx) ** 2 for a in X)
-        what = "n (d = 16)" if sw == "n" else "n d² + d³ (n = 262144)"
+        what = "n (d = 16)" if sw == "n" else "n d² + d³ (n = 262144" + (
+            f", d ≥ {dmin})" if dmin else ")")
         out.append((what, m, s, len(xs)))
     return out
 
