@@ -283,8 +283,8 @@ panel_update(int simd, const double *const rp[SMR_P], const double W[4][SMR_P],
      * of d > 768 at 48 KiB) its last columns are still there when the
      * update starts, and fewer of its lines come again from L2.  One
      * thread, A in cache, paired with the forward order (/tmp/x/abdl,
-     * medians of 21-31): d = 1024 0.90-0.93 of the time, d = 1536
-     * 0.92-0.95, d = 2000 0.95-0.98; streaming, n = 10^4 and 2 10^4:
+     * medians of 21-31): d = 1024 0.90-0.95 of the time, d = 1536
+     * 0.92-0.95, d = 2000 0.94-0.98; streaming, n = 10^4 and 2 10^4:
      * one thread 0.94-1.05, two 0.97-1.05 (median 1.00).  Each column's sum takes the
      * same steps in either order (the same bits).  The odd strip left
      * over (which one depends on where A's lines cut the row) first. */
