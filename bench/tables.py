@@ -34,6 +34,13 @@ def rows(name):
         return head, list(csv.DictReader(f))
 
 
+def table(name, first=False):
+    """rows of bench/results/NAME.csv, after an HTML comment naming its header"""
+    head, r = rows(f"{name}.csv")
+    print(f"{'' if first else chr(10)}<!-- {name}: {head} -->")
+    return r
+
+
 SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -48,8 +55,7 @@ def sci(n):
 
 
 def kernels():
-    head, r = rows("kernels.csv")
-    print(f"<!-- kernels: {head} -->")
+    r = table("kernels", first=True)
     print("| n | d | A | loss | loss+grad (one pass) | two-call | Hv | Hessian / dsyrk | assembly / dsyrk |")
     print("|---|---|---|---|---|---|---|---|---|")
     by = {}
@@ -67,8 +73,7 @@ def kernels():
 
 
 def solvers():
-    head, r = rows("solvers.csv")
-    print(f"\n<!-- solvers: {head} -->")
+    r = table("solvers")
     meths = [m for m in ["auto", "newton", "lbfgs", "gd", "sketch", "spsa"]
              if any(x["method"] == m for x in r)]
     print("| problem | A | " + " | ".join(meths) + " |")
@@ -95,8 +100,7 @@ def solvers():
 
 
 def spsa():
-    head, r = rows("spsa.csv")
-    print(f"\n<!-- spsa: {head} -->")
+    r = table("spsa")
     ks = sorted({int(x["k"]) for x in r})
     print("| n | d | " + " | ".join(f"k = {k}" for k in ks) + " |")
     print("|---|---|" + "---|" * len(ks))
@@ -136,8 +140,7 @@ def peer_problems(r):
 
 
 def peers():
-    head, r = rows("peers.csv")
-    print(f"\n<!-- peers: {head} -->")
+    r = table("peers")
     print("| problem | auto (s) | auto it | auto ev | liblbfgs ev | vs GSL LM | vs GSL BFGS2 | vs liblbfgs | newton / liblbfgs | our lbfgs / liblbfgs | floor / (best / 3) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     med = []
@@ -190,8 +193,7 @@ def slopes(r):
 
 
 def scaling():
-    head, r = rows("scaling.csv")
-    print(f"\n<!-- scaling: {head} -->")
+    r = table("scaling")
     print("| sweep | method | fitted log-log slope | points |")
     print("|---|---|---|---|")
     for what, m, s, npts in slopes(r):
@@ -361,43 +363,34 @@ def status(files):
             parts.append("not met: " + ", ".join(miss))
         return "; ".join(parts)
 
-    def t_read(r, lay, d):
-        v = get(r, "one_pass_paired", lay, d)
+    def judge(v, met, fmt, rules_out=False, why=""):
+        """v as fmt, and 'met', 'bound' (the run's own bound rules the
+        target out) or 'not met'; None where the run lacks the row"""
         if v is None:
             return None
-        b = colbest(r, d) if lay == "col" else None
-        if v <= 1.25:
-            return f"{v:.2f}", "met"
-        if b is not None and b > 1.25:
-            return f"{v:.2f} (the order alone {b:.2f})", "bound"
-        return f"{v:.2f}", "not met"
+        return fmt.format(v) + ("" if met else why), (
+            "met" if met else "bound" if rules_out else "not met")
+
+    def t_read(r, lay, d):
+        v, b = get(r, "one_pass_paired", lay, d), colbest(r, d) if lay == "col" else None
+        return judge(v, v is not None and v <= 1.25, "{:.2f}", b is not None and b > 1.25,
+                     "" if b is None else f" (the order alone {b:.2f})")
 
     def t_two(r, lay, d):
-        v = get(r, "vs_two_call_runs", lay, d)
-        if v is None:
-            return None
-        p, b = get(r, "one_pass_paired", lay, d), colbest(r, d) if lay == "col" else None
-        if v >= 2:
-            return f"{v:.2f}×", "met"
-        if b is not None and p is not None and v * p / b < 2:
-            return f"{v:.2f}× (at most {v * p / b:.2f}×)", "bound"
-        return f"{v:.2f}×", "not met"
+        v, p = get(r, "vs_two_call_runs", lay, d), get(r, "one_pass_paired", lay, d)
+        b = colbest(r, d) if lay == "col" else None
+        most = v * p / b if None not in (v, p, b) else None
+        return judge(v, v is not None and v >= 2, "{:.2f}×", most is not None and most < 2,
+                     "" if most is None else f" (at most {most:.2f}×)")
 
     def t_hess(r, lay, d):
         v = get(r, "hessian", lay, d)
-        if v is None:
-            return None
-        return f"{v:.2f}", "met" if v <= 1.3 else "not met"
+        return judge(v, v is not None and v <= 1.3, "{:.2f}")
 
     def t_thr(r, lay, d):
         v, b = get(r, "speedup_2t_runs", lay, d), get(r, "speedup_bound_2t", lay, d)
-        if v is None:
-            return None
-        if v >= 1.6:
-            return f"{v:.2f}×", "met"
-        if b is not None and b < 1.6:
-            return f"{v:.2f}× (bandwidth allows {b:.2f}×)", "bound"
-        return f"{v:.2f}×" + ("" if b is None else f" (bandwidth allows {b:.2f}×)"), "not met"
+        return judge(v, v is not None and v >= 1.6, "{:.2f}×", b is not None and b < 1.6,
+                     "" if b is None else f" (bandwidth allows {b:.2f}×)")
 
     print("| target | verdict (each case of each run) |")
     print("|---|---|")
