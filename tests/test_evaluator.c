@@ -37,8 +37,11 @@ static void test_chain_accuracy(void **state)
         {20000, 16, SMR_ROW_MAJOR, false, 0.0},  /* short-row groups      */
         {5000, 37, SMR_ROW_MAJOR, true, 0.01},   /* panels, w, ridge      */
         {20000, 12, SMR_COL_MAJOR, true, 0.0},   /* column-major chunks   */
-        {300, 1100, SMR_COL_MAJOR, false, 0.0},  /* above the column cap:
+        {150, SMR_FUSED_COL_MAX_D + 100, SMR_COL_MAJOR, false, 0.0},
+                                                 /* above the column cap:
                                                     two passes            */
+        {300, 1100, SMR_COL_MAJOR, false, 0.0},  /* wide column-major
+                                                    rows, one pass        */
     };
     for (size_t c = 0; c < sizeof cs / sizeof cs[0]; ++c) {
         tu_spec spec = {.n = cs[c].n, .d = cs[c].d, .layout = cs[c].lay,

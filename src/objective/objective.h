@@ -111,12 +111,18 @@ int64_t smr_obj_perturbed_scratch(int64_t k, int64_t d, int tcap);
 int smr_obj_loss_grad(const smr_problem *prob, const double *x, smr_ws *ws,
                       double *g);
 /* Column-major A with more columns than this: the solvers take two passes
- * (docs/benchmarks.md, "Where the solvers use the one pass").  Re-measured
- * at the kernels of 9906f5a: from d = 1200 to 2000 the faster path changed
- * with n and with the hour by up to 25 % either way (kernel rows in runs
- * of ten calls, L-BFGS solves); at d = 8000 two passes took 30 ms, one
- * 44 ms (n = 10^4). */
-#define SMR_FUSED_COL_MAX_D 1000
+ * (docs/benchmarks.md, "Where the solvers use the one pass").  1000 up to
+ * stop 35 (at the kernels of 9906f5a the faster path from d = 1200 to
+ * 2000 changed with n and with the hour by up to 25 % either way).  At
+ * stop 36 (ab55569), L-BFGS and auto solves with one pass took 0.56-0.70
+ * of the time with two at d = 1200 ... 4000, n = 5000 ... 30000, at both
+ * SIMD levels and on one thread (paired, same iterations), and
+ * the kernel rows had the one pass ahead at d = 2000 since run24
+ * (0.62-0.81 of the two passes' time); at d = 6000-8000 the two were even
+ * (0.93-0.98), and at 9906f5a two passes were faster there (30 against
+ * 44 ms at d = 8000, n = 10^4): the cap stays at the largest d measured
+ * with a clear margin. */
+#define SMR_FUSED_COL_MAX_D 4000
 /* The one-pass path's per-thread scratch, sized for the rows the workspace
  * was allocated for and the thread count in force; allocated once (a no-op
  * afterwards; smr_obj_loss_grad calls it, solvers call it up front so that

@@ -77,8 +77,8 @@ int smr_sv_eval(smr_solver *sv, const double *y, double *loss, double *g)
          * d (at d = 1000 and 2000, n = 10^5: 1.36 and 1.38 times a read of
          * A against 1.94 and 2.62 for the two passes); column-major A up to
          * SMR_FUSED_COL_MAX_D columns (fused_cols.c; 1.3-2.3x faster than
-         * two passes from d = 10 to 500; above the cap faster or slower
-         * by the hour and n: objective.h) */
+         * two passes from d = 10 to 500, solves 1.4-1.8x faster from
+         * d = 1200 to 4000; above the cap even: objective.h) */
         if (!sv->ws.A.row_major && sv->ws.A.d > SMR_FUSED_COL_MAX_D)
             return smr_sv_eval_exact(sv, y, loss, g);
         sv->loss_evals++;
