@@ -230,9 +230,10 @@ static double one_d(FILE *f, const meth *m, int64_t n, int64_t d)
  * out, and whatever of the Hessian does not grow as n d^2 -- dsyrk runs
  * fewer flops a second at small d), with its worst misfit and the share
  * of the n d^2 + d^3 term at each d. */
+#define SMR_MAX_DS 8 /* points of the d sweep, at most */
 static void d_fit(const int64_t *ds, const double *t, int nd, int64_t n)
 {
-    double x[8], a = 0, b = 0;
+    double x[SMR_MAX_DS], a = 0, b = 0;
     for (int i = 0; i < nd; ++i)
         x[i] = (double)n * ds[i] * ds[i] + (double)ds[i] * ds[i] * ds[i];
     printf("# newton_d: fitted log-log slope in n d^2 + d^3 %.3f; by segment:", loglog_slope(x, t, nd));
@@ -318,8 +319,9 @@ int main(int argc, char **argv)
     const int64_t ds_full[] = {64, 128, 256, 512, 1024, 2048};
     const int64_t ds_quick[] = {32, 64};
     const int64_t *ds = quick ? ds_quick : ds_full;
-    int nd = quick ? 2 : 6;
-    double td[8];
+    int nd = quick ? 2 : (int)(sizeof ds_full / sizeof ds_full[0]);
+    _Static_assert(sizeof ds_full / sizeof ds_full[0] <= SMR_MAX_DS, "d sweep too long");
+    double td[SMR_MAX_DS];
     int64_t nn_d = quick ? 5000 : 262144;
     if (!only || !strcmp(only, "newton_d")) {
         for (int i = 0; i < nd; ++i)

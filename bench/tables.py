@@ -200,21 +200,48 @@ def scaling():
         print(f"| {what} | {m} | {s:.2f} | {npts} |")
 
 
-def targets(files):
-    """one row per layout and d: each --targets run's figures, run by run"""
-    runs, heads = [], []
+def load_runs(files):
+    """each bench_kernels --targets CSV: (file, its # header, its rows)"""
+    runs = []
     for fn in files:
         with open(fn) as f:
             head = f.readline().strip().lstrip("# ")
-            heads.append(head)
-            runs.append(list(csv.DictReader(f)))
-        print(f"<!-- {fn}: {head} -->")
+            runs.append((fn, head, list(csv.DictReader(f))))
+    return runs
 
-    def get(r, k, lay, d, col="ratio"):
-        for x in r:
-            if x["kernel"] == k and x["layout"] == lay and x["d"] == d:
-                return float(x[col])
-        return None
+
+def get(r, k, lay, d, col="ratio"):
+    """column col of kernel k's row for layout lay and d in run r, or None"""
+    for x in r:
+        if x["kernel"] == k and x["layout"] == lay and x["d"] == d:
+            return float(x[col])
+    return None
+
+
+def cases_of(r):
+    """(layout, d) of run r's cases, in its order"""
+    keys = []
+    for x in r:
+        if x["kernel"] == "one_pass_paired" and (x["layout"], x["d"]) not in keys:
+            keys.append((x["layout"], x["d"]))
+    return keys
+
+
+def col_best(r, d):
+    """run r's col_read_rR row of least ratio at d (column-major A read
+    in the pass's order at the best chunk length), or None"""
+    xs = [x for x in r if x["kernel"].startswith("col_read_r")
+          and x["layout"] == "col" and x["d"] == d]
+    return min(xs, key=lambda x: float(x["ratio"])) if xs else None
+
+
+def targets(files):
+    """one row per layout and d: each --targets run's figures, run by run"""
+    loaded = load_runs(files)
+    runs = [r for _, _, r in loaded]
+    heads = [h for _, h, _ in loaded]
+    for fn, head, _ in loaded:
+        print(f"<!-- {fn}: {head} -->")
 
     def cell(k, lay, d, fmt, col="ratio", f=lambda v: v):
         vs = [get(r, k, lay, d, col) for r in runs]
@@ -224,10 +251,7 @@ def targets(files):
           "| n-vector floor / read | compute alone / read | 2-thread speedup "
           "| speedup bandwidth allows | vs two_call | Hessian / dsyrk |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    keys = []
-    for x in runs[0]:
-        if x["kernel"] == "one_pass_paired" and (x["layout"], x["d"]) not in keys:
-            keys.append((x["layout"], x["d"]))
+    keys = cases_of(runs[0])
     for lay, d in keys:
         print(f"| {lay} | {d} | {cell('stream_sum', lay, d, '{:.0f}', 'rate')} "
               f"| {cell('one_pass_paired', lay, d, '{:.2f}')} "
@@ -248,10 +272,7 @@ def targets(files):
               "| vs two_call | two_call / best (≈ most a chunked pass gains) |")
         print("|---|---|---|---|---|---|")
 
-        def best(r, d):
-            xs = [x for x in r if x["kernel"].startswith("col_read_r")
-                  and x["layout"] == "col" and x["d"] == d]
-            return min(xs, key=lambda x: float(x["ratio"])) if xs else None
+        best = col_best
 
         def per_run(f):
             return " / ".join(f(r) for r in runs)
@@ -316,28 +337,14 @@ def status(files):
     """each issue-7 target's verdict, computed from --targets runs and the
     full run's CSVs in bench/results (D): met, not met, or out of reach by
     the bound the same run measured"""
-    runs = []
-    for fn in files:
-        with open(fn) as f:
-            head = f.readline().strip().lstrip("# ")
-            runs.append((fn, head, list(csv.DictReader(f))))
+    runs = load_runs(files)
     print("<!-- " + "; ".join(f"{fn}: {h.split('commit=')[-1]}" for fn, h, _ in runs) + " -->")
 
-    def get(r, k, lay, d):
-        for x in r:
-            if x["kernel"] == k and x["layout"] == lay and x["d"] == d:
-                return float(x["ratio"])
-        return None
-
     def colbest(r, d):
-        v = [float(x["ratio"]) for x in r if x["kernel"].startswith("col_read_r")
-             and x["layout"] == "col" and x["d"] == d]
-        return min(v) if v else None
+        b = col_best(r, d)
+        return None if b is None else float(b["ratio"])
 
-    cases = []
-    for x in runs[0][2]:
-        if x["kernel"] == "one_pass_paired" and (x["layout"], x["d"]) not in cases:
-            cases.append((x["layout"], x["d"]))
+    cases = cases_of(runs[0][2])
 
     def verdicts(test):
         """test(r, lay, d) -> (value text, 'met' | 'bound' | 'not met' | None)"""
@@ -417,7 +424,10 @@ def status(files):
         ps = peer_problems(r)
         q = [t / b for _, _, t, b, _ in ps if b]
         out = [bd for _, _, t, b, bd in ps if b and bd is not None and bd >= 1]
-        med = statistics.median(q) if q else float("nan")
+        if not q:
+            print(f"| 4 auto ≥ 3× the fastest peer ({c}) | no problem with a peer that reached |")
+            return
+        med = statistics.median(q)
         print(f"| 4 auto ≥ 3× the fastest peer, median ({c}) | "
               f"{'met' if med <= 1 / 3 else 'not met'}: median auto / fastest peer "
               f"{med:.2f} ({min(q):.2f}–{max(q):.2f}; 3× is 0.33); our floor rules "
@@ -426,13 +436,11 @@ def status(files):
     def t_mem(c, r):
         # each method's largest A: there a fixed allocation (a few MB of
         # the runtime's own) no longer hides how the extra memory grows
+        size = lambda x: (int(x["n"]) * int(x["d"]), float(x["extra_peak_mb"]))
         big = {}
         for x in r:
-            m, nd = x["method"], int(x["n"]) * int(x["d"])
-            if m not in big or nd > int(big[m]["n"]) * int(big[m]["d"]) or (
-                    nd == int(big[m]["n"]) * int(big[m]["d"])
-                    and float(x["extra_peak_mb"]) > float(big[m]["extra_peak_mb"])):
-                big[m] = x
+            if x["method"] not in big or size(x) > size(big[x["method"]]):
+                big[x["method"]] = x
         cells = []
         for m, x in big.items():
             n, d, e = int(x["n"]), int(x["d"]), float(x["extra_peak_mb"])
