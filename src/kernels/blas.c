@@ -39,12 +39,6 @@ static void mul_rows(const smr_mat *A, int64_t i0, int64_t m, int64_t k,
                     Z + i0, (blasint)ldz);
 }
 
-void smr_k_mul_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
-                    double *z)
-{
-    mul_rows(A, i0, m, 1, x, 0, z, 0);
-}
-
 /* C (d x k, ld ldc) = A[i0:i0+m, :]^T F[i0:i0+m, :] + beta C */
 static void mul_t_rows(const smr_mat *A, int64_t i0, int64_t m, int64_t k,
                        const double *F, int64_t ldf, double *C, int64_t ldc,

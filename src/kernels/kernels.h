@@ -56,10 +56,6 @@ double smr_k_softmax(int64_t n, const double *z, double *f, double *lse);
 /* ---- BLAS wrappers (blas.c); all matrices of the "multi-vector" kind
  * (X, Z, F, C) are column-major with the given leading dimension. ---- */
 
-/* z[i0 .. i0 + m) = rows [i0, i0 + m) of A times x: one dgemv on the
- * caller's thread (in a parallel part, where OpenBLAS is held at one). */
-void smr_k_mul_rows(const smr_mat *A, int64_t i0, int64_t m, const double *x,
-                    double *z);
 /* g (d) += rows [i0, i0 + m) of A, transposed, times r[i0 .. i0 + m): one
  * dgemv on the caller's thread. */
 void smr_k_mul_t_rows_add(const smr_mat *A, int64_t i0, int64_t m,

@@ -17,13 +17,15 @@
  * cache: one pass over A and two sweeps over the n-vectors.  Row-major A
  * gets its logits from the one-pass kernel's own dots (fused_rows.c,
  * smr_fused_rows_z: the same z, bit for bit, as the loss+gradient pass);
- * column-major A from a one-thread dgemv per block (its columns' 4096-row
- * stretches; against one dgemv per thread over all the thread's rows,
- * then the softmax: `bench_kernels --case 1000000 D --layout col`, two
- * alternations, d = 10 1.85 / 2.18 -> 2.00 / 2.17 times the limit,
- * d = 16 1.78 / 1.82 -> 1.77 / 1.73, d = 64 1.44 / 1.39 -> 1.29 / 1.24;
- * kept because the blocks, not the thread count, then decide which rows
- * each dgemv sees).
+ * column-major A likewise (fused_cols.c, smr_fused_cols_z: chunks of 64
+ * or 128 rows, each column's lines prefetched).  Column-major had a
+ * one-thread dgemv per block until stop 37, which read A at 2.9 times a
+ * read at n = 10^4, d = 1200 -- slower than the whole loss+gradient pass
+ * (2.0).  smr_loss, the dgemv build against this one alternated
+ * (/tmp/x/abdl, medians of 9-11, 2 threads): d = 1200 0.76-0.82 of the
+ * time, d = 2000 0.64-0.68, 4000 0.69-0.70, 5000 0.81, n = 10^6 d = 16
+ * 0.80-0.83, d = 64 0.91-0.93, d = 256 0.82-0.88; one thread 0.54-0.75,
+ * AVX2 level 0.63-0.80; the portable level (no SIMD) 0.99-1.08.
  *
  * It replaced dgemv + the two-pass softmax over the whole n-vector
  * (smr_obj_forward_from_z, still used where z comes from elsewhere),
@@ -130,21 +132,16 @@ static void forward_part(void *vctx, int t, int T)
         double *z = ws->z + i0, *u = ws->f + i0, mk = NAN;
         if (c->zero) {
             memset(z, 0, (size_t)m * sizeof(double));
-        } else if (ws->A.row_major) {
+        } else {
             st.zmax = -INFINITY;
             st.fin = 0.0;
-            smr_fused_rows_z(&ws->A, i0, m, c->x, z, &st);
+            (ws->A.row_major ? smr_fused_rows_z : smr_fused_cols_z)(
+                &ws->A, i0, m, c->x, z, &st);
             if (st.fin != 0.0) {
                 S[3] = NAN;
                 return;
             }
             mk = st.zmax; /* the kernel's maximum of the block */
-        } else {
-            smr_k_mul_rows(&ws->A, i0, m, c->x, ws->z);
-        }
-        if (!c->zero && !ws->A.row_major && !smr_k_all_finite(m, z)) {
-            S[3] = NAN;
-            return;
         }
         if (isnan(mk))
             mk = smr_k_max(m, z);

@@ -121,16 +121,20 @@ typedef struct {
     int64_t rows_left; /* rows of A from the block's first to the last */
     double s0, mu;
     vd ablk, finv;
+    vd zmx;     /* the z-only mode's lane maxima */
     vd lacc[4]; /* the lean pass's lane sums (u NULL; fused_lanes.h) */
     double *z, *u, *Gl;
     smr_fused_acc *st;
 } cblk_t;
 
-/* the AVX2 level's kernel, in fused_cols_avx2.c (this file at SMR_VL = 4) */
+/* the AVX2 level's kernels, in fused_cols_avx2.c (this file at SMR_VL = 4) */
 void smr_fused_cols_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
                        int64_t left, const double *x, const double *b,
                        const double *w, double s0, double *z, double *u,
                        smr_fused_acc *st);
+void smr_fused_cols_z_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
+                         int64_t left, const double *x, double *z,
+                         smr_fused_acc *st);
 
 /* element (r, j) of the block for lane r of a partial vector whose valid
  * rows are r0 .. r0 + cnt - 1: rows past cnt repeat the last one */
@@ -157,9 +161,11 @@ col_vec(const cblk_t *k, const double *col, int64_t r0, int v, int V, int cnt,
  * for all but the block's last vector).  V and cnt == SMR_VL are
  * constants after inlining.  lo (the head, V = 1): the rows' weights and
  * entries go to lanes lo .. lo + cnt - 1 of the update, the lanes the
- * aligned chunks after it give rows of these residues (see cols_body). */
+ * aligned chunks after it give rows of these residues (see cols_body).
+ * zonly (smr_fused_cols_z): the logits stored, their maxima and
+ * finiteness kept, nothing else -- the same dots, so the same bits. */
 static inline __attribute__((always_inline)) void
-chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
+chunk(int simd, bool zonly, int V, int cnt, int64_t r0, int lo, cblk_t *k)
 {
     const int64_t d = k->d, ld = k->ld;
     const double *A = k->Ab + r0;
@@ -176,7 +182,7 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
     const int64_t cpf = SMR_VL * V > SMR_CPF ? SMR_VL * V : SMR_CPF;
     const bool pf = r0 + cpf + SMR_VL * V <= k->rows_left;
     const int L = (SMR_VL * V + 7) / 8; /* 64-byte lines per column */
-    const int pfl = L > 1 && d < SMR_CPF_SPREAD_D ? 1 : L;
+    const int pfl = L > 1 && d < SMR_CPF_SPREAD_D && !zonly ? 1 : L;
     /* below SMR_ZSPLIT_D (chunks of SMR_CV_SHORT vectors), even and odd
      * columns in separate sums: V chains of multiply-adds alone wait on
      * each other's latency.  By d, not V: a row's z must take the same
@@ -211,6 +217,19 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
     if (two)
         for (int v = 0; v < V; ++v)
             zv[v] += zo[v];
+    if (zonly) { /* lanes past cnt repeat row cnt - 1: no mask needed */
+        for (int v = 0; v < V; ++v) {
+            int c = v == V - 1 ? cnt : SMR_VL;
+            if (c == SMR_VL)
+                stv(k->z + r0 + SMR_VL * v, zv[v]);
+            else
+                for (int r = 0; r < c; ++r)
+                    k->z[r0 + SMR_VL * v + r] = zv[v][r];
+            k->zmx = selv(zv[v] > k->zmx, zv[v], k->zmx);
+            k->finv += zv[v] * 0.0;
+        }
+        return;
+    }
 
     /* shift (largest logit of the chunk), finiteness */
     vd mx = zv[0];
@@ -283,15 +302,17 @@ chunk(int simd, int V, int cnt, int64_t r0, int lo, cblk_t *k)
 }
 
 static inline __attribute__((always_inline)) void
-cols_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
-          int64_t rows_left, const double *x, const double *b, const double *w,
-          double s0, double *z, double *u, smr_fused_acc *st)
+cols_body(int simd, bool zonly, const double *Ab, int64_t ld, int64_t d,
+          int64_t m, int64_t rows_left, const double *x, const double *b,
+          const double *w, double s0, double *z, double *u, smr_fused_acc *st)
 {
     cblk_t k = {.Ab = Ab, .x = x, .b = b, .w = w, .ld = ld, .d = d,
                 .rows_left = rows_left, .s0 = s0, .mu = st->mu, .ablk = {0},
                 .finv = {0}, .z = z, .u = u, .Gl = st->Gl, .st = st};
+    k.zmx = k.finv - INFINITY;
     int ncol = w ? 4 : 3;
-    memset(k.Gl, 0, (size_t)(ncol * SMR_VL * d) * sizeof(double)); /* the columns summed */
+    if (!zonly) /* the columns summed */
+        memset(k.Gl, 0, (size_t)(ncol * SMR_VL * d) * sizeof(double));
     int64_t r0 = 0;
     /* when every column starts at the same place in its vector-sized
      * stretch of memory (ld % SMR_VL == 0) but not at its start, first the
@@ -310,21 +331,27 @@ cols_body(int simd, const double *Ab, int64_t ld, int64_t d, int64_t m,
      * bits at every offset of A (test_placement_independent). */
     if (o != 0) {
         int64_t h = SMR_VL - o < m ? SMR_VL - o : m;
-        chunk(simd, 1, (int)h, 0, (int)o, &k);
+        chunk(simd, zonly, 1, (int)h, 0, (int)o, &k);
         r0 = h;
     }
     if (d >= SMR_CV_MIN_D && d < SMR_CV_MID_MAX_D) /* (never at 4 lanes) */
         for (; r0 + SMR_VL * SMR_CV_MID <= m; r0 += SMR_VL * SMR_CV_MID)
-            chunk(simd, SMR_CV_MID, SMR_VL, r0, 0, &k);
+            chunk(simd, zonly, SMR_CV_MID, SMR_VL, r0, 0, &k);
     if (d >= SMR_CV_MIN_D)
         for (; r0 + SMR_VL * SMR_CV <= m; r0 += SMR_VL * SMR_CV)
-            chunk(simd, SMR_CV, SMR_VL, r0, 0, &k);
+            chunk(simd, zonly, SMR_CV, SMR_VL, r0, 0, &k);
     for (; r0 + SMR_VL * SMR_CV_SHORT <= m; r0 += SMR_VL * SMR_CV_SHORT)
-        chunk(simd, SMR_CV_SHORT, SMR_VL, r0, 0, &k);
+        chunk(simd, zonly, SMR_CV_SHORT, SMR_VL, r0, 0, &k);
     for (; r0 + SMR_VL <= m; r0 += SMR_VL)
-        chunk(simd, 1, SMR_VL, r0, 0, &k);
+        chunk(simd, zonly, 1, SMR_VL, r0, 0, &k);
     if (r0 < m)
-        chunk(simd, 1, (int)(m - r0), r0, 0, &k);
+        chunk(simd, zonly, 1, (int)(m - r0), r0, 0, &k);
+    if (zonly) {
+        double zm = max_lanes(k.zmx);
+        st->zmax = zm > st->zmax ? zm : st->zmax;
+        st->fin += hsum_lanes(k.finv);
+        return;
+    }
     const vp rot = rotidx(o);
     for (int c = 0; c < ncol; ++c)
         for (int64_t j = 0; j < d; ++j)
@@ -346,7 +373,13 @@ smr_fused_cols_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
                   const double *w, double s0, double *z, double *u,
                   smr_fused_acc *st)
 {
-    cols_body(1, Ab, ld, d, m, left, x, b, w, s0, z, u, st);
+    cols_body(1, false, Ab, ld, d, m, left, x, b, w, s0, z, u, st);
+}
+__attribute__((target("arch=x86-64-v3"))) void
+smr_fused_cols_z_v3(const double *Ab, int64_t ld, int64_t d, int64_t m,
+                    int64_t left, const double *x, double *z, smr_fused_acc *st)
+{
+    cols_body(1, true, Ab, ld, d, m, left, x, NULL, NULL, 0.0, z, NULL, st);
 }
 #else
 __attribute__((target("arch=x86-64-v4"))) static void
@@ -354,7 +387,13 @@ cols_v4(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
         const double *x, const double *b, const double *w, double s0, double *z,
         double *u, smr_fused_acc *st)
 {
-    cols_body(1, Ab, ld, d, m, left, x, b, w, s0, z, u, st);
+    cols_body(1, false, Ab, ld, d, m, left, x, b, w, s0, z, u, st);
+}
+__attribute__((target("arch=x86-64-v4"))) static void
+cols_z_v4(const double *Ab, int64_t ld, int64_t d, int64_t m, int64_t left,
+          const double *x, double *z, smr_fused_acc *st)
+{
+    cols_body(1, true, Ab, ld, d, m, left, x, NULL, NULL, 0.0, z, NULL, st);
 }
 #endif
 #endif
@@ -376,6 +415,25 @@ void smr_fused_cols(const smr_mat *A, int64_t i0, int64_t m, const double *x,
         return;
     }
 #endif
-    cols_body(0, Ab, A->ld, A->d, m, A->n - i0, x, b, w, s0, z, u, st);
+    cols_body(0, false, Ab, A->ld, A->d, m, A->n - i0, x, b, w, s0, z, u, st);
+}
+
+void smr_fused_cols_z(const smr_mat *A, int64_t i0, int64_t m, const double *x,
+                      double *z, smr_fused_acc *st)
+{
+    const double *Ab = A->a + i0;
+#ifdef SMR_SIMD_X86
+    int path = smr_k_simd_level();
+    if (path == 2) {
+        cols_z_v4(Ab, A->ld, A->d, m, A->n - i0, x, z, st);
+        return;
+    }
+    if (path == 1) {
+        smr_fused_cols_z_v3(Ab, A->ld, A->d, m, A->n - i0, x, z, st);
+        return;
+    }
+#endif
+    cols_body(0, true, Ab, A->ld, A->d, m, A->n - i0, x, NULL, NULL, 0.0, z,
+              NULL, st);
 }
 #endif

@@ -57,6 +57,12 @@ void smr_fused_cols(const smr_mat *A, int64_t i0, int64_t m, const double *x,
                     const double *b, const double *w, double s0, double *z,
                     double *u, smr_fused_acc *st);
 
+/* The logits alone for column-major A (forward.c): the same dots as
+ * smr_fused_cols, so the same bits; st->zmax and st->fin as for
+ * smr_fused_rows_z.  st's other fields are not touched. */
+void smr_fused_cols_z(const smr_mat *A, int64_t i0, int64_t m, const double *x,
+                      double *z, smr_fused_acc *st);
+
 /* One block's finishing sweep: f (m) *= sc in place, and out = [sum (f -
  * b)^2, sum (w o z)^2 (0 when w is NULL), sum f o (f - b)]. */
 void smr_fused_finish_rows(int64_t m, double sc, double *f, const double *b,
