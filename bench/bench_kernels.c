@@ -96,6 +96,15 @@
  *              thread: how much of the bandwidth one core can draw, which
  *              bounds the two-thread speedup of a pass near the read:
  *              at most one_pass_1t / stream_sum (both against the limit)
+ *   speedup_cache_2t  (--targets and --case only) what the two cores
+ *              give the pass where memory does not limit it: the pass on
+ *              a head of A of 2^21 entries (16 MB, in the last-level
+ *              cache; column-major: its columns lda = rows + 8 apart in
+ *              A) on one thread against the run's threads, in rounds of
+ *              10 calls as speedup_2t_runs; ratio = the speedup (seconds:
+ *              the one-thread time).  Below 1.6 the cores themselves
+ *              (shared, virtual: this machine's hypervisor reports steal
+ *              time) bound the target
  *   syrk       limit for the Hessian: OpenBLAS cblas_dsyrk on A, its own
  *              threads (d <= 1000)
  * After each threaded OpenBLAS measurement the run waits for OpenBLAS's
@@ -251,6 +260,11 @@ TIMED(k_one_pass_head, { /* on the first rows only (k->hp), in cache */
     /* no smr_ws_bind here: binding forgets the previous lse, and every
      * pass would then be a first pass (no shift, usually a fallback) */
     smr_obj_loss_grad(k->hp, k->flip ? k->x2 : k->x, k->hws, k->g);
+})
+TIMED(k_one_pass_head_one_thread, { /* the same on one thread, then back */
+    int thr = smr_k_set_threads(1);
+    k_one_pass_head(k);
+    smr_k_set_threads(thr);
 })
 TIMED(k_loss_grad_api, { double L; smr_loss_gradient(k->p, k->x, &L, k->g); k->sink += L; })
 TIMED(k_hessvec, smr_obj_hessvec(k->p, k->x, k->s, k->ws, k->hv))
@@ -556,6 +570,29 @@ int main(int argc, char **argv)
                         smr_k_set_threads(thr1);
                         t = th * (double)n / (double)hp.n / (double)thr1;
                         row(f, "one_pass_compute", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
+                        smr_ws_free(&hws);
+                    }
+                    /* the threads' speedup in the last-level cache: a head
+                     * of 2^21 entries (over SMR_FUSED_MIN_WORK, so the
+                     * pass takes its threads) */
+                    smr_problem cp = p;
+                    cp.n = ((int64_t)1 << 21) / d;
+                    if (lay)
+                        cp.lda = cp.n + 8;
+                    if ((lay ? cp.n + 8 <= n : cp.n < n) &&
+                        smr_ws_init(&hws, &cp, false) == SMR_OK) {
+                        hws.lean = true;
+                        /* its parts for the run's threads now: the first
+                         * call sizes them, and the rounds start on one */
+                        smr_ws_fused_init(&hws);
+                        k.hws = &hws;
+                        k.hp = &cp;
+                        double tc;
+                        double q = rounds_ratio(k_one_pass_head_one_thread, k_one_pass_head, &k,
+                                                7, SMR_RUN, &tc);
+                        double cb = 8.0 * (double)cp.n * (double)d;
+                        row_fallbacks = hws.fused_fallbacks + hws.lean_fallbacks;
+                        row(f, "speedup_cache_2t", L, n, d, tc, cb / tc / 1e9, "GB/s", tc / q);
                         smr_ws_free(&hws);
                     }
                 }
