@@ -268,8 +268,7 @@ int smr_obj_hessvec(const smr_problem *p, const double *x, const double *s,
     double *X = ws->dk, *Z = ws->nk;
     memcpy(X, x, (size_t)d * sizeof(double));
     memcpy(X + d, s, (size_t)d * sizeof(double));
-    smr_k_mul(&ws->A, 2, X, d, Z, n);
-    if (!smr_k_all_finite(2 * n, Z))
+    if (smr_obj_mul_blocks(ws, 2, X, Z) != SMR_OK) /* (products.c) */
         return smr_classify_nonfinite(p);
     memcpy(ws->z, Z, (size_t)n * sizeof(double));
     /* keep As out of the scratch columns the forward pass overwrites */
@@ -279,7 +278,9 @@ int smr_obj_hessvec(const smr_problem *p, const double *x, const double *s,
     if (rc != SMR_OK)
         return rc;
     double kappa = middle_terms(p, ws, true); /* column 2: e o As */
-    smr_k_mul_t(&ws->A, 3, ws->nk, n, ws->dk, d);
+    rc = smr_obj_mul_t_blocks(ws, 3, ws->nk, ws->dk);
+    if (rc != SMR_OK)
+        return rc;
     const double *pv = ws->dk, *qv = ws->dk + d, *u = ws->dk + 2 * d;
     double ps = smr_k_dot(d, pv, s), qs = smr_k_dot(d, qv, s);
     for (int64_t j = 0; j < d; ++j)

@@ -152,6 +152,13 @@ int64_t smr_fwd_block_rows(const smr_ws *ws, bool row_major);
 int64_t smr_fwd_blocks_cap(const smr_ws *ws);
 /* Threads for a blocked pass over nblk blocks (fused.c, forward.c). */
 int smr_fused_threads(const smr_ws *ws, int64_t nblk);
+
+/* products.c: Z (n x k, columns n apart) = A X (X d x k, columns d
+ * apart), k <= 2 (SMR_ERR_OVERFLOW when an entry of Z is not finite); and
+ * out (d x k, columns d apart) = A^T C (C n x k, columns n apart), k <= 3.
+ * In the forward pass's blocks, each one pass over A (ws's threads). */
+int smr_obj_mul_blocks(smr_ws *ws, int k, const double *X, double *Z);
+int smr_obj_mul_t_blocks(smr_ws *ws, int k, const double *C, double *out);
 /* The end of a blocked forward pass (forward.c): blocks of nb rows hold
  * u = exp(z - bmu[k]) in ws->f, alpha = sum_k e^(bmu[k] - mu) sum(u_k);
  * makes f = softmax(z) in place, ws->loss and ws->fc, with per-block sums
