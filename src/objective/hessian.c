@@ -17,6 +17,13 @@
  * form p and q from the same rows: at such d the separate A^T [f v] was a
  * second pass over A costing as much as the assembly.  The rank-2 part is one
  * dsyr2:  -p q^T - q p^T + kappa p p^T = -(p t^T + t p^T),  t = q - kappa/2 p.
+ *
+ * Above d = 16, A^T [f v] is one pass in the forward pass's blocks by the
+ * one-pass kernels (products.c), as are H s's products.  It was OpenBLAS
+ * dgemm, which packs A before multiplying: smr_hessian paired with that
+ * build (/tmp/x/abhv, medians of 7) 0.86-0.90 of the time at d = 32 and
+ * 64 (n = 10^6, row-major), 0.91-0.93 column-major d = 64, 0.95-0.99 at
+ * d = 100 and 256 (where dsyrk's n d^2 dominates).
  */
 #include "objective.h"
 
@@ -117,8 +124,9 @@ double smr_obj_hessian_parts(const smr_problem *p, smr_ws *ws)
     if (!ws->fwd_valid) /* a lean pass left no f (fused.c) */
         return NAN;
     double kappa = middle_terms(p, ws, false);
-    /* p, q in one pass over A: [p q] = A^T [f v] */
-    smr_k_mul_t(&ws->A, 2, ws->nk, p->n, ws->dk, p->d);
+    /* p, q in one pass over A: [p q] = A^T [f v] (products.c) */
+    if (smr_obj_mul_t_blocks(ws, 2, ws->nk, ws->dk) != SMR_OK)
+        return NAN;
     return kappa;
 }
 
@@ -254,6 +262,8 @@ int smr_obj_hessian(const smr_problem *p, smr_ws *ws, double mu, double *H,
         return assemble(p, ws, middle_terms(p, ws, false), NULL, NULL, 0, mu,
                         H, ldh, true);
     double kappa = smr_obj_hessian_parts(p, ws);
+    if (isnan(kappa)) /* (fwd_valid: only the parts' buffers failed) */
+        return SMR_ERR_NO_MEMORY;
     return smr_obj_hessian_assemble(p, ws, kappa, NULL, NULL, 0, mu, H, ldh);
 }
 

@@ -176,7 +176,9 @@ int smr_obj_gradient(const smr_problem *prob, const double *x, smr_ws *ws,
 int smr_obj_hessian(const smr_problem *prob, smr_ws *ws, double mu, double *H,
                     int64_t ldh);
 /* The parts of the Hessian at the last forward pass: e (ws->nk column 2),
- * p and q (ws->dk columns 0, 1; one pass over A); returns kappa. */
+ * p and q (ws->dk columns 0, 1; one pass over A, products.c); returns
+ * kappa, or NaN without a forward pass or when the pass's per-thread
+ * buffers cannot be allocated. */
 double smr_obj_hessian_parts(const smr_problem *prob, smr_ws *ws);
 /* Scratch for assembling the Hessian with T threads (hessian.c); called by
  * smr_ws_init with the thread count in force.  SMR_ERR_NO_MEMORY. */
