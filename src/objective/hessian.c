@@ -158,8 +158,8 @@ static int64_t part_doubles(int64_t d, int64_t nb) { return d * d + 2 * nb * d +
 static void assemble_part(void *v, int t, int T)
 {
     assemble_ctx *c = v;
-    int64_t nblk = (c->total + c->nb - 1) / c->nb, d = c->d;
-    int64_t b0 = nblk * t / T, b1 = nblk * (t + 1) / T;
+    int64_t d = c->d, b0, b1;
+    smr_part_blocks(c->total, c->nb, t, T, &b0, &b1);
     double *H = c->H, *blk = c->blk0, *pq = c->pq0;
     int64_t ldh = c->ldh;
     if (t > 0) {

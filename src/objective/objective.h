@@ -152,6 +152,15 @@ int64_t smr_fwd_block_rows(const smr_ws *ws, bool row_major);
 int64_t smr_fwd_blocks_cap(const smr_ws *ws);
 /* Threads for a blocked pass over nblk blocks (fused.c, forward.c). */
 int smr_fused_threads(const smr_ws *ws, int64_t nblk);
+/* Part t of T's blocks [*b0, *b1) of n rows in blocks of nb: contiguous
+ * ranges, the same for a given T whichever thread runs the part. */
+static inline void smr_part_blocks(int64_t n, int64_t nb, int t, int T,
+                                   int64_t *b0, int64_t *b1)
+{
+    int64_t nblk = (n + nb - 1) / nb;
+    *b0 = nblk * t / T;
+    *b1 = nblk * (t + 1) / T;
+}
 
 /* products.c: Z (n x k, columns n apart) = A X (X d x k, columns d
  * apart), k <= 2 (SMR_ERR_OVERFLOW when an entry of Z is not finite); and
