@@ -102,12 +102,18 @@ int smr_spz_scores(smr_spz *z, const smr_mat *A, const double *D, uint64_t seed,
         smr_k_direction(seed ^ 0x4a4cull, 0, (uint64_t)c, 0, d, z->W + c * d);
     smr_k_rsolve(A->row_major, d, z->SM, ld, k, z->W);
     smr_k_mul(A, k, z->W, d, z->Z, n); /* one pass over A */
-    for (int64_t i = 0; i < n; ++i) {
-        double s = 0;
-        for (int64_t c = 0; c < k; ++c)
-            s += z->Z[i + c * n] * z->Z[i + c * n];
-        scores[i] = fabs(D[i]) * s / (double)k;
+    /* column by column (Z's columns are n apart; row by row took k
+     * strided loads per row: 26 % of a sketched solve at n = 10^6, d = 10,
+     * perf), each row's sum in the same order c = 0 .. k - 1 as before */
+    for (int64_t i = 0; i < n; ++i)
+        scores[i] = 0.0;
+    for (int64_t c = 0; c < k; ++c) {
+        const double *zc = z->Z + c * n;
+        for (int64_t i = 0; i < n; ++i)
+            scores[i] += zc[i] * zc[i];
     }
+    for (int64_t i = 0; i < n; ++i)
+        scores[i] = fabs(D[i]) * scores[i] / (double)k;
     return SMR_OK;
 }
 
