@@ -102,9 +102,9 @@
  *              cache; column-major: its columns lda = rows + 8 apart in
  *              A) on one thread against the run's threads, in rounds of
  *              10 calls as speedup_2t_runs; ratio = the speedup (seconds:
- *              the one-thread time).  Below 1.6 the cores themselves
- *              (shared, virtual: this machine's hypervisor reports steal
- *              time) bound the target
+ *              the one-thread time).  Informative, not a bound: on this
+ *              machine it swung from 0.86 to 2.0 between runs
+ *              (docs/benchmarks.md, "Current (stop 37)")
  *   syrk       limit for the Hessian: OpenBLAS cblas_dsyrk on A, its own
  *              threads (d <= 1000)
  * After each threaded OpenBLAS measurement the run waits for OpenBLAS's
@@ -338,6 +338,23 @@ static double rounds_ratio_idle(void (*fa)(K *), void (*fb)(K *), K *k, int roun
     return bench_median(q, rounds);
 }
 
+/* A head of p: its first `rows` rows, in place (column-major: columns
+ * rows + 8 apart in A, so that they do not share L1 sets), with a lean
+ * workspace; false where the head would not fit inside A or the
+ * workspace cannot be had */
+static bool head_of(const smr_problem *p, int64_t rows, smr_problem *hp, smr_ws *hws)
+{
+    bool col = p->layout == SMR_COL_MAJOR;
+    *hp = *p;
+    hp->n = rows;
+    if (col)
+        hp->lda = rows + 8;
+    if (!(col ? rows + 8 <= p->n : rows < p->n) || smr_ws_init(hws, hp, false) != SMR_OK)
+        return false;
+    hws->lean = true;
+    return true;
+}
+
 static double rounds_ratio(void (*fa)(K *), void (*fb)(K *), K *k, int rounds, int run,
                            double *ta)
 {
@@ -518,7 +535,7 @@ int main(int argc, char **argv)
                     t = med(k_sum, &k, reps);
                     smr_k_set_threads(thr);
                     row(f, "stream_sum_1t", L, n, d, t, bytes / t / 1e9, "GB/s", lim);
-                    smr_problem hp = p;
+                    int64_t hn;
                     /* row-major: one block of the pass (256 KiB, at
                      * least 64 rows: 1 MiB at d = 2000).  Before 6830a28
                      * the head was max(256 KiB, d rows) in both layouts:
@@ -526,7 +543,7 @@ int main(int argc, char **argv)
                      * pass's 16-row blocks, so its row-major d = 2000
                      * "compute alone" was not in cache */
                     if (lay) {
-                        hp.n = (1 << 18) / (8 * d) > d ? (1 << 18) / (8 * d) : d;
+                        hn = (1 << 18) / (8 * d) > d ? (1 << 18) / (8 * d) : d;
                         /* column-major rows that long (d > 362): one
                          * block of the pass instead (ws.nbf rows: 640 at
                          * n = 10^4, d = 2000, 2 threads: 10 MB, in the
@@ -535,22 +552,18 @@ int main(int argc, char **argv)
                          * L2 there either).  Until stop 36 it was d rows:
                          * 2000 rows, 32 MB, as much as the core complex's
                          * L3, cut into 10 MB blocks */
-                        if (hp.n * d * 8 > (1 << 20) && ws.nbf > 0)
-                            hp.n = ws.nbf;
+                        if (hn * d * 8 > (1 << 20) && ws.nbf > 0)
+                            hn = ws.nbf;
                     } else
-                        hp.n = smr_fwd_block_rows(&ws, true);
-                    /* column-major: columns hp.n + 8 apart (the first
-                     * entries of A), not hp.n: 512 rows at d = 64 put the
+                        hn = smr_fwd_block_rows(&ws, true);
+                    /* column-major: columns hn + 8 apart (the first
+                     * entries of A), not hn: 512 rows at d = 64 put the
                      * columns 4 KiB apart, on the same sets of L1, which
-                     * the full pass's columns (10^6 rows apart) are not */
-                    if (lay)
-                        hp.lda = hp.n + 8;
+                     * the full pass's columns (10^6 rows apart) are not;
+                     * and hn + 8 <= n, so that they stay inside A */
+                    smr_problem hp;
                     smr_ws hws;
-                    /* (column-major: hp.n + 8 <= n, so that the head's
-                     * columns, lda apart, stay inside A) */
-                    if ((lay ? hp.n + 8 <= n : hp.n < n) &&
-                        smr_ws_init(&hws, &hp, false) == SMR_OK) {
-                        hws.lean = true;
+                    if (head_of(&p, hn, &hp, &hws)) {
                         /* column-major: the head in the full pass's blocks
                          * (as many rows as it has, up to ws.nbf); its own
                          * init cut it into blocks of 32 rows (8 per thread),
@@ -575,13 +588,8 @@ int main(int argc, char **argv)
                     /* the threads' speedup in the last-level cache: a head
                      * of 2^21 entries (over SMR_FUSED_MIN_WORK, so the
                      * pass takes its threads) */
-                    smr_problem cp = p;
-                    cp.n = ((int64_t)1 << 21) / d;
-                    if (lay)
-                        cp.lda = cp.n + 8;
-                    if ((lay ? cp.n + 8 <= n : cp.n < n) &&
-                        smr_ws_init(&hws, &cp, false) == SMR_OK) {
-                        hws.lean = true;
+                    smr_problem cp;
+                    if (head_of(&p, ((int64_t)1 << 21) / d, &cp, &hws)) {
                         /* its parts for the run's threads now: the first
                          * call sizes them, and the rounds start on one */
                         smr_ws_fused_init(&hws);
