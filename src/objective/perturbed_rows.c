@@ -11,7 +11,9 @@
  * direction's sums over the rows stay in its own lane -- no transpose of
  * A, no horizontal sum, and A Z is used where it is formed.  Directions go
  * NV vectors at a time (16 at the AVX-512 level); more directions re-read
- * the block's rows of A from cache.  RB = 4 rows share each load of Zr.
+ * the block's rows of A from cache.  RB = 4 rows share each load of Zr
+ * (the loop that forms the moves is kernels/moves.h, shared with the
+ * leverage scores' kernels/rownorms.c).
  * A(i, c) is read as a scalar broadcast at A[i rs + c cs], so column-major
  * A needs no copy: its block's d column stretches are read in place (a
  * copy of each block into a row-major buffer first cost 20.8 ms against
@@ -33,6 +35,7 @@
 #include "perturbed_rows.h"
 #include "../kernels/kernels.h"
 #include "../kernels/simd.h"
+#include "../kernels/moves.h"
 
 #include <math.h>
 
@@ -42,7 +45,7 @@ void smr_pert_block_v3(int64_t m, int64_t d, const double *A, int64_t rs,
                        const double *b, const double *w, const double *z,
                        double eps, double inv_at, double *S);
 
-#define NV 2 /* vectors of directions per group */
+#define NV SMR_MOVES_NV /* vectors of directions per group */
 #define RB 4 /* rows whose moves are formed together */
 
 /*
@@ -111,27 +114,6 @@ row_sums(int simd, int poly, int nv, int64_t i, const vd *a, const double *ez,
     }
 }
 
-/* the moves A_i Zr of rows i .. i + rb - 1 (one chain each, over c in
- * order; each load of Zr serves rb rows) */
-static inline __attribute__((always_inline)) void
-row_moves(int rb, int nv, int64_t i, int64_t d, const double *A, int64_t rs,
-          int64_t cs, const double *Zr, int64_t kp, vd a[RB][NV])
-{
-    for (int r = 0; r < rb; ++r)
-        for (int v = 0; v < nv; ++v)
-            a[r][v] = (vd){0};
-    for (int64_t c = 0; c < d; ++c) {
-        vd zc[NV];
-        for (int v = 0; v < nv; ++v)
-            zc[v] = ldv(Zr + c * kp + v * SMR_VL);
-        for (int r = 0; r < rb; ++r) {
-            vd ac = splatv(A[(i + r) * rs + c * cs]);
-            for (int v = 0; v < nv; ++v)
-                a[r][v] += ac * zc[v];
-        }
-    }
-}
-
 /* One group of nv vectors of directions (Zr at the group's first
  * column) over the block's rows, sums into S[8][NV]; poly: e^(+-a) by
  * exp_pm_small, returning the largest |a| seen (NaN lanes are skipped by
@@ -146,13 +128,13 @@ group_loop(int simd, int poly, int nv, int64_t m, int64_t d, const double *A,
     vd amax = {0}, a[RB][NV];
     int64_t i = 0;
     for (; i + RB <= m; i += RB) {
-        row_moves(RB, nv, i, d, A, rs, cs, Zr, kp, a);
+        smr_moves(RB, nv, i, d, A, rs, cs, Zr, kp, a);
         for (int r = 0; r < RB; ++r)
             row_sums(simd, poly, nv, i + r, a[r], ez, b, w, z, eps, inv_at, S,
                      &amax);
     }
     for (; i < m; ++i) {
-        row_moves(1, nv, i, d, A, rs, cs, Zr, kp, a);
+        smr_moves(1, nv, i, d, A, rs, cs, Zr, kp, a);
         row_sums(simd, poly, nv, i, a[0], ez, b, w, z, eps, inv_at, S, &amax);
     }
     return poly ? max_lanes(amax) : 0.0;
