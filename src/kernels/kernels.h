@@ -95,9 +95,19 @@ void smr_k_pick(uint64_t seed, uint64_t iter, int64_t m, int64_t B,
 
 /* CountSketch of diag(scale) A into SM (m x d, in A's layout: row-major
  * ld d, column-major ld m).  bucket (n) and sgnscale (n) are work arrays
- * (they receive h(i) and +-scale_i).  Pure function of seed. */
+ * (they receive h(i) and +-scale_i).  Pure function of seed, the same bits
+ * at any thread count (column-major A is split by columns across threads;
+ * row-major stays on one thread, sketch.c says why). */
 void smr_k_countsketch(const smr_mat *A, const double *scale, uint64_t seed,
                        int64_t m, int64_t *bucket, double *sgnscale, double *SM);
+
+/* out[i] = |A_i W|^2 (i < n), the squared row norms of the thin product
+ * A W, without storing A W (rownorms.c).  W is given as Wr: d x kp,
+ * row-major, kp a multiple of SMR_KALIGN, columns past W's k zero.
+ * Threaded by row blocks; the same bits at any thread count. */
+#define SMR_KALIGN 8
+void smr_k_rownorms2(const smr_mat *A, const double *Wr, int64_t kp,
+                     double *out);
 
 /* ---- environment (system.c) ---- */
 

@@ -212,7 +212,7 @@ int smr_obj_hessvec(const smr_problem *prob, const double *x, const double *s,
 typedef struct smr_spz {
     int64_t m, k;          /* sketch rows, JL columns                 */
     double *SM, *tau;      /* m x d sketch and its QR; d              */
-    double *W, *Z;         /* d x k R^{-1} G; n x k M R^{-1} G         */
+    double *W, *Wr;        /* d x k R^{-1} G; W as d x kp rows (kp: k to SMR_KALIGN) */
     double *cum, *scale;   /* n each                                  */
     int64_t *idx, *count;  /* n each                                  */
     int64_t *rows;         /* kept rows (capacity min(s_max, n))      */

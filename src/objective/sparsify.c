@@ -5,8 +5,9 @@
  * Leverage scores of M = diag(sqrt|D|) A, approximately, in O(nnz(A) k + m d^2):
  *   1. SM = CountSketch of M, m rows                       (one pass over A)
  *   2. SM = QR, keep R                                      (dgeqrf, m d^2)
- *   3. Z = M (R^{-1} G), G a d x k Gaussian                 (one gemm pass, k cols)
- *   4. sigma_i = |D_i| |(A R^{-1} G)_i|^2 / k               (sum ~ rank M <= d)
+ *   3. W = R^{-1} G, G a d x k Gaussian                     (triangular solve)
+ *   4. sigma_i = |D_i| |(A W)_i|^2 / k                      (one pass over A,
+ *      A W never stored: smr_k_rownorms2)                   (sum ~ rank M <= d)
  * Sampling: s rows i.i.d. with p_i = sigma_i / sum sigma; kept row i gets
  * weight D~_i = D_i count_i / (s p_i), so E[A^T D~ A] = A^T D A.
  * With s = smr_sparsify_sample_size(d, eps, delta) rows,
@@ -48,7 +49,8 @@ int smr_spz_init(smr_spz *z, int64_t n, int64_t d, int64_t s_max)
     z->m = m;
     z->k = k;
     int64_t cap = s_max < n ? s_max : n;
-    z->SM = malloc((size_t)(m * d + d + d * k + n * k) * sizeof(double));
+    int64_t kp = (k + SMR_KALIGN - 1) / SMR_KALIGN * SMR_KALIGN;
+    z->SM = malloc((size_t)(m * d + d + d * k + d * kp) * sizeof(double));
     z->cum = malloc((size_t)(2 * n) * sizeof(double));
     z->idx = malloc((size_t)(2 * n) * sizeof(int64_t));
     z->rows = malloc((size_t)cap * sizeof(int64_t));
@@ -59,7 +61,7 @@ int smr_spz_init(smr_spz *z, int64_t n, int64_t d, int64_t s_max)
     }
     z->tau = z->SM + m * d;
     z->W = z->tau + d;
-    z->Z = z->W + d * k;
+    z->Wr = z->W + d * k;
     z->scale = z->cum + n;
     z->count = z->idx + n;
     return SMR_OK;
@@ -101,17 +103,15 @@ int smr_spz_scores(smr_spz *z, const smr_mat *A, const double *D, uint64_t seed,
     for (int64_t c = 0; c < k; ++c)
         smr_k_direction(seed ^ 0x4a4cull, 0, (uint64_t)c, 0, d, z->W + c * d);
     smr_k_rsolve(A->row_major, d, z->SM, ld, k, z->W);
-    smr_k_mul(A, k, z->W, d, z->Z, n); /* one pass over A */
-    /* column by column (Z's columns are n apart; row by row took k
-     * strided loads per row: 26 % of a sketched solve at n = 10^6, d = 10,
-     * perf), each row's sum in the same order c = 0 .. k - 1 as before */
-    for (int64_t i = 0; i < n; ++i)
-        scores[i] = 0.0;
-    for (int64_t c = 0; c < k; ++c) {
-        const double *zc = z->Z + c * n;
-        for (int64_t i = 0; i < n; ++i)
-            scores[i] += zc[i] * zc[i];
-    }
+    /* W (d x k, column-major) as rows of kp lanes, zero past k */
+    int64_t kp = (k + SMR_KALIGN - 1) / SMR_KALIGN * SMR_KALIGN;
+    for (int64_t j = 0; j < d; ++j)
+        for (int64_t c = 0; c < kp; ++c)
+            z->Wr[j * kp + c] = c < k ? z->W[c * d + j] : 0.0;
+    /* |A_i W|^2 in one pass over A.  Was: A W by dgemm (n x k, stored),
+     * then its squares summed column by column -- OpenBLAS packed A for
+     * that shape, and the n x k product was as large as A at d = 16 */
+    smr_k_rownorms2(A, z->Wr, kp, scores);
     for (int64_t i = 0; i < n; ++i)
         scores[i] = fabs(D[i]) * scores[i] / (double)k;
     return SMR_OK;

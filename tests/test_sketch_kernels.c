@@ -1,0 +1,178 @@
+/*
+ * test_sketch_kernels.c -- the two passes over A behind the leverage
+ * scores (kernels/sketch.c, kernels/rownorms.c): the squared row norms of
+ * A W against a long-double reference, for both layouts, ragged n (rows
+ * past the last vector and row group), several groups of directions, d on
+ * both sides of the column-major chunk limit, ld > the minimum; and both
+ * kernels' bits at 1, 2 and 3 threads.  Each suite runs at every SIMD
+ * level (tests/CMakeLists.txt).
+ */
+#include "testutil.h"
+#include "kernels/kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int64_t n, d, ld;
+    bool row_major;
+    double *a;
+    smr_mat m;
+} mat;
+
+static void mat_make(mat *M, int64_t n, int64_t d, bool row_major, int64_t pad,
+                     uint64_t seed)
+{
+    M->n = n;
+    M->d = d;
+    M->row_major = row_major;
+    M->ld = (row_major ? d : n) + pad;
+    int64_t len = M->ld * (row_major ? n : d);
+    M->a = malloc((size_t)len * sizeof(double));
+    tu_rng r;
+    tu_seed(&r, seed);
+    for (int64_t t = 0; t < len; ++t)
+        M->a[t] = tu_normal(&r);
+    M->m = (smr_mat){.n = n, .d = d, .ld = M->ld, .row_major = row_major, .a = M->a};
+}
+
+static double at(const mat *M, int64_t i, int64_t j)
+{
+    return M->row_major ? M->a[i * M->ld + j] : M->a[i + j * M->ld];
+}
+
+static void check_rownorms(int64_t n, int64_t d, int64_t k, bool row_major, int64_t pad)
+{
+    int64_t kp = (k + SMR_KALIGN - 1) / SMR_KALIGN * SMR_KALIGN;
+    mat M;
+    mat_make(&M, n, d, row_major, pad, (uint64_t)(n * 31 + d * 7 + k));
+    double *Wr = malloc((size_t)(d * kp) * sizeof(double));
+    tu_rng r;
+    tu_seed(&r, (uint64_t)(d + 3 * k));
+    for (int64_t j = 0; j < d; ++j)
+        for (int64_t c = 0; c < kp; ++c)
+            Wr[j * kp + c] = c < k ? tu_normal(&r) : 0.0;
+    double *out[3];
+    const int counts[3] = {1, 2, 3};
+    for (int t = 0; t < 3; ++t) {
+        out[t] = malloc((size_t)n * sizeof(double));
+        int old = smr_k_set_threads(counts[t]);
+        smr_k_rownorms2(&M.m, Wr, kp, out[t]);
+        smr_k_set_threads(old);
+    }
+    /* reference in long double; the bound is relative to the sum of
+     * |terms|, which no summation order can beat by much */
+    for (int64_t i = 0; i < n; ++i) {
+        long double s = 0, sabs = 0;
+        for (int64_t c = 0; c < k; ++c) {
+            long double p = 0, pa = 0;
+            for (int64_t j = 0; j < d; ++j) {
+                p += (long double)at(&M, i, j) * Wr[j * kp + c];
+                pa += fabsl((long double)at(&M, i, j) * Wr[j * kp + c]);
+            }
+            s += p * p;
+            sabs += pa * pa;
+        }
+        double err = fabs(out[0][i] - (double)s);
+        if (!(err <= 1e-14 * (double)sabs * (double)(d + k)))
+            fail_msg("n %lld d %lld k %lld %s row %lld: %.17g against %.17Lg",
+                     (long long)n, (long long)d, (long long)k,
+                     row_major ? "row" : "col", (long long)i, out[0][i], s);
+    }
+    /* the same bits at every thread count */
+    assert_memory_equal(out[0], out[1], (size_t)n * sizeof(double));
+    assert_memory_equal(out[0], out[2], (size_t)n * sizeof(double));
+    for (int t = 0; t < 3; ++t)
+        free(out[t]);
+    free(Wr);
+    free(M.a);
+}
+
+static void test_rownorms(void **state)
+{
+    (void)state;
+    /* n, d, k: one row; rows past a vector and a row group; k over one
+     * group (24: a group of 16 and one of 8 at AVX-512, three of 8 at
+     * AVX2) and not a multiple of 8; d past the column-major chunk limit
+     * (300) so both column-major paths run; blocks of 64 rows and more */
+    const int64_t cfg[][3] = {{1, 1, 1},     {7, 3, 16},    {67, 5, 16},
+                              {301, 17, 24}, {1029, 300, 16}, {2053, 40, 33},
+                              {4099, 2, 8},  {515, 257, 3}};
+    for (size_t c = 0; c < sizeof cfg / sizeof *cfg; ++c)
+        for (int lay = 0; lay < 2; ++lay)
+            for (int64_t pad = 0; pad <= 3; pad += 3)
+                check_rownorms(cfg[c][0], cfg[c][1], cfg[c][2], lay == 0, pad);
+}
+
+/* CountSketch: each row lands in one bucket in [0, m) with sign +-scale,
+ * SM is the sum of its rows in row order (so a plain loop gives the same
+ * bits), the same at 1, 2, 3 threads, a pure function of the seed */
+static void check_countsketch(int64_t n, int64_t d, int64_t m, bool row_major, int64_t pad)
+{
+    mat M;
+    mat_make(&M, n, d, row_major, pad, (uint64_t)(n + d));
+    double *scale = malloc((size_t)n * sizeof(double));
+    tu_rng r;
+    tu_seed(&r, 9);
+    for (int64_t i = 0; i < n; ++i)
+        scale[i] = i % 7 == 3 ? 0.0 : tu_uniform(&r) + 0.1;
+    int64_t *bucket = malloc((size_t)n * sizeof(int64_t));
+    double *sg = malloc((size_t)n * sizeof(double));
+    double *SM[3], *ref = calloc((size_t)(m * d), sizeof(double));
+    const int counts[3] = {1, 2, 3};
+    for (int t = 0; t < 3; ++t) {
+        SM[t] = malloc((size_t)(m * d) * sizeof(double));
+        for (int64_t q = 0; q < m * d; ++q)
+            SM[t][q] = NAN; /* every entry must be written */
+        int old = smr_k_set_threads(counts[t]);
+        smr_k_countsketch(&M.m, scale, 42, m, bucket, sg, SM[t]);
+        smr_k_set_threads(old);
+    }
+    for (int64_t i = 0; i < n; ++i) {
+        assert_true(bucket[i] >= 0 && bucket[i] < m);
+        assert_true(fabs(sg[i]) == scale[i]);
+        if (sg[i] == 0.0)
+            continue;
+        for (int64_t j = 0; j < d; ++j) {
+            double *dst = row_major ? ref + bucket[i] * d + j : ref + bucket[i] + j * m;
+            *dst += sg[i] * at(&M, i, j);
+        }
+    }
+    for (int64_t q = 0; q < m * d; ++q)
+        if (!(fabs(SM[0][q] - ref[q]) <= 1e-13 * (1.0 + fabs(ref[q]))))
+            fail_msg("n %lld d %lld m %lld entry %lld: %.17g against %.17g",
+                     (long long)n, (long long)d, (long long)m, (long long)q,
+                     SM[0][q], ref[q]);
+    assert_memory_equal(SM[0], SM[1], (size_t)(m * d) * sizeof(double));
+    assert_memory_equal(SM[0], SM[2], (size_t)(m * d) * sizeof(double));
+    /* another seed, another sketch */
+    smr_k_countsketch(&M.m, scale, 43, m, bucket, sg, SM[1]);
+    assert_true(memcmp(SM[0], SM[1], (size_t)(m * d) * sizeof(double)) != 0);
+    for (int t = 0; t < 3; ++t)
+        free(SM[t]);
+    free(ref);
+    free(sg);
+    free(bucket);
+    free(scale);
+    free(M.a);
+}
+
+static void test_countsketch(void **state)
+{
+    (void)state;
+    /* n d above the one-thread limit (2^20) in the last two, so threads run */
+    const int64_t cfg[][3] = {{1, 1, 1}, {50, 3, 24}, {3000, 9, 72}, {70001, 16, 128}, {5003, 260, 2080}};
+    for (size_t c = 0; c < sizeof cfg / sizeof *cfg; ++c)
+        for (int lay = 0; lay < 2; ++lay)
+            check_countsketch(cfg[c][0], cfg[c][1], cfg[c][2], lay == 0, lay ? 2 : 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rownorms),
+        cmocka_unit_test(test_countsketch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
