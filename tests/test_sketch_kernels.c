@@ -106,8 +106,10 @@ static void test_rownorms(void **state)
 }
 
 /* CountSketch: each row lands in one bucket in [0, m) with sign +-scale,
- * SM is the sum of its rows in row order (so a plain loop gives the same
- * bits), the same at 1, 2, 3 threads, a pure function of the seed */
+ * SM is the sum of its rows (against a plain loop); at 1, 2, 3 threads,
+ * and with fewer partial sketches than wanted (row-major): a pure function
+ * of the seed and the threads, and column-major the same bits at any
+ * thread count */
 static void check_countsketch(int64_t n, int64_t d, int64_t m, bool row_major, int64_t pad)
 {
     mat M;
@@ -119,14 +121,25 @@ static void check_countsketch(int64_t n, int64_t d, int64_t m, bool row_major, i
         scale[i] = i % 7 == 3 ? 0.0 : tu_uniform(&r) + 0.1;
     int64_t *bucket = malloc((size_t)n * sizeof(int64_t));
     double *sg = malloc((size_t)n * sizeof(double));
-    double *SM[3], *ref = calloc((size_t)(m * d), sizeof(double));
-    const int counts[3] = {1, 2, 3};
-    for (int t = 0; t < 3; ++t) {
+    double *SM[4], *ref = calloc((size_t)(m * d), sizeof(double));
+    double *again = malloc((size_t)(m * d) * sizeof(double));
+    const int counts[4] = {1, 2, 3, 3};
+    for (int t = 0; t < 4; ++t) {
         SM[t] = malloc((size_t)(m * d) * sizeof(double));
         for (int64_t q = 0; q < m * d; ++q)
             SM[t][q] = NAN; /* every entry must be written */
         int old = smr_k_set_threads(counts[t]);
-        smr_k_countsketch(&M.m, scale, 42, m, bucket, sg, SM[t]);
+        int np = smr_k_countsketch_parts(&M.m, m);
+        assert_true(np >= 0 && np < counts[t]);
+        if (!row_major)
+            assert_int_equal(np, 0);
+        if (t == 3 && np > 1)
+            np = 1; /* fewer partials than threads: two parts */
+        double *part = np ? malloc((size_t)np * (size_t)(m * d) * sizeof(double)) : NULL;
+        for (int rep = 0; rep < 2; ++rep)
+            smr_k_countsketch(&M.m, scale, 42, m, bucket, sg, rep ? again : SM[t], part, np);
+        assert_memory_equal(SM[t], again, (size_t)(m * d) * sizeof(double));
+        free(part);
         smr_k_set_threads(old);
     }
     for (int64_t i = 0; i < n; ++i) {
@@ -139,18 +152,21 @@ static void check_countsketch(int64_t n, int64_t d, int64_t m, bool row_major, i
             *dst += sg[i] * at(&M, i, j);
         }
     }
-    for (int64_t q = 0; q < m * d; ++q)
-        if (!(fabs(SM[0][q] - ref[q]) <= 1e-13 * (1.0 + fabs(ref[q]))))
-            fail_msg("n %lld d %lld m %lld entry %lld: %.17g against %.17g",
-                     (long long)n, (long long)d, (long long)m, (long long)q,
-                     SM[0][q], ref[q]);
-    assert_memory_equal(SM[0], SM[1], (size_t)(m * d) * sizeof(double));
-    assert_memory_equal(SM[0], SM[2], (size_t)(m * d) * sizeof(double));
+    for (int t = 0; t < 4; ++t)
+        for (int64_t q = 0; q < m * d; ++q)
+            if (!(fabs(SM[t][q] - ref[q]) <= 1e-13 * (1.0 + fabs(ref[q]))))
+                fail_msg("n %lld d %lld m %lld (%s, run %d) entry %lld: %.17g against %.17g",
+                         (long long)n, (long long)d, (long long)m,
+                         row_major ? "row" : "col", t, (long long)q, SM[t][q], ref[q]);
+    if (!row_major)
+        for (int t = 1; t < 4; ++t)
+            assert_memory_equal(SM[0], SM[t], (size_t)(m * d) * sizeof(double));
     /* another seed, another sketch */
-    smr_k_countsketch(&M.m, scale, 43, m, bucket, sg, SM[1]);
+    smr_k_countsketch(&M.m, scale, 43, m, bucket, sg, SM[1], NULL, 0);
     assert_true(memcmp(SM[0], SM[1], (size_t)(m * d) * sizeof(double)) != 0);
-    for (int t = 0; t < 3; ++t)
+    for (int t = 0; t < 4; ++t)
         free(SM[t]);
+    free(again);
     free(ref);
     free(sg);
     free(bucket);

@@ -95,11 +95,16 @@ void smr_k_pick(uint64_t seed, uint64_t iter, int64_t m, int64_t B,
 
 /* CountSketch of diag(scale) A into SM (m x d, in A's layout: row-major
  * ld d, column-major ld m).  bucket (n) and sgnscale (n) are work arrays
- * (they receive h(i) and +-scale_i).  Pure function of seed, the same bits
- * at any thread count (column-major A is split by columns across threads;
- * row-major stays on one thread, sketch.c says why). */
+ * (they receive h(i) and +-scale_i).  Pure function of seed and of the
+ * threads used.  Column-major A is split by columns across threads (the
+ * same bits at any thread count).  Row-major A is split by rows when part
+ * holds partial sketches (nparts of m d doubles, contiguous): up to
+ * smr_k_countsketch_parts(A, m) of them are used, the result depends on
+ * how many (sketch.c). */
+int smr_k_countsketch_parts(const smr_mat *A, int64_t m);
 void smr_k_countsketch(const smr_mat *A, const double *scale, uint64_t seed,
-                       int64_t m, int64_t *bucket, double *sgnscale, double *SM);
+                       int64_t m, int64_t *bucket, double *sgnscale, double *SM,
+                       double *part, int nparts);
 
 /* out[i] = |A_i W|^2 (i < n), the squared row norms of the thin product
  * A W, without storing A W (rownorms.c).  W is given as Wr: d x kp,

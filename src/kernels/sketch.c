@@ -10,19 +10,27 @@
  * smr_k_direction (stream 0/1) under a derived seed.
  *
  * Threads (parallel.c), two fork-joins: the hashes by row ranges, then the
- * sums by ranges of the output.  Column-major A: thread t owns columns
- * [d t/T, d (t+1)/T).  Every entry of SM is then the same sum over
- * i = 0..n-1 in row order as on one thread: the sketch is the same bits
- * at any thread count, with no partial sketches to allocate or add
+ * sums.  Column-major A: thread t owns columns [d t/T, d (t+1)/T); every
+ * entry of SM is then the same sum over i = 0..n-1 in row order as on one
+ * thread -- the same bits at any thread count, nothing extra to allocate
  * (/tmp driver, two threads against one: 0.19 s against 0.23-0.31 at
  * d = 400, n = 800 000; 0.0085 against 0.0158 at d = 10, n = 10^6).
- * Row-major A stays on one thread: owning buckets instead (thread t adds
- * the rows hashed into [m t/T, m (t+1)/T), each row read by one thread)
- * was slower than one thread (0.19-0.27 s against 0.13-0.25 at d = 400;
- * 0.017-0.021 against 0.014 at d = 10): the rows of the two threads
- * interleave at random, and each thread's prefetches pull in the other's
- * rows too.  Partial sketches per thread (m d doubles each, added in
- * thread order) are the way left untried.
+ * Row-major A: thread t adds rows [n t/T, n (t+1)/T) into a sketch of its
+ * own (thread 0 into SM, the others into the caller's partial sketches,
+ * m d doubles each), which are then added to SM in thread order: the
+ * result depends on the thread count, as the library's other threaded
+ * sums do.  /tmp driver, two threads against one: 0.097-0.10 s against
+ * 0.14-0.15 at d = 50 (n = 3.2 10^6), 0.069-0.074 against 0.12-0.14 at
+ * d = 100, 0.039-0.046 against 0.078-0.090 at d = 200 (n = 8 10^5),
+ * 0.006 against 0.012 at d = 10 (n = 10^6); but at d = 400 0.21-0.22
+ * against 0.17-0.26: the sketches (10 MB each, rows hit at random) no
+ * longer stay in the 32 MB cache beside A's stream.  So partials only
+ * while m d <= 2^19 (4 MB, d <= 256 at m = 8d); above that one thread.
+ * Tried, slower: owning buckets (thread t adds the rows hashed into
+ * [m t/T, m (t+1)/T); 0.19-0.27 s at d = 400, the two threads' rows
+ * interleave and each one's prefetches pull in the other's), and owning
+ * panels of 64 columns (0.41-1.08 s at d = 400: a panel's 512 bytes per
+ * row read at a stride cost far more than whole rows).
  */
 #include "kernels.h"
 
@@ -30,6 +38,8 @@
 
 /* n d below which one thread does it all (as blas.c's products) */
 #define SMR_SKETCH_MIN_WORK (1 << 20)
+/* the largest partial sketch (doubles) row-major threads may use */
+#define SMR_SKETCH_PART_MAX (1 << 19)
 
 typedef struct {
     const smr_mat *A;
@@ -37,7 +47,7 @@ typedef struct {
     uint64_t seed;
     int64_t m;
     int64_t *bucket;
-    double *sgnscale, *SM;
+    double *sgnscale, *SM, *part;
 } cs_ctx;
 
 static void span(int64_t n, int t, int T, int64_t *lo, int64_t *hi)
@@ -72,16 +82,17 @@ static void add_part(void *v, int t, int T)
     int64_t n = A->n, d = A->d, m = c->m;
     const int64_t *bucket = c->bucket;
     const double *sgnscale = c->sgnscale;
-    if (A->row_major) { /* one part (above) */
-        (void)t;
-        (void)T;
-        memset(c->SM, 0, (size_t)(m * d) * sizeof(double));
-        for (int64_t i = 0; i < n; ++i) {
+    if (A->row_major) {
+        int64_t i0, i1;
+        span(n, t, T, &i0, &i1);
+        double *S = t == 0 ? c->SM : c->part + (int64_t)(t - 1) * m * d;
+        memset(S, 0, (size_t)(m * d) * sizeof(double));
+        for (int64_t i = i0; i < i1; ++i) {
             double s = sgnscale[i];
             if (s == 0.0)
                 continue;
             const double *a = A->a + i * A->ld;
-            double *dst = c->SM + bucket[i] * d;
+            double *dst = S + bucket[i] * d;
             for (int64_t j = 0; j < d; ++j)
                 dst[j] += s * a[j];
         }
@@ -98,12 +109,33 @@ static void add_part(void *v, int t, int T)
     }
 }
 
-void smr_k_countsketch(const smr_mat *A, const double *scale, uint64_t seed,
-                       int64_t m, int64_t *bucket, double *sgnscale, double *SM)
+static int threads_for(const smr_mat *A)
 {
-    cs_ctx c = {.A = A, .scale = scale, .seed = seed, .m = m,
-                .bucket = bucket, .sgnscale = sgnscale, .SM = SM};
-    int T = (double)A->n * (double)A->d < SMR_SKETCH_MIN_WORK ? 1 : smr_k_threads();
+    return (double)A->n * (double)A->d < SMR_SKETCH_MIN_WORK ? 1 : smr_k_threads();
+}
+
+int smr_k_countsketch_parts(const smr_mat *A, int64_t m)
+{
+    int T = threads_for(A);
+    return A->row_major && T > 1 && (double)m * (double)A->d <= SMR_SKETCH_PART_MAX ? T - 1 : 0;
+}
+
+void smr_k_countsketch(const smr_mat *A, const double *scale, uint64_t seed,
+                       int64_t m, int64_t *bucket, double *sgnscale, double *SM,
+                       double *part, int nparts)
+{
+    cs_ctx c = {.A = A, .scale = scale, .seed = seed, .m = m, .bucket = bucket,
+                .sgnscale = sgnscale, .SM = SM, .part = part};
+    int T = threads_for(A);
     smr_k_parallel(T, hash_part, &c);
-    smr_k_parallel(A->row_major || A->d < T ? 1 : T, add_part, &c);
+    if (A->row_major) {
+        int want = smr_k_countsketch_parts(A, m), P = want < nparts ? want : nparts;
+        smr_k_parallel(1 + P, add_part, &c);
+        int64_t md = m * A->d;
+        for (int t = 0; t < P; ++t) /* in thread order */
+            for (int64_t q = 0; q < md; ++q)
+                SM[q] += part[t * md + q];
+        return;
+    }
+    smr_k_parallel(A->d < T ? (int)A->d : T, add_part, &c);
 }

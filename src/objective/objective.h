@@ -217,6 +217,9 @@ typedef struct smr_spz {
     int64_t *idx, *count;  /* n each                                  */
     int64_t *rows;         /* kept rows (capacity min(s_max, n))      */
     double *weights;       /* their weights                           */
+    double *part;          /* nparts m x d partial sketches (row-major
+                            * threads; allocated at first use)         */
+    int nparts;
     int64_t kept, samples;
 } smr_spz;
 
