@@ -89,13 +89,13 @@ groups(int rb, int64_t m, int64_t d, const double *A, int64_t rs, int64_t cs,
  * direction lanes above read one scalar per row and column.
  */
 #define CG (2 * SMR_VL) /* directions per group, column-major */
-#define PF 16 /* rows ahead that a chunk prefetches (16: 0.28 s at d = 400,
-               * n = 800 000; 32: 0.34; 64: 0.46; one run each) */
-/* Up to this d; above it a chunk's d stretches (one page each) made it
- * slower than the direction lanes (paired, whole smr_leverage_scores:
- * 1.14 at d = 400, n = 800 000), below it faster or as fast (0.52 at
- * d = 30, 0.59 at 60, 1.00 at 10 and 100, 0.96 at 200; the dgemm before
- * either) */
+#define PF 16 /* rows ahead that a chunk prefetches (chosen at d = 400,
+               * n = 800 000, before the d limit below: 16: 0.28 s;
+               * 32: 0.34; 64: 0.46; one run each) */
+/* Chunks up to this d.  The whole smr_leverage_scores with chunks over
+ * the same with direction lanes (paired, medians of 7-9): 1.14 at d = 400,
+ * n = 800 000 (a chunk's d stretches lie a page or more apart), 0.52 at
+ * d = 30, 0.59 at 60, 0.96 at 200, 1.00 at 10 and 100 (n d = 4 10^7) */
 #define SMR_RN_CHUNK_MAX_D 256
 
 static inline __attribute__((always_inline)) void
