@@ -44,7 +44,7 @@ static double at(const mat *M, int64_t i, int64_t j)
 
 static void check_rownorms(int64_t n, int64_t d, int64_t k, bool row_major, int64_t pad)
 {
-    int64_t kp = (k + SMR_KALIGN - 1) / SMR_KALIGN * SMR_KALIGN;
+    int64_t kp = smr_k_padded(k);
     mat M;
     mat_make(&M, n, d, row_major, pad, (uint64_t)(n * 31 + d * 7 + k));
     double *Wr = malloc((size_t)(d * kp) * sizeof(double));

@@ -74,7 +74,6 @@ void smr_k_mul_t_rows_add(const smr_mat *A, int64_t i0, int64_t m,
  * (measured: the one-pass loss+gradient at n = 10^6, d = 16 took 14.7 ms
  * right after a threaded dgemv against 8.3 ms without one).
  */
-#define SMR_SPLIT_MIN_WORK (1 << 20) /* n d k below which one call is made */
 
 typedef struct {
     const smr_mat *A;

@@ -106,11 +106,29 @@ void smr_k_countsketch(const smr_mat *A, const double *scale, uint64_t seed,
                        int64_t m, int64_t *bucket, double *sgnscale, double *SM,
                        double *part, int nparts);
 
+/* ---- direction lanes (moves.h: the SPSA losses, the leverage scores) ----
+ * k directions are held padded to kp = smr_k_padded(k), whole vectors at
+ * either width (8 and 4 doubles), columns past k zero. */
+#define SMR_KALIGN 8
+static inline int64_t smr_k_padded(int64_t k)
+{
+    return (k + SMR_KALIGN - 1) / SMR_KALIGN * SMR_KALIGN;
+}
+/* The most rows in a block of the direction-lane loops. */
+#define SMR_LANE_MAX_ROWS 2048
+/* Rows per block there: the block's rows of A in at most 128 KB (they are
+ * read again from cache per group of directions), between 64 and
+ * SMR_LANE_MAX_ROWS, a multiple of 64. */
+static inline int64_t smr_k_lane_block_rows(int64_t d)
+{
+    int64_t r = (16384 / d) / 64 * 64;
+    return r < 64 ? 64 : r > SMR_LANE_MAX_ROWS ? SMR_LANE_MAX_ROWS : r;
+}
+
 /* out[i] = |A_i W|^2 (i < n), the squared row norms of the thin product
  * A W, without storing A W (rownorms.c).  W is given as Wr: d x kp,
- * row-major, kp a multiple of SMR_KALIGN, columns past W's k zero.
+ * row-major, kp = smr_k_padded(k), columns past W's k zero.
  * Threaded by row blocks; the same bits at any thread count. */
-#define SMR_KALIGN 8
 void smr_k_rownorms2(const smr_mat *A, const double *Wr, int64_t kp,
                      double *out);
 
@@ -134,6 +152,19 @@ void smr_k_block_syrk_small(const smr_mat *A, int64_t i0, int64_t m,
                             double *H, int64_t ldh, double *pq);
 
 /* ---- threads (parallel.c) ---- */
+
+/* n d k (work of a pass over A) below which the kernels' passes run on
+ * one thread (blas.c, sketch.c, rownorms.c) */
+#define SMR_SPLIT_MIN_WORK (1 << 20)
+/* Part t of T's blocks [*b0, *b1) of n rows in blocks of nb: contiguous
+ * ranges, the same for a given T whichever thread runs the part. */
+static inline void smr_k_part_blocks(int64_t n, int64_t nb, int t, int T,
+                                     int64_t *b0, int64_t *b1)
+{
+    int64_t nblk = (n + nb - 1) / nb;
+    *b0 = nblk * t / T;
+    *b1 = nblk * (t + 1) / T;
+}
 
 #define SMR_MAX_THREADS 64
 /* The thread count in force: OpenBLAS's (set by the solver's threads

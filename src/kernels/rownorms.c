@@ -2,8 +2,8 @@
  * rownorms.c -- the squared row norms of a thin product, out_i = |A_i W|^2,
  * without forming A W (the leverage scores' step 3, objective/sparsify.c).
  *
- * W has k columns (k = 16 there), held as Wr: d x kp row-major, kp a
- * multiple of SMR_KALIGN, zero columns past k.  Row i's k products come
+ * W has k columns (k = 16 there), held as Wr: d x kp row-major,
+ * kp = smr_k_padded(k), zero columns past k.  Row i's k products come
  * from moves.h (lanes hold directions, one chain per row over c in order),
  * are squared and summed across the lanes at once; A W (n x k) is never
  * stored.  Rows go in blocks whose rows of A take at most 128 KB, so a
@@ -124,11 +124,12 @@ static inline __attribute__((always_inline)) void
 block_body(int64_t m, int64_t d, const double *A, int64_t rs, int64_t cs,
            const double *Wr, int64_t kp, double *out)
 {
-    if (cs == 1 || d > SMR_RN_CHUNK_MAX_D) {
-        if (cs == 1)
-            groups(RB_ROW, m, d, A, rs, cs, Wr, kp, out);
-        else
-            groups(RB_COL, m, d, A, rs, cs, Wr, kp, out);
+    if (cs == 1) {
+        groups(RB_ROW, m, d, A, rs, cs, Wr, kp, out);
+        return;
+    }
+    if (d > SMR_RN_CHUNK_MAX_D) {
+        groups(RB_COL, m, d, A, rs, cs, Wr, kp, out);
         return;
     }
     int64_t mv = m / SMR_VL * SMR_VL;
@@ -180,14 +181,6 @@ static void block(int64_t m, int64_t d, const double *A, int64_t rs,
     block_body(m, d, A, rs, cs, Wr, kp, out);
 }
 
-/* rows per block: the block's rows of A in at most 128 KB, between 64
- * and 2048, a multiple of 64 (as perturbed.c's blocks) */
-static int64_t block_rows(int64_t d)
-{
-    int64_t r = (16384 / d) / 64 * 64;
-    return r < 64 ? 64 : r > 2048 ? 2048 : r;
-}
-
 typedef struct {
     const smr_mat *A;
     const double *Wr;
@@ -199,9 +192,10 @@ static void part(void *v, int t, int T)
 {
     rn_ctx *c = v;
     const smr_mat *A = c->A;
-    int64_t n = A->n, R = c->R, nblk = (n + R - 1) / R;
+    int64_t n = A->n, R = c->R, b0, b1;
     int64_t rs = A->row_major ? A->ld : 1, cs = A->row_major ? 1 : A->ld;
-    for (int64_t blk = nblk * t / T; blk < nblk * (t + 1) / T; ++blk) {
+    smr_k_part_blocks(n, R, t, T, &b0, &b1);
+    for (int64_t blk = b0; blk < b1; ++blk) {
         int64_t i0 = blk * R, m = n - i0 < R ? n - i0 : R;
         block(m, A->d, A->a + i0 * rs, rs, cs, c->Wr, c->kp, c->out + i0);
     }
@@ -210,9 +204,9 @@ static void part(void *v, int t, int T)
 void smr_k_rownorms2(const smr_mat *A, const double *Wr, int64_t kp,
                      double *out)
 {
-    rn_ctx c = {.A = A, .Wr = Wr, .kp = kp, .R = block_rows(A->d), .out = out};
+    rn_ctx c = {.A = A, .Wr = Wr, .kp = kp, .R = smr_k_lane_block_rows(A->d), .out = out};
     int64_t nblk = (A->n + c.R - 1) / c.R;
-    int T = (double)A->n * (double)A->d * (double)kp < (1 << 20) ? 1 : smr_k_threads();
+    int T = (double)A->n * (double)A->d * (double)kp < SMR_SPLIT_MIN_WORK ? 1 : smr_k_threads();
     smr_k_parallel(nblk < T ? (int)(nblk > 0 ? nblk : 1) : T, part, &c);
 }
 #endif

@@ -36,8 +36,6 @@
 
 #include <string.h>
 
-/* n d below which one thread does it all (as blas.c's products) */
-#define SMR_SKETCH_MIN_WORK (1 << 20)
 /* the largest partial sketch (doubles) row-major threads may use */
 #define SMR_SKETCH_PART_MAX (1 << 19)
 
@@ -50,17 +48,11 @@ typedef struct {
     double *sgnscale, *SM, *part;
 } cs_ctx;
 
-static void span(int64_t n, int t, int T, int64_t *lo, int64_t *hi)
-{
-    *lo = n * t / T;
-    *hi = n * (t + 1) / T;
-}
-
 static void hash_part(void *v, int t, int T)
 {
     cs_ctx *c = v;
     int64_t i0, i1;
-    span(c->A->n, t, T, &i0, &i1);
+    smr_k_part_blocks(c->A->n, 1, t, T, &i0, &i1);
     /* hash and sign of row i: splitmix64 of (seed, i), a fast mixer whose
      * outputs pass BigCrush; a CountSketch needs only a well-spread hash */
     uint64_t base = c->seed * 0x9E3779B97F4A7C15ull, m = (uint64_t)c->m;
@@ -84,7 +76,7 @@ static void add_part(void *v, int t, int T)
     const double *sgnscale = c->sgnscale;
     if (A->row_major) {
         int64_t i0, i1;
-        span(n, t, T, &i0, &i1);
+        smr_k_part_blocks(n, 1, t, T, &i0, &i1);
         double *S = t == 0 ? c->SM : c->part + (int64_t)(t - 1) * m * d;
         memset(S, 0, (size_t)(m * d) * sizeof(double));
         for (int64_t i = i0; i < i1; ++i) {
@@ -98,7 +90,7 @@ static void add_part(void *v, int t, int T)
         }
     } else {
         int64_t lo, hi;
-        span(d, t, T, &lo, &hi);
+        smr_k_part_blocks(d, 1, t, T, &lo, &hi);
         memset(c->SM + lo * m, 0, (size_t)((hi - lo) * m) * sizeof(double));
         for (int64_t j = lo; j < hi; ++j) {
             const double *col = A->a + j * A->ld;
@@ -111,7 +103,7 @@ static void add_part(void *v, int t, int T)
 
 static int threads_for(const smr_mat *A)
 {
-    return (double)A->n * (double)A->d < SMR_SKETCH_MIN_WORK ? 1 : smr_k_threads();
+    return (double)A->n * (double)A->d < SMR_SPLIT_MIN_WORK ? 1 : smr_k_threads();
 }
 
 int smr_k_countsketch_parts(const smr_mat *A, int64_t m)

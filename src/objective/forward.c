@@ -116,7 +116,7 @@ static void forward_part(void *vctx, int t, int T)
     fwd_ctx *c = vctx;
     smr_ws *ws = c->ws;
     int64_t n = c->p->n, b0, b1;
-    smr_part_blocks(n, c->nb, t, T, &b0, &b1);
+    smr_k_part_blocks(n, c->nb, t, T, &b0, &b1);
     double *G = smr_fused_part_g(ws, t), *S = smr_fused_part_s(ws, t);
     smr_fused_acc st = {.G = G, .Gb = G + 4 * ws->d, .Gl = G + 8 * ws->d};
     S[3] = 0.0;
@@ -152,7 +152,7 @@ static void finish_part(void *vctx, int t, int T)
     const smr_problem *p = c->p;
     smr_ws *ws = c->ws;
     int64_t n = p->n, b0, b1;
-    smr_part_blocks(n, c->nb, t, T, &b0, &b1);
+    smr_k_part_blocks(n, c->nb, t, T, &b0, &b1);
     for (int64_t k = b0; k < b1; ++k) {
         int64_t i0 = k * c->nb, m = n - i0 < c->nb ? n - i0 : c->nb;
         double sc = exp(ws->bmu[k] - c->mu) / c->alpha;

@@ -104,7 +104,7 @@ static void fused_part(void *vctx, int t, int T)
     smr_ws *ws = c->ws;
     int64_t d = p->d, n = p->n, nb = ws->nbf;
     int64_t b0, b1;
-    smr_part_blocks(n, nb, t, T, &b0, &b1);
+    smr_k_part_blocks(n, nb, t, T, &b0, &b1);
     double *G = smr_fused_part_g(ws, t), *S = smr_fused_part_s(ws, t);
     memset(G, 0, (size_t)(4 * d) * sizeof(double));
     smr_fused_acc st = {.mu = c->mu0, .have_mu = c->guess, .alpha = 0.0,

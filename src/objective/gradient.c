@@ -54,7 +54,7 @@ static void grad_part(void *vctx, int t, int T)
     grad_ctx *c = vctx;
     smr_ws *ws = c->ws;
     int64_t n = c->p->n, d = ws->d, b0, b1;
-    smr_part_blocks(n, c->nb, t, T, &b0, &b1);
+    smr_k_part_blocks(n, c->nb, t, T, &b0, &b1);
     double *G = smr_fused_part_g(ws, t);
     memset(G, 0, (size_t)d * sizeof(double));
     smr_fused_acc st = {.G = G, .Gb = G + 4 * d, .Gl = G + 8 * d};

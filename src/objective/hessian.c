@@ -159,7 +159,7 @@ static void assemble_part(void *v, int t, int T)
 {
     assemble_ctx *c = v;
     int64_t d = c->d, b0, b1;
-    smr_part_blocks(c->total, c->nb, t, T, &b0, &b1);
+    smr_k_part_blocks(c->total, c->nb, t, T, &b0, &b1);
     double *H = c->H, *blk = c->blk0, *pq = c->pq0;
     int64_t ldh = c->ldh;
     if (t > 0) {

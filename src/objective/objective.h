@@ -152,15 +152,6 @@ int64_t smr_fwd_block_rows(const smr_ws *ws, bool row_major);
 int64_t smr_fwd_blocks_cap(const smr_ws *ws);
 /* Threads for a blocked pass over nblk blocks (fused.c, forward.c). */
 int smr_fused_threads(const smr_ws *ws, int64_t nblk);
-/* Part t of T's blocks [*b0, *b1) of n rows in blocks of nb: contiguous
- * ranges, the same for a given T whichever thread runs the part. */
-static inline void smr_part_blocks(int64_t n, int64_t nb, int t, int T,
-                                   int64_t *b0, int64_t *b1)
-{
-    int64_t nblk = (n + nb - 1) / nb;
-    *b0 = nblk * t / T;
-    *b1 = nblk * (t + 1) / T;
-}
 
 /* products.c: Z (n x k, columns n apart) = A X (X d x k, columns d
  * apart), k <= 2 (SMR_ERR_OVERFLOW when an entry of Z is not finite); and
@@ -210,9 +201,9 @@ int smr_obj_hessvec(const smr_problem *prob, const double *x, const double *s,
 
 /* Work memory of the sparsifier, allocated once (the solver reuses it). */
 typedef struct smr_spz {
-    int64_t m, k;          /* sketch rows, JL columns                 */
+    int64_t m, k, kp;      /* sketch rows, JL columns, k padded       */
     double *SM, *tau;      /* m x d sketch and its QR; d              */
-    double *W, *Wr;        /* d x k R^{-1} G; W as d x kp rows (kp: k to SMR_KALIGN) */
+    double *W, *Wr;        /* d x k R^{-1} G; W as d x kp rows         */
     double *cum, *scale;   /* n each                                  */
     int64_t *idx, *count;  /* n each                                  */
     int64_t *rows;         /* kept rows (capacity min(s_max, n))      */

@@ -41,24 +41,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SMR_PERT_MAX_ROWS 2048
-
-/* rows per block: the block's rows of A in at most 128 KB (they are read
- * once per group of directions), between 64 and SMR_PERT_MAX_ROWS, a
- * multiple of 64 */
-static int64_t block_rows(int64_t d)
-{
-    int64_t r = (16384 / d) / 64 * 64;
-    return r < 64 ? 64 : r > SMR_PERT_MAX_ROWS ? SMR_PERT_MAX_ROWS : r;
-}
-
-static int64_t padded_k(int64_t k)
-{
-    return (k + SMR_PERT_KALIGN - 1) / SMR_PERT_KALIGN * SMR_PERT_KALIGN;
-}
+/* rows per block and padded directions: smr_k_lane_block_rows and
+ * smr_k_padded (kernels.h), shared with the leverage scores' rownorms.c */
 
 /* per part: 8 kp sums, then max z and at */
-static int64_t part_stride(int64_t k) { return 8 * padded_k(k) + 2; }
+static int64_t part_stride(int64_t k) { return 8 * smr_k_padded(k) + 2; }
 
 typedef struct {
     const smr_problem *p;
@@ -91,7 +78,7 @@ static void base_part(void *v, int t, int T)
     ranges(c->p->n, c->R, t, T, &i0, &i1);
     double *S = part_of(c, t) + 8 * c->kp;
     double mx = i1 > i0 ? smr_k_max(i1 - i0, c->z + i0) : -INFINITY, at = 0.0;
-    double u[SMR_PERT_MAX_ROWS];
+    double u[SMR_LANE_MAX_ROWS];
     for (int64_t b0 = i0; b0 < i1; b0 += c->R) {
         int64_t m = i1 - b0 < c->R ? i1 - b0 : c->R;
         smr_k_exp_shift(m, c->z + b0, mx, u);
@@ -112,7 +99,7 @@ static void pert_part(void *vc, int t, int T)
     ranges(n, c->R, t, T, &i0, &i1);
     double *S = part_of(c, t);
     memset(S, 0, (size_t)(8 * c->kp) * sizeof(double));
-    double ez[SMR_PERT_MAX_ROWS];
+    double ez[SMR_LANE_MAX_ROWS];
     int64_t rs = A->row_major ? A->ld : 1, cs = A->row_major ? 1 : A->ld;
     for (int64_t b0 = i0; b0 < i1; b0 += c->R) {
         int64_t m = i1 - b0 < c->R ? i1 - b0 : c->R;
@@ -128,7 +115,7 @@ int smr_obj_perturbed_losses(const smr_problem *p, const smr_mat *A,
                              int64_t k, double eps, double *scratch, int tcap,
                              double *out)
 {
-    int64_t n = p->n, d = p->d, R = block_rows(d), kp = padded_k(k);
+    int64_t n = p->n, d = p->d, R = smr_k_lane_block_rows(d), kp = smr_k_padded(k);
     int T = smr_k_threads();
     if (T > tcap)
         T = tcap;
@@ -180,5 +167,5 @@ int smr_obj_perturbed_losses(const smr_problem *p, const smr_mat *A,
 
 int64_t smr_obj_perturbed_scratch(int64_t k, int64_t d, int tcap)
 {
-    return (int64_t)tcap * part_stride(k) + d * padded_k(k);
+    return (int64_t)tcap * part_stride(k) + d * smr_k_padded(k);
 }

@@ -8,13 +8,10 @@
 
 #include <stdint.h>
 
-/* The directions are padded to a multiple of this (kp below): whole
- * vectors at either width (8 and 4 doubles). */
-#define SMR_PERT_KALIGN 8
 
 /* Over rows 0..m-1 (m >= 0) of one block, A(i, c) at A[i rs + c cs]
  * (row-major: rs = ld, cs = 1; column-major: rs = 1, cs = ld), and the
- * directions j < kp (kp a multiple of SMR_PERT_KALIGN) held as Zr (d x kp,
+ * directions j < kp (kp = smr_k_padded(k), kernels.h) held as Zr (d x kp,
  * row-major: Zr[c kp + j] = Z(c, j), zero columns past k):
  *     a = eps A_i Zr,  v = e^a,  u+ = ez v,  u- = ez / v,
  *     c+- = u+- inv_at - b

@@ -37,7 +37,7 @@ static void mul_part(void *vc, int t, int T)
     prod_ctx *c = vc;
     smr_ws *ws = c->ws;
     int64_t n = ws->n, d = ws->d, b0, b1;
-    smr_part_blocks(n, c->nb, t, T, &b0, &b1);
+    smr_k_part_blocks(n, c->nb, t, T, &b0, &b1);
     double *G = smr_fused_part_g(ws, t), *S = smr_fused_part_s(ws, t);
     smr_fused_acc st = {.G = G, .Gb = G + 4 * d, .Gl = G + 8 * d};
     S[3] = 0.0;
@@ -60,7 +60,7 @@ static void mul_t_part(void *vc, int t, int T)
     prod_ctx *c = vc;
     smr_ws *ws = c->ws;
     int64_t n = ws->n, d = ws->d, b0, b1;
-    smr_part_blocks(n, c->nb, t, T, &b0, &b1);
+    smr_k_part_blocks(n, c->nb, t, T, &b0, &b1);
     double *G = smr_fused_part_g(ws, t);
     memset(G, 0, (size_t)(c->k * d) * sizeof(double));
     smr_fused_acc st = {.Gb = G + 4 * d, .Gl = G + 8 * d};

@@ -49,7 +49,7 @@ int smr_spz_init(smr_spz *z, int64_t n, int64_t d, int64_t s_max)
     z->m = m;
     z->k = k;
     int64_t cap = s_max < n ? s_max : n;
-    int64_t kp = (k + SMR_KALIGN - 1) / SMR_KALIGN * SMR_KALIGN;
+    int64_t kp = z->kp = smr_k_padded(k);
     z->SM = malloc((size_t)(m * d + d + d * k + d * kp) * sizeof(double));
     z->cum = malloc((size_t)(2 * n) * sizeof(double));
     z->idx = malloc((size_t)(2 * n) * sizeof(int64_t));
@@ -81,7 +81,7 @@ void smr_spz_free(smr_spz *z)
 int smr_spz_scores(smr_spz *z, const smr_mat *A, const double *D, uint64_t seed,
                    double *scores)
 {
-    int64_t n = A->n, d = A->d, m = z->m, k = z->k;
+    int64_t n = A->n, d = A->d, m = z->m, k = z->k, kp = z->kp;
     for (int64_t i = 0; i < n; ++i)
         z->scale[i] = sqrt(fabs(D[i]));
     /* row-major threads add into partial sketches, allocated at the first
@@ -115,7 +115,6 @@ int smr_spz_scores(smr_spz *z, const smr_mat *A, const double *D, uint64_t seed,
         smr_k_direction(seed ^ 0x4a4cull, 0, (uint64_t)c, 0, d, z->W + c * d);
     smr_k_rsolve(A->row_major, d, z->SM, ld, k, z->W);
     /* W (d x k, column-major) as rows of kp lanes, zero past k */
-    int64_t kp = (k + SMR_KALIGN - 1) / SMR_KALIGN * SMR_KALIGN;
     for (int64_t j = 0; j < d; ++j)
         for (int64_t c = 0; c < kp; ++c)
             z->Wr[j * kp + c] = c < k ? z->W[c * d + j] : 0.0;
