@@ -106,9 +106,10 @@ static void test_rownorms(void **state)
 }
 
 /* CountSketch: each row lands in one bucket in [0, m) with sign +-scale,
- * SM is the sum of its rows (against a plain loop); at 1, 2, 3 threads,
- * and with fewer partial sketches than wanted (row-major): a pure function
- * of the seed and the threads, and column-major the same bits at any
+ * SM is the sum of its rows (against a plain loop); at 1, 2, 3 threads, and
+ * with too little scratch (one thread then): a pure function of the seed
+ * and the threads, and where threads own columns (column-major; row-major
+ * with m d > 2^19, sketch.c's SMR_SKETCH_PART_MAX) the same bits at any
  * thread count */
 static void check_countsketch(int64_t n, int64_t d, int64_t m, bool row_major, int64_t pad)
 {
@@ -129,17 +130,17 @@ static void check_countsketch(int64_t n, int64_t d, int64_t m, bool row_major, i
         for (int64_t q = 0; q < m * d; ++q)
             SM[t][q] = NAN; /* every entry must be written */
         int old = smr_k_set_threads(counts[t]);
-        int np = smr_k_countsketch_parts(&M.m, m);
-        assert_true(np >= 0 && np < counts[t]);
+        int64_t nw = smr_k_countsketch_work(&M.m, m);
+        assert_true(nw >= 0 && nw < counts[t] * m * d);
         if (!row_major)
-            assert_int_equal(np, 0);
-        if (t == 3 && np > 1)
-            np = 1; /* fewer partials than threads: two parts */
-        double *part = np ? malloc((size_t)np * (size_t)(m * d) * sizeof(double)) : NULL;
+            assert_int_equal(nw, 0);
+        if (t == 3 && nw > 0)
+            nw -= 1; /* too little scratch: one thread */
+        double *work = nw ? malloc((size_t)nw * sizeof(double)) : NULL;
         for (int rep = 0; rep < 2; ++rep)
-            smr_k_countsketch(&M.m, scale, 42, m, bucket, sg, rep ? again : SM[t], part, np);
+            smr_k_countsketch(&M.m, scale, 42, m, bucket, sg, rep ? again : SM[t], work, nw);
         assert_memory_equal(SM[t], again, (size_t)(m * d) * sizeof(double));
-        free(part);
+        free(work);
         smr_k_set_threads(old);
     }
     for (int64_t i = 0; i < n; ++i) {
@@ -158,8 +159,10 @@ static void check_countsketch(int64_t n, int64_t d, int64_t m, bool row_major, i
                 fail_msg("n %lld d %lld m %lld (%s, run %d) entry %lld: %.17g against %.17g",
                          (long long)n, (long long)d, (long long)m,
                          row_major ? "row" : "col", t, (long long)q, SM[t][q], ref[q]);
-    if (!row_major)
-        for (int t = 1; t < 4; ++t)
+    /* too little scratch: the one-thread sketch */
+    assert_memory_equal(SM[0], SM[3], (size_t)(m * d) * sizeof(double));
+    if (!row_major || (double)m * (double)d > (1 << 19))
+        for (int t = 1; t < 3; ++t)
             assert_memory_equal(SM[0], SM[t], (size_t)(m * d) * sizeof(double));
     /* another seed, another sketch */
     smr_k_countsketch(&M.m, scale, 43, m, bucket, sg, SM[1], NULL, 0);
@@ -177,8 +180,12 @@ static void check_countsketch(int64_t n, int64_t d, int64_t m, bool row_major, i
 static void test_countsketch(void **state)
 {
     (void)state;
-    /* n d above the one-thread limit (2^20) in the last two, so threads run */
-    const int64_t cfg[][3] = {{1, 1, 1}, {50, 3, 24}, {3000, 9, 72}, {70001, 16, 128}, {5003, 260, 2080}};
+    /* n d above the one-thread limit (2^20) in the last three, so threads
+     * run: row-major by rows into partial sketches ({70001, 16}), by
+     * columns ({5003, 260}: m d > 2^19; {200000, 9}: two groups of 8
+     * columns for three threads) */
+    const int64_t cfg[][3] = {{1, 1, 1},         {50, 3, 24},       {3000, 9, 72},
+                              {70001, 16, 128},  {5003, 260, 2080}, {200000, 9, 60000}};
     for (size_t c = 0; c < sizeof cfg / sizeof *cfg; ++c)
         for (int lay = 0; lay < 2; ++lay)
             check_countsketch(cfg[c][0], cfg[c][1], cfg[c][2], lay == 0, lay ? 2 : 1);

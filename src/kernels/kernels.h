@@ -95,16 +95,17 @@ void smr_k_pick(uint64_t seed, uint64_t iter, int64_t m, int64_t B,
 
 /* CountSketch of diag(scale) A into SM (m x d, in A's layout: row-major
  * ld d, column-major ld m).  bucket (n) and sgnscale (n) are work arrays
- * (they receive h(i) and +-scale_i).  Pure function of seed and of the
- * threads used.  Column-major A is split by columns across threads (the
- * same bits at any thread count).  Row-major A is split by rows when part
- * holds partial sketches (nparts of m d doubles, contiguous): up to
- * smr_k_countsketch_parts(A, m) of them are used, the result depends on
- * how many (sketch.c). */
-int smr_k_countsketch_parts(const smr_mat *A, int64_t m);
+ * (they receive h(i) and +-scale_i).  work holds nwork doubles of scratch
+ * for the threads: smr_k_countsketch_work(A, m) of them let every thread
+ * run (0 where none is needed), fewer run one thread.  A pure function of
+ * the seed and of the plan (sketch.c): where threads own columns
+ * (column-major; row-major with m d > 2^19) the same bits at any thread
+ * count; row-major with m d <= 2^19 (threads own rows and add partial
+ * sketches) the bits depend on the thread count. */
+int64_t smr_k_countsketch_work(const smr_mat *A, int64_t m);
 void smr_k_countsketch(const smr_mat *A, const double *scale, uint64_t seed,
                        int64_t m, int64_t *bucket, double *sgnscale, double *SM,
-                       double *part, int nparts);
+                       double *work, int64_t nwork);
 
 /* ---- direction lanes (moves.h: the SPSA losses, the leverage scores) ----
  * k directions are held padded to kp = smr_k_padded(k), whole vectors at

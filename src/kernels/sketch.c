@@ -25,19 +25,56 @@
  * 0.006 against 0.012 at d = 10 (n = 10^6); but at d = 400 0.21-0.22
  * against 0.17-0.26: the sketches (10 MB each, rows hit at random) no
  * longer stay in the 32 MB cache beside A's stream.  So partials only
- * while m d <= 2^19 (4 MB, d <= 256 at m = 8d); above that one thread.
+ * while m d <= 2^19 (4 MB, d <= 256 at m = 8d).  Above that (since stop
+ * 39) thread t owns whole cache lines of columns, [8 g t/T, 8 g (t+1)/T)
+ * of g = ceil(d/8) groups, of every row: one sketch, no partials, every
+ * entry the same running sum in row order as on one thread (the same bits
+ * at any thread count).  The row loop runs in AVX-512/AVX2 code by the
+ * vector level (element by element: the same bits at every level); the
+ * baseline SSE2 code was the larger cost.  /tmp driver, d = 400,
+ * n = 800 000, medians of 7: two threads owning columns 0.16-0.17 s in
+ * AVX-512 code, 0.25-0.31 in SSE2 code (one thread in SSE2: 0.17-0.24);
+ * smr_leverage_scores alternating the stop 38 build and this one
+ * (medians of 9): 0.50-0.65 s -> 0.48-0.50 at d = 400, 0.91-1.02 ->
+ * 0.70-0.81 at d = 800 (n = 400 000), 0.131 -> 0.110-0.125 at d = 100
+ * (n = 800 000, partials in AVX-512 code), column-major unchanged.
  * Tried, slower: owning buckets (thread t adds the rows hashed into
  * [m t/T, m (t+1)/T); 0.19-0.27 s at d = 400, the two threads' rows
- * interleave and each one's prefetches pull in the other's), and owning
- * panels of 64 columns (0.41-1.08 s at d = 400: a panel's 512 bytes per
- * row read at a stride cost far more than whole rows).
+ * interleave and each one's prefetches pull in the other's); the rows
+ * sorted by bucket (a counting sort, then each bucket summed in L1 and
+ * stored once, rows read in random order with a prefetch 2-8 rows ahead:
+ * 0.23-0.24 s against 0.16-0.17 owning columns); owning panels of 64
+ * columns (0.41-1.08 s at d = 400: a panel's 512 bytes per row read at a
+ * stride cost far more than whole rows); a prefetch of the sketch row 4-16
+ * rows ahead (slower); forming the Hessian's [p q] = A^T [f v] in the same
+ * pass (two more multiply-adds per entry cost as much as the separate pass
+ * they would save: 0.21-0.27 s against 0.15-0.16 + 0.08-0.13).
  */
 #include "kernels.h"
 
 #include <string.h>
 
-/* the largest partial sketch (doubles) row-major threads may use */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SMR_SKETCH_X86 1 /* as simd.h's SMR_SIMD_X86 */
+#endif
+
+/* the largest partial sketch (doubles) row-major threads split by rows use */
 #define SMR_SKETCH_PART_MAX (1 << 19)
+/* row-major, threads owning columns: whole cache lines (8 doubles) each */
+#define SMR_SKETCH_COL_ALIGN 8
+
+typedef enum {
+    CS_ONE,   /* row-major, one thread                                  */
+    CS_COLS,  /* column-major, threads own columns                      */
+    CS_PARTS, /* row-major, threads own rows, into partial sketches     */
+    CS_SPLIT  /* row-major, threads own groups of 8 columns of each row */
+} cs_mode;
+
+typedef struct {
+    cs_mode mode;
+    int T;
+    int64_t work; /* doubles of scratch beside SM */
+} cs_plan;
 
 typedef struct {
     const smr_mat *A;
@@ -45,8 +82,32 @@ typedef struct {
     uint64_t seed;
     int64_t m;
     int64_t *bucket;
-    double *sgnscale, *SM, *part;
+    double *sgnscale, *SM, *work;
+    cs_plan plan;
 } cs_ctx;
+
+static int threads_for(const smr_mat *A)
+{
+    return (double)A->n * (double)A->d < SMR_SPLIT_MIN_WORK ? 1 : smr_k_threads();
+}
+
+static cs_plan plan_for(const smr_mat *A, int64_t m)
+{
+    int T = threads_for(A);
+    int64_t d = A->d, groups = (d + SMR_SKETCH_COL_ALIGN - 1) / SMR_SKETCH_COL_ALIGN;
+    if (!A->row_major)
+        return (cs_plan){CS_COLS, d < T ? (int)d : T, 0};
+    if (T > 1 && (double)m * (double)d <= SMR_SKETCH_PART_MAX)
+        return (cs_plan){CS_PARTS, T, (int64_t)(T - 1) * m * d};
+    if (T > groups)
+        T = (int)groups;
+    return (cs_plan){T > 1 ? CS_SPLIT : CS_ONE, T, 0};
+}
+
+int64_t smr_k_countsketch_work(const smr_mat *A, int64_t m)
+{
+    return plan_for(A, m).work;
+}
 
 static void hash_part(void *v, int t, int T)
 {
@@ -66,68 +127,128 @@ static void hash_part(void *v, int t, int T)
     }
 }
 
-/* SM is stored in A's layout: row-major m x d (ld d) or col-major (ld m) */
-static void add_part(void *v, int t, int T)
+/* Row-major rows [i0, i1), columns [lo, hi) (len = hi - lo) of A (at
+ * column lo):  S[h(i), lo:hi) += sgn_i s_i a_i[lo:hi)  (S at column lo, ld
+ * d), each entry a running sum in row order.  Element by element (a
+ * multiply, then an add: contraction is off in this file), so the vector
+ * width changes the speed only, never the bits. */
+static inline __attribute__((always_inline)) void
+rows_body(int64_t i0, int64_t i1, int64_t len, const double *A, int64_t lda,
+          const int64_t *bucket, const double *sgnscale, double *S, int64_t d)
 {
-    cs_ctx *c = v;
-    const smr_mat *A = c->A;
-    int64_t n = A->n, d = A->d, m = c->m;
-    const int64_t *bucket = c->bucket;
-    const double *sgnscale = c->sgnscale;
-    if (A->row_major) {
-        int64_t i0, i1;
-        smr_k_part_blocks(n, 1, t, T, &i0, &i1);
-        double *S = t == 0 ? c->SM : c->part + (int64_t)(t - 1) * m * d;
-        memset(S, 0, (size_t)(m * d) * sizeof(double));
-        for (int64_t i = i0; i < i1; ++i) {
-            double s = sgnscale[i];
-            if (s == 0.0)
-                continue;
-            const double *a = A->a + i * A->ld;
-            double *dst = S + bucket[i] * d;
-            for (int64_t j = 0; j < d; ++j)
-                dst[j] += s * a[j];
-        }
-    } else {
-        int64_t lo, hi;
-        smr_k_part_blocks(d, 1, t, T, &lo, &hi);
-        memset(c->SM + lo * m, 0, (size_t)((hi - lo) * m) * sizeof(double));
-        for (int64_t j = lo; j < hi; ++j) {
-            const double *col = A->a + j * A->ld;
-            double *dst = c->SM + j * m;
-            for (int64_t i = 0; i < n; ++i)
-                dst[bucket[i]] += sgnscale[i] * col[i];
-        }
+    for (int64_t i = i0; i < i1; ++i) {
+        double s = sgnscale[i];
+        if (s == 0.0)
+            continue;
+        const double *a = A + i * lda;
+        double *dst = S + bucket[i] * d;
+        for (int64_t j = 0; j < len; ++j)
+            dst[j] += s * a[j];
     }
 }
 
-static int threads_for(const smr_mat *A)
+#ifdef SMR_SKETCH_X86
+/* the same loop in AVX-512 / AVX2 code (-O3 vectorizes it): at d = 400,
+ * n = 800 000 on two threads owning columns 0.13-0.17 s against 0.25-0.31
+ * in the baseline's SSE2 code (/tmp driver, medians of 7) */
+__attribute__((target("arch=x86-64-v4"))) static void
+rows_v4(int64_t i0, int64_t i1, int64_t len, const double *A, int64_t lda,
+        const int64_t *bucket, const double *sgnscale, double *S, int64_t d)
 {
-    return (double)A->n * (double)A->d < SMR_SPLIT_MIN_WORK ? 1 : smr_k_threads();
+    rows_body(i0, i1, len, A, lda, bucket, sgnscale, S, d);
 }
 
-int smr_k_countsketch_parts(const smr_mat *A, int64_t m)
+__attribute__((target("arch=x86-64-v3"))) static void
+rows_v3(int64_t i0, int64_t i1, int64_t len, const double *A, int64_t lda,
+        const int64_t *bucket, const double *sgnscale, double *S, int64_t d)
 {
-    int T = threads_for(A);
-    return A->row_major && T > 1 && (double)m * (double)A->d <= SMR_SKETCH_PART_MAX ? T - 1 : 0;
+    rows_body(i0, i1, len, A, lda, bucket, sgnscale, S, d);
+}
+#endif
+
+/* rows [i0, i1), columns [lo, hi) into S (zeroed here first) */
+static void add_rows(const cs_ctx *c, int64_t i0, int64_t i1, int64_t lo, int64_t hi,
+                     double *S)
+{
+    const smr_mat *A = c->A;
+    int64_t d = A->d, len = hi - lo;
+    for (int64_t b = 0; b < c->m; ++b)
+        memset(S + b * d + lo, 0, (size_t)len * sizeof(double));
+#ifdef SMR_SKETCH_X86
+    int level = smr_k_simd_level();
+    if (level == 2) {
+        rows_v4(i0, i1, len, A->a + lo, A->ld, c->bucket, c->sgnscale, S + lo, d);
+        return;
+    }
+    if (level == 1) {
+        rows_v3(i0, i1, len, A->a + lo, A->ld, c->bucket, c->sgnscale, S + lo, d);
+        return;
+    }
+#endif
+    rows_body(i0, i1, len, A->a + lo, A->ld, c->bucket, c->sgnscale, S + lo, d);
+}
+
+/* column-major columns [lo, hi): column j scattered into SM[:, j] */
+static void add_cols(const cs_ctx *c, int64_t lo, int64_t hi)
+{
+    const smr_mat *A = c->A;
+    int64_t n = A->n, m = c->m;
+    const int64_t *bucket = c->bucket;
+    const double *sgnscale = c->sgnscale;
+    for (int64_t j = lo; j < hi; ++j) {
+        const double *col = A->a + j * A->ld;
+        double *dst = c->SM + j * m;
+        memset(dst, 0, (size_t)m * sizeof(double));
+        for (int64_t i = 0; i < n; ++i)
+            dst[bucket[i]] += sgnscale[i] * col[i];
+    }
+}
+
+/* thread t's columns [lo, hi) when threads own columns of row-major A */
+static void split_cols(int64_t d, int t, int T, int64_t *lo, int64_t *hi)
+{
+    smr_k_part_blocks(d, SMR_SKETCH_COL_ALIGN, t, T, lo, hi);
+    *lo *= SMR_SKETCH_COL_ALIGN;
+    *hi = *hi * SMR_SKETCH_COL_ALIGN < d ? *hi * SMR_SKETCH_COL_ALIGN : d;
+}
+
+static void add_part(void *v, int t, int T)
+{
+    cs_ctx *c = v;
+    int64_t n = c->A->n, d = c->A->d, lo, hi;
+    switch (c->plan.mode) {
+    case CS_COLS:
+        smr_k_part_blocks(d, 1, t, T, &lo, &hi);
+        add_cols(c, lo, hi);
+        break;
+    case CS_PARTS: /* thread 0 into SM, thread t > 0 into partial t - 1 */
+        smr_k_part_blocks(n, 1, t, T, &lo, &hi);
+        add_rows(c, lo, hi, 0, d, t == 0 ? c->SM : c->work + (int64_t)(t - 1) * c->m * d);
+        break;
+    case CS_SPLIT:
+        split_cols(d, t, T, &lo, &hi);
+        add_rows(c, 0, n, lo, hi, c->SM);
+        break;
+    case CS_ONE:
+        add_rows(c, 0, n, 0, d, c->SM);
+        break;
+    }
 }
 
 void smr_k_countsketch(const smr_mat *A, const double *scale, uint64_t seed,
                        int64_t m, int64_t *bucket, double *sgnscale, double *SM,
-                       double *part, int nparts)
+                       double *work, int64_t nwork)
 {
     cs_ctx c = {.A = A, .scale = scale, .seed = seed, .m = m, .bucket = bucket,
-                .sgnscale = sgnscale, .SM = SM, .part = part};
-    int T = threads_for(A);
-    smr_k_parallel(T, hash_part, &c);
-    if (A->row_major) {
-        int want = smr_k_countsketch_parts(A, m), P = want < nparts ? want : nparts;
-        smr_k_parallel(1 + P, add_part, &c);
+                .sgnscale = sgnscale, .SM = SM, .work = work, .plan = plan_for(A, m)};
+    if (c.plan.work > nwork) /* no room for the partial sketches */
+        c.plan = (cs_plan){CS_ONE, 1, 0};
+    smr_k_parallel(threads_for(A), hash_part, &c);
+    smr_k_parallel(c.plan.T, add_part, &c);
+    if (c.plan.mode == CS_PARTS) { /* the partials added in thread order */
         int64_t md = m * A->d;
-        for (int t = 0; t < P; ++t) /* in thread order */
+        for (int t = 0; t < c.plan.T - 1; ++t)
             for (int64_t q = 0; q < md; ++q)
-                SM[q] += part[t * md + q];
-        return;
+                SM[q] += work[t * md + q];
     }
-    smr_k_parallel(A->d < T ? (int)A->d : T, add_part, &c);
 }

@@ -208,9 +208,10 @@ typedef struct smr_spz {
     int64_t *idx, *count;  /* n each                                  */
     int64_t *rows;         /* kept rows (capacity min(s_max, n))      */
     double *weights;       /* their weights                           */
-    double *part;          /* nparts m x d partial sketches (row-major
-                            * threads; allocated at first use)         */
-    int nparts;
+    double *work;          /* nwork doubles: the CountSketch threads'
+                            * scratch (smr_k_countsketch_work;
+                            * allocated at first use)                  */
+    int64_t nwork;
     int64_t kept, samples;
 } smr_spz;
 

@@ -74,7 +74,7 @@ void smr_spz_free(smr_spz *z)
     free(z->idx);
     free(z->rows);
     free(z->weights);
-    free(z->part);
+    free(z->work);
     *z = (smr_spz){0};
 }
 
@@ -84,17 +84,17 @@ int smr_spz_scores(smr_spz *z, const smr_mat *A, const double *D, uint64_t seed,
     int64_t n = A->n, d = A->d, m = z->m, k = z->k, kp = z->kp;
     for (int64_t i = 0; i < n; ++i)
         z->scale[i] = sqrt(fabs(D[i]));
-    /* row-major threads add into partial sketches, allocated at the first
-     * call that uses them (a solver's first iteration) */
-    int np = smr_k_countsketch_parts(A, m);
-    if (np > z->nparts) {
-        free(z->part);
-        z->part = malloc((size_t)np * (size_t)(m * d) * sizeof(double));
-        z->nparts = z->part ? np : 0;
-        if (!z->part)
+    /* the threads' scratch (row-major partial sketches), allocated at the
+     * first call that needs it (a solver's first iteration) */
+    int64_t need = smr_k_countsketch_work(A, m);
+    if (need > z->nwork) {
+        free(z->work);
+        z->work = malloc((size_t)need * sizeof(double));
+        z->nwork = z->work ? need : 0;
+        if (!z->work)
             return SMR_ERR_NO_MEMORY;
     }
-    smr_k_countsketch(A, z->scale, seed, m, z->idx, z->cum, z->SM, z->part, np);
+    smr_k_countsketch(A, z->scale, seed, m, z->idx, z->cum, z->SM, z->work, z->nwork);
     int64_t ld = A->row_major ? d : m;
     if (smr_k_qr(A->row_major, m, d, z->SM, ld, z->tau) != 0)
         return SMR_ERR_LAPACK;
