@@ -8,8 +8,13 @@
  *
  * Phases of one iteration at the same point x (medians of reps, after a
  * warm-up):
- *   forward   z = Ax, f, loss                      (both methods, 1 pass)
- *   gradient  A^T r                                (both, 1 pass)
+ *   loss_grad loss and gradient in one pass, as the solvers take them at
+ *             each trial point (smr_sv_eval: smr_obj_loss_grad; both
+ *             methods; since stop 39 the iteration's figures use it)
+ *   forward   z = Ax, f, loss                      (1 pass)
+ *   gradient  A^T r                                (1 pass; forward +
+ *             gradient: the iteration as timed until stop 38, kept in the
+ *             *_2pass columns for comparison with earlier runs)
  *   parts     e, p = A^T f, q = A^T v              (both, 1 pass)
  *   hessian   exact: A^T diag(e) A by blocked dsyrk, O(n d^2)
  *   scores    sketch: CountSketch pass + QR (8d x d) + JL gemm pass (16 cols)
@@ -24,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct { double forward, gradient, parts, hessian, scores, sample, assemble, solve; } phases;
+typedef struct { double loss_grad, forward, gradient, parts, hessian, scores, sample, assemble, solve; } phases;
 
 static double time_rep(int reps, void (*fn)(void *), void *ctx)
 {
@@ -47,6 +52,7 @@ typedef struct {
     double kappa;
 } ctx_t;
 
+static void f_loss_grad(void *c) { ctx_t *t = c; smr_obj_loss_grad(t->p, t->x, t->ws, t->g); }
 static void f_forward(void *c) { ctx_t *t = c; smr_obj_forward(t->p, t->x, t->ws); }
 static void f_gradient(void *c) { ctx_t *t = c; smr_obj_gradient(t->p, t->x, t->ws, t->g); }
 static void f_parts(void *c) { ctx_t *t = c; t->kappa = smr_obj_hessian_parts(t->p, t->ws); }
@@ -101,11 +107,11 @@ int main(int argc, char **argv)
     fprintf(out, "# %s\n", bench_machine());
     fprintf(out, "n,d,samples,forward,gradient,parts,hessian,scores,sample,assemble,solve,"
                  "iter_exact,iter_sketch,ratio_iter,solve_exact_s,solve_sketch_s,it_exact,it_sketch,"
-                 "loss_exact,loss_sketch\n");
+                 "loss_exact,loss_sketch,loss_grad,iter_exact_2pass,iter_sketch_2pass,ratio_2pass\n");
     printf("# %s\n", bench_machine());
-    printf("%8s %5s %7s | %8s %8s %8s %8s | %8s %8s %8s %8s | %7s | %8s %8s %4s %4s\n", "n", "d",
-           "s", "fwd", "grad", "parts", "hess", "scores", "sample", "assem", "chol", "ratio",
-           "exact_s", "sketch_s", "itE", "itS");
+    printf("%8s %5s %7s | %8s %8s %8s %8s %8s | %8s %8s %8s %8s | %7s %7s | %8s %8s %4s %4s\n",
+           "n", "d", "s", "lossgrad", "fwd", "grad", "parts", "hess", "scores", "sample", "assem",
+           "chol", "ratio", "ratio2p", "exact_s", "sketch_s", "itE", "itS");
     for (int k = 0; k < nm; ++k) {
         int64_t n = mult[k] * d;
         double *A = malloc(sizeof(double) * (size_t)(n * d)), *b = malloc(sizeof(double) * (size_t)n);
@@ -128,6 +134,7 @@ int main(int argc, char **argv)
                    .z = &z, .s = s};
         smr_obj_forward(&p, x, &ws);
         phases ph;
+        ph.loss_grad = time_rep(reps, f_loss_grad, &c);
         ph.forward = time_rep(reps, f_forward, &c);
         ph.gradient = time_rep(reps, f_gradient, &c);
         ph.parts = time_rep(reps, f_parts, &c);
@@ -136,8 +143,11 @@ int main(int argc, char **argv)
         ph.sample = time_rep(reps, f_sample, &c);
         ph.assemble = time_rep(reps, f_assemble, &c);
         ph.solve = time_rep(reps, f_solve, &c);
-        double it_e = ph.forward + ph.gradient + ph.parts + ph.hessian + ph.solve;
-        double it_s = ph.forward + ph.gradient + ph.parts + ph.scores + ph.sample + ph.assemble + ph.solve;
+        /* the iteration as the solvers run it: one pass for loss and
+         * gradient (row-major A here, so the one pass at every d) */
+        double it_e = ph.loss_grad + ph.parts + ph.hessian + ph.solve;
+        double it_s = ph.loss_grad + ph.parts + ph.scores + ph.sample + ph.assemble + ph.solve;
+        double two = ph.forward + ph.gradient - ph.loss_grad; /* until stop 38 */
         /* whole solves from 0 to the default tolerance */
         smr_options o;
         smr_result re, rs;
@@ -149,14 +159,16 @@ int main(int argc, char **argv)
         memset(x, 0, sizeof(double) * (size_t)d);
         smr_solve(&p, &o, x, &rs);
         int64_t samples = z.samples;
-        printf("%8lld %5lld %7lld | %8.4f %8.4f %8.4f %8.4f | %8.4f %8.4f %8.4f %8.4f | %7.3f | %8.3f %8.3f %4lld %4lld\n",
-               (long long)n, (long long)d, (long long)samples, ph.forward, ph.gradient, ph.parts,
-               ph.hessian, ph.scores, ph.sample, ph.assemble, ph.solve, it_s / it_e, re.seconds,
-               rs.seconds, (long long)re.iterations, (long long)rs.iterations);
-        fprintf(out, "%lld,%lld,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,%.6g,%.6g,%lld,%lld,%.17g,%.17g\n",
+        printf("%8lld %5lld %7lld | %8.4f %8.4f %8.4f %8.4f %8.4f | %8.4f %8.4f %8.4f %8.4f | %7.3f %7.3f | %8.3f %8.3f %4lld %4lld\n",
+               (long long)n, (long long)d, (long long)samples, ph.loss_grad, ph.forward,
+               ph.gradient, ph.parts, ph.hessian, ph.scores, ph.sample, ph.assemble, ph.solve,
+               it_s / it_e, (it_s + two) / (it_e + two), re.seconds, rs.seconds,
+               (long long)re.iterations, (long long)rs.iterations);
+        fprintf(out, "%lld,%lld,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,%.6g,%.6g,%lld,%lld,%.17g,%.17g,%.6g,%.6g,%.6g,%.4f\n",
                 (long long)n, (long long)d, (long long)samples, ph.forward, ph.gradient, ph.parts,
                 ph.hessian, ph.scores, ph.sample, ph.assemble, ph.solve, it_e, it_s, it_s / it_e,
-                re.seconds, rs.seconds, (long long)re.iterations, (long long)rs.iterations, re.loss, rs.loss);
+                re.seconds, rs.seconds, (long long)re.iterations, (long long)rs.iterations, re.loss, rs.loss,
+                ph.loss_grad, it_e + two, it_s + two, (it_s + two) / (it_e + two));
         fflush(out);
         smr_spz_free(&z);
         smr_ws_free(&ws);

@@ -34,7 +34,8 @@ set format y '%g'
 set ylabel 'seconds'
 set key top left
 f = dir.'/sketch-d400.csv'
-plot f using 1:4 with linespoints title 'forward (1 pass)', \
+plot f using 1:21 with linespoints lw 2 title 'loss + gradient (1 pass, as the solvers)', \
+     f using 1:4 with linespoints title 'forward (1 pass)', \
      f using 1:5 with linespoints title 'gradient (1 pass)', \
      f using 1:6 with linespoints title 'p, q (1 pass)', \
      f using 1:7 with linespoints lw 2 title 'exact Hessian dsyrk n d^2'
