@@ -15,6 +15,7 @@
 #include "objective/objective.h"
 
 #include <math.h>
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,6 +160,106 @@ static void test_random_points(void **state)
         TU_CHECK(worst_g <= 1e-12 && worst_l <= 1e-12, "cfg %zu: g %.3g L %.3g", c, worst_g, worst_l);
         free(x);
         free(g);
+        smr_ws_free(&ws);
+        tu_problem_free(&tp);
+    }
+}
+
+/* Relative 2-norm distance of a and b (d entries) over |b|. */
+static double rel_dist(int64_t d, const double *a, const double *b)
+{
+    double num = 0, den = 0;
+    for (int64_t j = 0; j < d; ++j) {
+        num += (a[j] - b[j]) * (a[j] - b[j]);
+        den += b[j] * b[j];
+    }
+    return sqrt(num) / fmax(sqrt(den), DBL_MIN);
+}
+
+/* The Hessian's p = A^T f and q = A^T (f o (2f - b)) from the one pass's
+ * sums (fused.c, hessian_q) against the Hessian's own pass over A
+ * (products.c), at the random points' chain of every configuration: when
+ * the pass marks them usable they agree to 1e-12, the Hessian built from
+ * them agrees with the one built from the pass, and they are usable at
+ * most points with a shift from the previous point.  Without a shift
+ * (the first call) c = 1/sum u is far from 1 and the c G2 terms cancel:
+ * the test of the sums must see it there (row-major n = 20000, d = 10). */
+static void test_hessian_pq(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; ++c) {
+        const cfg *k = &cfgs[c];
+        int64_t d = k->d;
+        tu_spec spec = {.n = k->n, .d = d, .layout = k->lay, .lda_pad = k->pad,
+                        .with_w = k->w, .w_scale = 0.3, .lambda = k->lambda,
+                        .a_scale = 1.0, .seed = 177 + c, .a_off = k->off};
+        tu_problem tp;
+        tu_problem_make(&tp, &spec);
+        smr_ws ws;
+        assert_int_equal(smr_ws_init(&ws, &tp.p, true), SMR_OK);
+        double *x = calloc((size_t)d, sizeof(double)), *g = malloc((size_t)d * sizeof(double));
+        double *pq = malloc((size_t)(2 * d) * sizeof(double));
+        double *H1 = malloc((size_t)(d * d) * sizeof(double));
+        double *H2 = malloc((size_t)(d * d) * sizeof(double));
+        tu_rng r;
+        tu_seed(&r, 15 + c);
+        int usable = 0;
+        double worst = 0, worst_h = 0;
+        for (int it = 0; it < 8; ++it) {
+            double rel = (it % 3 == 0) ? 1.0 : (it % 3 == 1) ? 1e-2 : 1e-4;
+            perturb(&r, d, x, rel / sqrt((double)d), x);
+            assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK);
+            if (c == 0 && it == 0)
+                TU_CHECK(!ws.pq_valid, "cfg 0: the first call's p, q taken as usable");
+            if (!ws.pq_valid)
+                continue;
+            usable += it > 0;
+            double k1 = smr_obj_hessian_parts(&tp.p, &ws); /* from the sums */
+            assert_false(isnan(k1));
+            memcpy(pq, ws.dk, (size_t)(2 * d) * sizeof(double));
+            assert_memory_equal(pq, ws.pred, (size_t)d * sizeof(double));
+            assert_memory_equal(pq + d, ws.pred + 2 * d, (size_t)d * sizeof(double));
+            if (d > 16) /* (d <= 16: the assembly forms p, q itself) */
+                assert_int_equal(smr_obj_hessian(&tp.p, &ws, 0.0, H1, d), SMR_OK);
+            ws.pq_valid = false; /* now by the pass over A */
+            double k2 = smr_obj_hessian_parts(&tp.p, &ws);
+            assert_true(k1 == k2);
+            worst = fmax(worst, fmax(rel_dist(d, pq, ws.dk), rel_dist(d, pq + d, ws.dk + d)));
+            if (d > 16) {
+                assert_int_equal(smr_obj_hessian(&tp.p, &ws, 0.0, H2, d), SMR_OK);
+                worst_h = fmax(worst_h, rel_dist(d * d, H1, H2));
+            }
+        }
+        print_message("cfg %zu (n %lld d %lld): p, q usable at %d of 7 points, max rel err "
+                      "%.2e, Hessian %.2e\n",
+                      c, (long long)k->n, (long long)d, usable, worst, worst_h);
+        TU_CHECK(worst <= 1e-12 && worst_h <= 1e-12, "cfg %zu: p, q %.3g, H %.3g", c, worst,
+                 worst_h);
+        TU_CHECK(usable >= 4, "cfg %zu: p, q usable at %d of 7 points", c, usable);
+        /* every other writer of z and f drops them: a forward pass, the
+         * Hessian-vector product's (at another point), another problem */
+        double *s = calloc((size_t)d, sizeof(double));
+        s[0] = 1.0;
+        assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK);
+        assert_true(ws.pq_valid);
+        x[0] += 0.01;
+        assert_int_equal(smr_obj_forward(&tp.p, x, &ws), SMR_OK);
+        assert_false(ws.pq_valid);
+        assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK);
+        assert_true(ws.pq_valid);
+        x[0] += 0.01;
+        assert_int_equal(smr_obj_hessvec(&tp.p, x, s, &ws, g), SMR_OK);
+        assert_false(ws.pq_valid);
+        assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK);
+        assert_true(ws.pq_valid);
+        smr_ws_bind(&ws, &tp.p);
+        assert_false(ws.pq_valid);
+        free(s);
+        free(x);
+        free(g);
+        free(pq);
+        free(H1);
+        free(H2);
         smr_ws_free(&ws);
         tu_problem_free(&tp);
     }
@@ -694,6 +795,36 @@ static int unset_lean(void **state)
 
 #define LEAN(t) {#t "_lean", t, set_lean, unset_lean, NULL}
 
+/* The same near a minimizer, where q = A^T (f o (2f - b)) ~ A^T (f o f):
+ * the one pass's p, q usable and within 1e-12 of the pass over A, a
+ * realizable target and one with 10 % noise, both layouts. */
+static void test_hessian_pq_minimizer(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 2; ++c)
+        for (int k = 0; k < 2; ++k) {
+            tu_problem tp;
+            smr_ws ws;
+            double x[16], g[16], pq[32];
+            lean_at_minimizer(c, 61 + 2 * (uint64_t)k, k ? 0.1 : 0.0, &tp, x, &ws);
+            ws.lean = false;
+            assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK);
+            x[5] *= 1.0 + 1e-9;
+            assert_int_equal(smr_obj_loss_grad(&tp.p, x, &ws, g), SMR_OK);
+            TU_CHECK(ws.pq_valid, "layout %d, noise %d: p, q not usable", c, k);
+            memcpy(pq, ws.pred, 16 * sizeof(double));
+            memcpy(pq + 16, ws.pred + 32, 16 * sizeof(double));
+            ws.pq_valid = false;
+            assert_false(isnan(smr_obj_hessian_parts(&tp.p, &ws)));
+            double ep = rel_dist(16, pq, ws.dk), eq = rel_dist(16, pq + 16, ws.dk + 16);
+            print_message("layout %d, noise %d: p %.2e, q %.2e\n", c, k, ep, eq);
+            TU_CHECK(ep <= 1e-12 && eq <= 1e-12, "layout %d, noise %d: p %.3g q %.3g", c, k,
+                     ep, eq);
+            smr_ws_free(&ws);
+            tu_problem_free(&tp);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -712,6 +843,8 @@ int main(void)
         cmocka_unit_test(test_lean_cancellation),
         cmocka_unit_test(test_lean_shift_model),
         cmocka_unit_test(test_lean_raise_rule),
+        cmocka_unit_test(test_hessian_pq),
+        cmocka_unit_test(test_hessian_pq_minimizer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,7 +200,7 @@ int smr_obj_forward(const smr_problem *p, const double *x, smr_ws *ws)
     int rc = smr_ws_fused_init(ws); /* no-op after the first call */
     if (rc != SMR_OK)
         return rc;
-    ws->fwd_valid = ws->zsum_ok = false; /* until z and f are complete */
+    ws->fwd_valid = ws->zsum_ok = ws->pq_valid = false; /* until z and f are complete */
     int64_t n = p->n;
     fwd_ctx c = {.p = p, .ws = ws, .x = x,
                  .nb = smr_fwd_block_rows(ws, ws->A.row_major),

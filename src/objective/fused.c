@@ -85,6 +85,7 @@
  * see smr_ws_fused_init */
 #define SMR_FUSED_COL_ROWS 4096 /* rows per block, column-major A      */
 #define SMR_FUSED_CORR_MAX 16.0   /* see above                           */
+#define SMR_PQ_CORR_MAX 1e3       /* the Hessian's q, hessian_q below     */
 #define SMR_FUSED_MAX_SHIFT 30.0  /* mu above max z by more: fall back   */
 #define SMR_LEAN_MAX 16.0         /* the lean loss's test, see above     */
 
@@ -166,7 +167,7 @@ int smr_ws_fused_init(smr_ws *ws)
         return SMR_ERR_NO_MEMORY;
     }
     ws->bsum = ws->bmu + ws->nblk;
-    ws->pred = malloc((size_t)(2 * ws->d) * sizeof(double));
+    ws->pred = malloc((size_t)(3 * ws->d) * sizeof(double));
     if (!ws->pred) {
         free(ws->part);
         free(ws->bmu);
@@ -188,6 +189,42 @@ static double guess_shift(const smr_ws *ws, const double *x)
     for (int64_t j = 0; j < ws->d; ++j)
         dm += p[j] * (x[j] - xl[j]);
     return isfinite(dm) ? mu + dm : mu;
+}
+
+/*
+ * The Hessian's q = A^T v, v = f o (2f - b), from the pass's sums (its p =
+ * A^T f = c G3 is ws->pred's first column): with f = c u and
+ * G1 = A^T (u o (u - b - s~)) = G2 - A^T (u o b) - s~ G3,
+ *
+ *     q = 2 c^2 G2 - c A^T (u o b) = c G1 + c (2c - 1) G2 + c s~ G3,
+ *
+ * into pred + 2d.  Near the minimizer (c ~ 1, s~ ~ 0, f ~ b) the G2 term
+ * carries q, v ~ f o f, and nothing cancels; far from the shift's guess
+ * (c << 1) the c G2 in c G1 and in -c G2 cancel.  A posteriori, as for the
+ * gradient: usable when
+ *
+ *     |c| |G1| + |c (2c - 1)| |G2| + |c s~| |G3| + |c| e1  <=  SMR_PQ_CORR_MAX |q|
+ *
+ * (at most about 3 of 16 digits lost; else the Hessian forms [p q] by its
+ * own pass, hessian.c).  Saves that pass (products.c) in every Newton
+ * iteration whose point came from the one pass.
+ */
+static bool hessian_q(smr_ws *ws, double cc, double s0, double err1, const double *G)
+{
+    int64_t d = ws->d;
+    double *q = ws->pred + 2 * d, a1 = cc, a2 = cc * (2.0 * cc - 1.0), a3 = cc * s0;
+    double qn = 0.0, n1 = 0.0, n2 = 0.0, n3 = 0.0;
+    for (int64_t j = 0; j < d; ++j) {
+        double g1 = G[j], g2 = G[d + j], g3 = G[2 * d + j];
+        q[j] = a1 * g1 + a2 * g2 + a3 * g3;
+        qn += q[j] * q[j];
+        n1 += g1 * g1;
+        n2 += g2 * g2;
+        n3 += g3 * g3;
+    }
+    double corr = fabs(a1) * sqrt(n1) + fabs(a2) * sqrt(n2) + fabs(a3) * sqrt(n3) +
+                  fabs(cc) * err1;
+    return isfinite(qn) && isfinite(corr) && corr <= SMR_PQ_CORR_MAX * sqrt(qn);
 }
 
 /* The lean pass's loss and s from its sums (see above); false when the
@@ -225,7 +262,8 @@ int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
     int64_t nblk = (n + ws->nbf - 1) / ws->nbf;
     int T = smr_fused_threads(ws, nblk);
     /* z and f are rewritten (or, lean, left at another point) from here */
-    ws->fwd_valid = ws->zsum_ok = false;
+    ws->fwd_valid = ws->zsum_ok = ws->pq_valid = false;
+    bool pq_ok = false;
     fused_ctx c = {.p = p, .ws = ws, .x = x, .guess = ws->have_guess,
                    .lean = ws->lean && ws->have_guess,
                    .mu0 = ws->have_guess ? guess_shift(ws, x) : 0.0,
@@ -325,14 +363,19 @@ int smr_obj_loss_grad(const smr_problem *p, const double *x, smr_ws *ws,
             ws->pred[d + j] = x[j];
         }
         ws->have_pred = true;
-        if (isfinite(gn) && corr <= SMR_FUSED_CORR_MAX * sqrt(gn))
+        pq_ok = hessian_q(ws, cc, c.s0, err1, G);
+        if (isfinite(gn) && corr <= SMR_FUSED_CORR_MAX * sqrt(gn)) {
+            ws->pq_valid = pq_ok;
             return SMR_OK;
+        }
     }
     ws->fused_fallbacks++;
     if (!ws->fwd_valid) { /* after a lean pass: f and z first */
-        int rc = smr_obj_forward(p, x, ws);
+        rc = smr_obj_forward(p, x, ws);
         if (rc != SMR_OK)
             return rc;
     }
-    return smr_obj_gradient(p, x, ws, g);
+    rc = smr_obj_gradient(p, x, ws, g);
+    ws->pq_valid = rc == SMR_OK && pq_ok; /* (the forward pass was at x) */
+    return rc;
 }

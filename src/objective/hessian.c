@@ -124,7 +124,12 @@ double smr_obj_hessian_parts(const smr_problem *p, smr_ws *ws)
     if (!ws->fwd_valid) /* a lean pass left no f (fused.c) */
         return NAN;
     double kappa = middle_terms(p, ws, false);
-    /* p, q in one pass over A: [p q] = A^T [f v] (products.c) */
+    if (ws->pq_valid) { /* from the one pass at this point (fused.c) */
+        memcpy(ws->dk, ws->pred, (size_t)p->d * sizeof(double));
+        memcpy(ws->dk + p->d, ws->pred + 2 * p->d, (size_t)p->d * sizeof(double));
+        return kappa;
+    }
+    /* else p, q in one pass over A: [p q] = A^T [f v] (products.c) */
     if (smr_obj_mul_t_blocks(ws, 2, ws->nk, ws->dk) != SMR_OK)
         return NAN;
     return kappa;

@@ -41,6 +41,7 @@ int smr_obj_forward_from_z(const smr_problem *p, const double *x, smr_ws *ws)
 {
     int64_t n = p->n;
     double xsq = p->lambda > 0.0 ? smr_k_sumsq(p->d, x) : 0.0, lse;
+    ws->pq_valid = false; /* z is another point's (the one pass's p, q stale) */
     smr_k_softmax(n, ws->z, ws->f, &lse);
     ws->loss = smr_obj_loss_of_f(p, ws->z, ws->f, xsq);
     double fc = 0.0;

@@ -41,7 +41,12 @@ typedef struct smr_ws {
                         point evaluated (false after a lean pass)    */
     bool lean;       /* setting: smr_obj_loss_grad may skip z and f  */
     bool have_pred;  /* pred holds A^T f and x of the last one pass  */
-    double *pred;    /* 2d (fused.c): the lse's first-order model    */
+    double *pred;    /* 3d (fused.c): the lse's first-order model
+                        (A^T f, x), then q = A^T (f o (2f - b))      */
+    bool pq_valid;   /* pred's A^T f and q are the Hessian's p and q
+                        at the forward state (set by the one pass
+                        when they are accurate, cleared by every
+                        other writer of z and f; hessian.c)          */
     bool a_checked;  /* every entry of A is known finite: x = 0 then
                         gives z = 0 without reading A (loss.c).  Set
                         by the solver driver, which checks every

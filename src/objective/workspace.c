@@ -77,5 +77,5 @@ void smr_ws_bind(smr_ws *ws, const smr_problem *prob)
     ws->n = prob->n;
     ws->have_guess = false; /* another problem: the last lse says nothing */
     ws->have_pred = false;
-    ws->fwd_valid = false;
+    ws->fwd_valid = ws->pq_valid = false;
 }
