@@ -16,6 +16,9 @@
  *             gradient: the iteration as timed until stop 38, kept in the
  *             *_2pass columns for comparison with earlier runs)
  *   parts     e, p = A^T f, q = A^T v              (both, 1 pass)
+ *   parts_lg  the same after a one pass for loss and gradient, which
+ *             leaves p and q (fused.c, hessian_q): e only, no pass over
+ *             A; what the solvers pay (since stop 39)
  *   hessian   exact: A^T diag(e) A by blocked dsyrk, O(n d^2)
  *   scores    sketch: CountSketch pass + QR (8d x d) + JL gemm pass (16 cols)
  *   sample    sketch: s draws by the scores (binary search)
@@ -29,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct { double loss_grad, forward, gradient, parts, hessian, scores, sample, assemble, solve; } phases;
+typedef struct { double loss_grad, parts_lg, forward, gradient, parts, hessian, scores, sample, assemble, solve; } phases;
 
 static double time_rep(int reps, void (*fn)(void *), void *ctx)
 {
@@ -55,7 +58,13 @@ typedef struct {
 static void f_loss_grad(void *c) { ctx_t *t = c; smr_obj_loss_grad(t->p, t->x, t->ws, t->g); }
 static void f_forward(void *c) { ctx_t *t = c; smr_obj_forward(t->p, t->x, t->ws); }
 static void f_gradient(void *c) { ctx_t *t = c; smr_obj_gradient(t->p, t->x, t->ws, t->g); }
-static void f_parts(void *c) { ctx_t *t = c; t->kappa = smr_obj_hessian_parts(t->p, t->ws); }
+static void f_parts(void *c)
+{
+    ctx_t *t = c;
+    t->ws->pq_valid = false; /* p, q by the pass over A */
+    t->kappa = smr_obj_hessian_parts(t->p, t->ws);
+}
+static void f_parts_lg(void *c) { ctx_t *t = c; t->kappa = smr_obj_hessian_parts(t->p, t->ws); }
 static void f_hessian(void *c)
 {
     ctx_t *t = c;
@@ -107,11 +116,12 @@ int main(int argc, char **argv)
     fprintf(out, "# %s\n", bench_machine());
     fprintf(out, "n,d,samples,forward,gradient,parts,hessian,scores,sample,assemble,solve,"
                  "iter_exact,iter_sketch,ratio_iter,solve_exact_s,solve_sketch_s,it_exact,it_sketch,"
-                 "loss_exact,loss_sketch,loss_grad,iter_exact_2pass,iter_sketch_2pass,ratio_2pass\n");
+                 "loss_exact,loss_sketch,loss_grad,iter_exact_2pass,iter_sketch_2pass,ratio_2pass,"
+                 "parts_lg,pq_from_pass\n");
     printf("# %s\n", bench_machine());
-    printf("%8s %5s %7s | %8s %8s %8s %8s %8s | %8s %8s %8s %8s | %7s %7s | %8s %8s %4s %4s\n",
-           "n", "d", "s", "lossgrad", "fwd", "grad", "parts", "hess", "scores", "sample", "assem",
-           "chol", "ratio", "ratio2p", "exact_s", "sketch_s", "itE", "itS");
+    printf("%8s %5s %7s | %8s %8s %8s %8s %8s %8s | %8s %8s %8s %8s | %7s %7s | %8s %8s %4s %4s\n",
+           "n", "d", "s", "lossgrad", "parts1p", "fwd", "grad", "parts", "hess", "scores",
+           "sample", "assem", "chol", "ratio", "ratio2p", "exact_s", "sketch_s", "itE", "itS");
     for (int k = 0; k < nm; ++k) {
         int64_t n = mult[k] * d;
         double *A = malloc(sizeof(double) * (size_t)(n * d)), *b = malloc(sizeof(double) * (size_t)n);
@@ -138,6 +148,9 @@ int main(int argc, char **argv)
         ph.forward = time_rep(reps, f_forward, &c);
         ph.gradient = time_rep(reps, f_gradient, &c);
         ph.parts = time_rep(reps, f_parts, &c);
+        smr_obj_loss_grad(&p, x, &ws, g); /* as a solver's accepted point */
+        int pq_pass = !ws.pq_valid;
+        ph.parts_lg = time_rep(reps, f_parts_lg, &c);
         ph.hessian = time_rep(reps, f_hessian, &c);
         ph.scores = s < n ? time_rep(reps, f_scores, &c) : 0.0;
         ph.sample = time_rep(reps, f_sample, &c);
@@ -145,9 +158,10 @@ int main(int argc, char **argv)
         ph.solve = time_rep(reps, f_solve, &c);
         /* the iteration as the solvers run it: one pass for loss and
          * gradient (row-major A here, so the one pass at every d) */
-        double it_e = ph.loss_grad + ph.parts + ph.hessian + ph.solve;
-        double it_s = ph.loss_grad + ph.parts + ph.scores + ph.sample + ph.assemble + ph.solve;
-        double two = ph.forward + ph.gradient - ph.loss_grad; /* until stop 38 */
+        double it_e = ph.loss_grad + ph.parts_lg + ph.hessian + ph.solve;
+        double it_s = ph.loss_grad + ph.parts_lg + ph.scores + ph.sample + ph.assemble + ph.solve;
+        /* until stop 38: forward + gradient + the parts' pass */
+        double two = ph.forward + ph.gradient + ph.parts - ph.loss_grad - ph.parts_lg;
         /* whole solves from 0 to the default tolerance */
         smr_options o;
         smr_result re, rs;
@@ -159,16 +173,17 @@ int main(int argc, char **argv)
         memset(x, 0, sizeof(double) * (size_t)d);
         smr_solve(&p, &o, x, &rs);
         int64_t samples = z.samples;
-        printf("%8lld %5lld %7lld | %8.4f %8.4f %8.4f %8.4f %8.4f | %8.4f %8.4f %8.4f %8.4f | %7.3f %7.3f | %8.3f %8.3f %4lld %4lld\n",
-               (long long)n, (long long)d, (long long)samples, ph.loss_grad, ph.forward,
+        printf("%8lld %5lld %7lld | %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f | %8.4f %8.4f %8.4f %8.4f | %7.3f %7.3f | %8.3f %8.3f %4lld %4lld\n",
+               (long long)n, (long long)d, (long long)samples, ph.loss_grad, ph.parts_lg, ph.forward,
                ph.gradient, ph.parts, ph.hessian, ph.scores, ph.sample, ph.assemble, ph.solve,
                it_s / it_e, (it_s + two) / (it_e + two), re.seconds, rs.seconds,
                (long long)re.iterations, (long long)rs.iterations);
-        fprintf(out, "%lld,%lld,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,%.6g,%.6g,%lld,%lld,%.17g,%.17g,%.6g,%.6g,%.6g,%.4f\n",
+        fprintf(out, "%lld,%lld,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,%.6g,%.6g,%lld,%lld,%.17g,%.17g,%.6g,%.6g,%.6g,%.4f,%.6g,%d\n",
                 (long long)n, (long long)d, (long long)samples, ph.forward, ph.gradient, ph.parts,
                 ph.hessian, ph.scores, ph.sample, ph.assemble, ph.solve, it_e, it_s, it_s / it_e,
                 re.seconds, rs.seconds, (long long)re.iterations, (long long)rs.iterations, re.loss, rs.loss,
-                ph.loss_grad, it_e + two, it_s + two, (it_s + two) / (it_e + two));
+                ph.loss_grad, it_e + two, it_s + two, (it_s + two) / (it_e + two), ph.parts_lg,
+                pq_pass);
         fflush(out);
         smr_spz_free(&z);
         smr_ws_free(&ws);
