@@ -288,7 +288,7 @@ SMR_API int64_t smr_sparsify_sample_size(int64_t d, double eps, double delta);
  * caller memory); they sum to about rank(diag(sqrt D) A) <= d.  D: n finite
  * entries >= 0 (SMR_ERR_NONFINITE_X / SMR_ERR_BAD_ARGUMENT otherwise).
  * A pure function of seed, for a fixed thread count and vector level (a
- * row-major A of d <= 256 has its sketch summed by threads, added in
+ * row-major A of d <= 1024 has its sketch summed by threads, added in
  * thread order; other shapes give the same bits at any thread count). */
 SMR_API int smr_leverage_scores(const smr_problem *A, const double *D,
                                 uint64_t seed, double *scores);

@@ -109,9 +109,9 @@ static void test_rownorms(void **state)
  * SM is the sum of its rows (against a plain loop); at 1, 2, 3 threads, and
  * with too little scratch (one thread then): a pure function of the seed
  * and the threads, and where threads own columns (column-major; row-major
- * with m d > 2^19, sketch.c's SMR_SKETCH_PART_MAX) the same bits at any
- * thread count */
-static void check_countsketch(int64_t n, int64_t d, int64_t m, bool row_major, int64_t pad)
+ * with m d > part_max) the same bits at any thread count */
+static void check_countsketch(int64_t n, int64_t d, int64_t m, bool row_major, int64_t pad,
+                              int64_t part_max)
 {
     mat M;
     mat_make(&M, n, d, row_major, pad, (uint64_t)(n + d));
@@ -130,7 +130,7 @@ static void check_countsketch(int64_t n, int64_t d, int64_t m, bool row_major, i
         for (int64_t q = 0; q < m * d; ++q)
             SM[t][q] = NAN; /* every entry must be written */
         int old = smr_k_set_threads(counts[t]);
-        int64_t nw = smr_k_countsketch_work(&M.m, m);
+        int64_t nw = smr_k_countsketch_work(&M.m, m, part_max);
         assert_true(nw >= 0 && nw < counts[t] * m * d);
         if (!row_major)
             assert_int_equal(nw, 0);
@@ -138,7 +138,8 @@ static void check_countsketch(int64_t n, int64_t d, int64_t m, bool row_major, i
             nw -= 1; /* too little scratch: one thread */
         double *work = nw ? malloc((size_t)nw * sizeof(double)) : NULL;
         for (int rep = 0; rep < 2; ++rep)
-            smr_k_countsketch(&M.m, scale, 42, m, bucket, sg, rep ? again : SM[t], work, nw);
+            smr_k_countsketch(&M.m, scale, 42, m, part_max, bucket, sg, rep ? again : SM[t],
+                              work, nw);
         assert_memory_equal(SM[t], again, (size_t)(m * d) * sizeof(double));
         free(work);
         smr_k_set_threads(old);
@@ -161,11 +162,11 @@ static void check_countsketch(int64_t n, int64_t d, int64_t m, bool row_major, i
                          row_major ? "row" : "col", t, (long long)q, SM[t][q], ref[q]);
     /* too little scratch: the one-thread sketch */
     assert_memory_equal(SM[0], SM[3], (size_t)(m * d) * sizeof(double));
-    if (!row_major || (double)m * (double)d > (1 << 19))
+    if (!row_major || (double)m * (double)d > (double)part_max)
         for (int t = 1; t < 3; ++t)
             assert_memory_equal(SM[0], SM[t], (size_t)(m * d) * sizeof(double));
     /* another seed, another sketch */
-    smr_k_countsketch(&M.m, scale, 43, m, bucket, sg, SM[1], NULL, 0);
+    smr_k_countsketch(&M.m, scale, 43, m, part_max, bucket, sg, SM[1], NULL, 0);
     assert_true(memcmp(SM[0], SM[1], (size_t)(m * d) * sizeof(double)) != 0);
     for (int t = 0; t < 4; ++t)
         free(SM[t]);
@@ -181,14 +182,17 @@ static void test_countsketch(void **state)
 {
     (void)state;
     /* n d above the one-thread limit (2^20) in the last three, so threads
-     * run: row-major by rows into partial sketches ({70001, 16}), by
-     * columns ({5003, 260}: m d > 2^19; {200000, 9}: two groups of 8
-     * columns for three threads) */
+     * run; each row-major case with the library's limit on partial sketches
+     * (split by rows here) and with a limit of 256 doubles (split by
+     * columns: {200000, 9} has two groups of 8 columns for three threads) */
     const int64_t cfg[][3] = {{1, 1, 1},         {50, 3, 24},       {3000, 9, 72},
                               {70001, 16, 128},  {5003, 260, 2080}, {200000, 9, 60000}};
+    const int64_t caps[2] = {SMR_SKETCH_PART_MAX, 256};
     for (size_t c = 0; c < sizeof cfg / sizeof *cfg; ++c)
         for (int lay = 0; lay < 2; ++lay)
-            check_countsketch(cfg[c][0], cfg[c][1], cfg[c][2], lay == 0, lay ? 2 : 1);
+            for (int k = 0; k < 2; ++k)
+                check_countsketch(cfg[c][0], cfg[c][1], cfg[c][2], lay == 0, lay ? 2 : 1,
+                                  caps[k]);
 }
 
 int main(void)

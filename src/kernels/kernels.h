@@ -96,16 +96,19 @@ void smr_k_pick(uint64_t seed, uint64_t iter, int64_t m, int64_t B,
 /* CountSketch of diag(scale) A into SM (m x d, in A's layout: row-major
  * ld d, column-major ld m).  bucket (n) and sgnscale (n) are work arrays
  * (they receive h(i) and +-scale_i).  work holds nwork doubles of scratch
- * for the threads: smr_k_countsketch_work(A, m) of them let every thread
- * run (0 where none is needed), fewer run one thread.  A pure function of
- * the seed and of the plan (sketch.c): where threads own columns
- * (column-major; row-major with m d > 2^19) the same bits at any thread
- * count; row-major with m d <= 2^19 (threads own rows and add partial
- * sketches) the bits depend on the thread count. */
-int64_t smr_k_countsketch_work(const smr_mat *A, int64_t m);
+ * for the threads: smr_k_countsketch_work(A, m, part_max) of them let every
+ * thread run (0 where none is needed), fewer run one thread.  Row-major A
+ * is split by rows into partial sketches (m d doubles for each thread past
+ * the first, added in thread order: the bits depend on the thread count)
+ * while m d <= part_max, above that by whole cache lines of columns;
+ * column-major A by columns.  Split by columns, the bits are the same at
+ * any thread count.  A pure function of the seed and of that plan
+ * (sketch.c). */
+#define SMR_SKETCH_PART_MAX (1 << 23) /* doubles: 64 MB, d <= 1024 at m = 8d */
+int64_t smr_k_countsketch_work(const smr_mat *A, int64_t m, int64_t part_max);
 void smr_k_countsketch(const smr_mat *A, const double *scale, uint64_t seed,
-                       int64_t m, int64_t *bucket, double *sgnscale, double *SM,
-                       double *work, int64_t nwork);
+                       int64_t m, int64_t part_max, int64_t *bucket, double *sgnscale,
+                       double *SM, double *work, int64_t nwork);
 
 /* ---- direction lanes (moves.h: the SPSA losses, the leverage scores) ----
  * k directions are held padded to kp = smr_k_padded(k), whole vectors at

@@ -25,19 +25,21 @@
  * 0.006 against 0.012 at d = 10 (n = 10^6); but at d = 400 0.21-0.22
  * against 0.17-0.26: the sketches (10 MB each, rows hit at random) no
  * longer stay in the 32 MB cache beside A's stream.  So partials only
- * while m d <= 2^19 (4 MB, d <= 256 at m = 8d).  Above that (since stop
- * 39) thread t owns whole cache lines of columns, [8 g t/T, 8 g (t+1)/T)
- * of g = ceil(d/8) groups, of every row: one sketch, no partials, every
- * entry the same running sum in row order as on one thread (the same bits
- * at any thread count).  The row loop runs in AVX-512/AVX2 code by the
- * vector level (element by element: the same bits at every level); the
- * baseline SSE2 code was the larger cost.  /tmp driver, d = 400,
- * n = 800 000, medians of 7: two threads owning columns 0.16-0.17 s in
- * AVX-512 code, 0.25-0.31 in SSE2 code (one thread in SSE2: 0.17-0.24);
- * smr_leverage_scores alternating the stop 38 build and this one
- * (medians of 9): 0.50-0.65 s -> 0.48-0.50 at d = 400, 0.91-1.02 ->
- * 0.70-0.81 at d = 800 (n = 400 000), 0.131 -> 0.110-0.125 at d = 100
- * (n = 800 000, partials in AVX-512 code), column-major unchanged.
+ * while m d <= 2^19 (4 MB, d <= 256 at m = 8d) until stop 39.  Stop 39
+ * moved the row loop into AVX-512/AVX2 code by the vector level (element
+ * by element: the same bits at every level; the baseline's SSE2 code had
+ * been the larger cost), and with it the partials won at every d
+ * measured: smr_leverage_scores, row-major, the partials against threads
+ * owning columns (medians of 9, alternated): 0.41-0.51 s against
+ * 0.49-0.54 at d = 400 (n = 800 000), 0.70-0.78 against 0.79-0.90 at
+ * d = 800 (n = 400 000), 0.43-0.45 against 0.46-0.50 at d = 300.  So
+ * partials while m d <= part_max (SMR_SKETCH_PART_MAX, 2^23 doubles: each
+ * partial as large as the sketch, 64 MB at d = 1024); above that the
+ * threads own whole cache lines of columns, [8 g t/T, 8 g (t+1)/T) of
+ * g = ceil(d/8) groups, of every row: one sketch, every entry the same
+ * running sum in row order as on one thread (the same bits at any thread
+ * count); 0.13-0.17 s against 0.12-0.17 on one thread in AVX-512 code at
+ * d = 400 (/tmp driver), 1.3x faster at d = 512 and 800.
  * Tried, slower: owning buckets (thread t adds the rows hashed into
  * [m t/T, m (t+1)/T); 0.19-0.27 s at d = 400, the two threads' rows
  * interleave and each one's prefetches pull in the other's); the rows
@@ -48,7 +50,9 @@
  * stride cost far more than whole rows); a prefetch of the sketch row 4-16
  * rows ahead (slower); forming the Hessian's [p q] = A^T [f v] in the same
  * pass (two more multiply-adds per entry cost as much as the separate pass
- * they would save: 0.21-0.27 s against 0.15-0.16 + 0.08-0.13).
+ * they would save: 0.21-0.27 s against 0.15-0.16 + 0.08-0.13; since stop
+ * 39 p and q come from the one pass for loss and gradient instead,
+ * fused.c).
  */
 #include "kernels.h"
 
@@ -58,8 +62,6 @@
 #define SMR_SKETCH_X86 1 /* as simd.h's SMR_SIMD_X86 */
 #endif
 
-/* the largest partial sketch (doubles) row-major threads split by rows use */
-#define SMR_SKETCH_PART_MAX (1 << 19)
 /* row-major, threads owning columns: whole cache lines (8 doubles) each */
 #define SMR_SKETCH_COL_ALIGN 8
 
@@ -91,22 +93,22 @@ static int threads_for(const smr_mat *A)
     return (double)A->n * (double)A->d < SMR_SPLIT_MIN_WORK ? 1 : smr_k_threads();
 }
 
-static cs_plan plan_for(const smr_mat *A, int64_t m)
+static cs_plan plan_for(const smr_mat *A, int64_t m, int64_t part_max)
 {
     int T = threads_for(A);
     int64_t d = A->d, groups = (d + SMR_SKETCH_COL_ALIGN - 1) / SMR_SKETCH_COL_ALIGN;
     if (!A->row_major)
         return (cs_plan){CS_COLS, d < T ? (int)d : T, 0};
-    if (T > 1 && (double)m * (double)d <= SMR_SKETCH_PART_MAX)
+    if (T > 1 && (double)m * (double)d <= (double)part_max)
         return (cs_plan){CS_PARTS, T, (int64_t)(T - 1) * m * d};
     if (T > groups)
         T = (int)groups;
     return (cs_plan){T > 1 ? CS_SPLIT : CS_ONE, T, 0};
 }
 
-int64_t smr_k_countsketch_work(const smr_mat *A, int64_t m)
+int64_t smr_k_countsketch_work(const smr_mat *A, int64_t m, int64_t part_max)
 {
-    return plan_for(A, m).work;
+    return plan_for(A, m, part_max).work;
 }
 
 static void hash_part(void *v, int t, int T)
@@ -150,7 +152,10 @@ rows_body(int64_t i0, int64_t i1, int64_t len, const double *A, int64_t lda,
 #ifdef SMR_SKETCH_X86
 /* the same loop in AVX-512 / AVX2 code (-O3 vectorizes it): at d = 400,
  * n = 800 000 on two threads owning columns 0.13-0.17 s against 0.25-0.31
- * in the baseline's SSE2 code (/tmp driver, medians of 7) */
+ * in the baseline's SSE2 code (/tmp driver, medians of 7); against the
+ * stop 38 build (SSE2, one thread at d > 256) smr_leverage_scores took
+ * 0.48-0.50 s against 0.50-0.65 at d = 400 and 0.70-0.81 against
+ * 0.91-1.02 at d = 800 (alternated, medians of 9) */
 __attribute__((target("arch=x86-64-v4"))) static void
 rows_v4(int64_t i0, int64_t i1, int64_t len, const double *A, int64_t lda,
         const int64_t *bucket, const double *sgnscale, double *S, int64_t d)
@@ -236,11 +241,12 @@ static void add_part(void *v, int t, int T)
 }
 
 void smr_k_countsketch(const smr_mat *A, const double *scale, uint64_t seed,
-                       int64_t m, int64_t *bucket, double *sgnscale, double *SM,
-                       double *work, int64_t nwork)
+                       int64_t m, int64_t part_max, int64_t *bucket, double *sgnscale,
+                       double *SM, double *work, int64_t nwork)
 {
     cs_ctx c = {.A = A, .scale = scale, .seed = seed, .m = m, .bucket = bucket,
-                .sgnscale = sgnscale, .SM = SM, .work = work, .plan = plan_for(A, m)};
+                .sgnscale = sgnscale, .SM = SM, .work = work,
+                .plan = plan_for(A, m, part_max)};
     if (c.plan.work > nwork) /* no room for the partial sketches */
         c.plan = (cs_plan){CS_ONE, 1, 0};
     smr_k_parallel(threads_for(A), hash_part, &c);

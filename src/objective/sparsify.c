@@ -86,7 +86,7 @@ int smr_spz_scores(smr_spz *z, const smr_mat *A, const double *D, uint64_t seed,
         z->scale[i] = sqrt(fabs(D[i]));
     /* the threads' scratch (row-major partial sketches), allocated at the
      * first call that needs it (a solver's first iteration) */
-    int64_t need = smr_k_countsketch_work(A, m);
+    int64_t need = smr_k_countsketch_work(A, m, SMR_SKETCH_PART_MAX);
     if (need > z->nwork) {
         free(z->work);
         z->work = malloc((size_t)need * sizeof(double));
@@ -94,7 +94,8 @@ int smr_spz_scores(smr_spz *z, const smr_mat *A, const double *D, uint64_t seed,
         if (!z->work)
             return SMR_ERR_NO_MEMORY;
     }
-    smr_k_countsketch(A, z->scale, seed, m, z->idx, z->cum, z->SM, z->work, z->nwork);
+    smr_k_countsketch(A, z->scale, seed, m, SMR_SKETCH_PART_MAX, z->idx, z->cum, z->SM,
+                      z->work, z->nwork);
     int64_t ld = A->row_major ? d : m;
     if (smr_k_qr(A->row_major, m, d, z->SM, ld, z->tau) != 0)
         return SMR_ERR_LAPACK;
