@@ -21,9 +21,9 @@ unset logscale y
 set logscale x
 set ylabel 'sketched / exact iteration time'
 set yrange [0:1.3]
-set key top right
+set key at graph 0.02, graph 0.5 left Left reverse samplen 2
 plot for [d in '100 200 400'] dir.'/sketch-d'.d.'.csv' using 1:14 with linespoints title 'd='.d, \
-     for [d in '100 200 400'] dir.'/sketch-d'.d.'.csv' using 1:28 with lines dashtype 4 title 'floor (2 reads for the scores), d='.d, \
+     for [d in '100 200 400'] dir.'/sketch-d'.d.'.csv' using 1:28 with lines dashtype 4 title 'floor (scores = 2 reads), d='.d, \
      1.0/3 with lines dashtype 3 lc rgb 'black' title 'target 1/3'
 unset multiplot
 
