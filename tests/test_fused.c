@@ -120,6 +120,15 @@ static const cfg cfgs[] = {
     {3001, 12, SMR_ROW_MAJOR, false, 0.0, 0, 0},
 };
 
+/* the problem of configuration k (random A, b, w), from seed */
+static void cfg_problem(const cfg *k, uint64_t seed, tu_problem *tp)
+{
+    tu_spec spec = {.n = k->n, .d = k->d, .layout = k->lay, .lda_pad = k->pad,
+                    .with_w = k->w, .w_scale = 0.3, .lambda = k->lambda,
+                    .a_scale = 1.0, .seed = seed, .a_off = k->off};
+    tu_problem_make(tp, &spec);
+}
+
 /* random points: first call without a guess, then a chain of nearby and
  * far points (guess from the previous one) */
 static void test_random_points(void **state)
@@ -127,11 +136,8 @@ static void test_random_points(void **state)
     (void)state;
     for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; ++c) {
         const cfg *k = &cfgs[c];
-        tu_spec spec = {.n = k->n, .d = k->d, .layout = k->lay, .lda_pad = k->pad,
-                        .with_w = k->w, .w_scale = 0.3, .lambda = k->lambda,
-                        .a_scale = 1.0, .seed = 77 + c, .a_off = k->off};
         tu_problem tp;
-        tu_problem_make(&tp, &spec);
+        cfg_problem(k, 77 + c, &tp);
         smr_ws ws;
         assert_int_equal(smr_ws_init(&ws, &tp.p, false), SMR_OK);
         ws.lean = lean_mode;
@@ -190,11 +196,8 @@ static void test_hessian_pq(void **state)
     for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; ++c) {
         const cfg *k = &cfgs[c];
         int64_t d = k->d;
-        tu_spec spec = {.n = k->n, .d = d, .layout = k->lay, .lda_pad = k->pad,
-                        .with_w = k->w, .w_scale = 0.3, .lambda = k->lambda,
-                        .a_scale = 1.0, .seed = 177 + c, .a_off = k->off};
         tu_problem tp;
-        tu_problem_make(&tp, &spec);
+        cfg_problem(k, 177 + c, &tp);
         smr_ws ws;
         assert_int_equal(smr_ws_init(&ws, &tp.p, true), SMR_OK);
         double *x = calloc((size_t)d, sizeof(double)), *g = malloc((size_t)d * sizeof(double));
