@@ -40,11 +40,17 @@ double smr_k_dot(int64_t n, const double *u, const double *v);
  * glibc's exp elsewhere).  out may alias z.  NaN -> NaN, -inf -> 0. */
 void smr_k_exp_shift(int64_t n, const double *z, double shift, double *out);
 /* The vector ISA level the hand-vectorized kernels (vexp.c, syrk_small.c,
- * fused_rows.c, fused_cols.c, perturbed_rows.c; the AVX2 level's in their
+ * fused_rows.c, fused_cols.c, perturbed_rows.c, rownorms.c, and sketch.c's
+ * row-major loop; the AVX2 level's in their
  * *_avx2.c twins, simd.h) run at here: 2 x86-64-v4 (AVX-512), 1 x86-64-v3 (AVX2+FMA), 0 portable.
  * The CPU's level, capped by SOFTMAXREG_SIMD; decided at the first call and
  * fixed for the process (smr_simd in softmaxreg.h). */
 int smr_k_simd_level(void);
+/* where the per-level code exists at all: GCC on x86-64 (its vector types
+ * and target attributes; clang, the fuzz build, takes the portable code) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SMR_SIMD_X86 1
+#endif
 
 /* Numerically stable softmax:  m = max z, u = exp(z - m), f = u / sum(u).
  * f may alias z.  Finite for any finite z (the largest entry gives
@@ -168,6 +174,16 @@ static inline void smr_k_part_blocks(int64_t n, int64_t nb, int t, int T,
     int64_t nblk = (n + nb - 1) / nb;
     *b0 = nblk * t / T;
     *b1 = nblk * (t + 1) / T;
+}
+
+/* The same parts as rows [*i0, *i1): whole blocks of nb, the last part
+ * ending at n. */
+static inline void smr_k_part_range(int64_t n, int64_t nb, int t, int T,
+                                    int64_t *i0, int64_t *i1)
+{
+    smr_k_part_blocks(n, nb, t, T, i0, i1);
+    *i0 *= nb;
+    *i1 = *i1 * nb < n ? *i1 * nb : n;
 }
 
 #define SMR_MAX_THREADS 64

@@ -22,12 +22,10 @@
 #ifndef SMR_SIMD_H
 #define SMR_SIMD_H
 
+#include "kernels.h" /* SMR_SIMD_X86 */
+
 #include <stdint.h>
 #include <string.h>
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SMR_SIMD_X86 1
-#endif
 
 #ifndef SMR_VL
 #define SMR_VL 8

@@ -58,10 +58,6 @@
 
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SMR_SKETCH_X86 1 /* as simd.h's SMR_SIMD_X86 */
-#endif
-
 /* row-major, threads owning columns: whole cache lines (8 doubles) each */
 #define SMR_SKETCH_COL_ALIGN 8
 
@@ -149,7 +145,7 @@ rows_body(int64_t i0, int64_t i1, int64_t len, const double *A, int64_t lda,
     }
 }
 
-#ifdef SMR_SKETCH_X86
+#ifdef SMR_SIMD_X86
 /* the same loop in AVX-512 / AVX2 code (-O3 vectorizes it): at d = 400,
  * n = 800 000 on two threads owning columns 0.13-0.17 s against 0.25-0.31
  * in the baseline's SSE2 code (/tmp driver, medians of 7); against the
@@ -179,7 +175,7 @@ static void add_rows(const cs_ctx *c, int64_t i0, int64_t i1, int64_t lo, int64_
     int64_t d = A->d, len = hi - lo;
     for (int64_t b = 0; b < c->m; ++b)
         memset(S + b * d + lo, 0, (size_t)len * sizeof(double));
-#ifdef SMR_SKETCH_X86
+#ifdef SMR_SIMD_X86
     int level = smr_k_simd_level();
     if (level == 2) {
         rows_v4(i0, i1, len, A->a + lo, A->ld, c->bucket, c->sgnscale, S + lo, d);
@@ -209,14 +205,6 @@ static void add_cols(const cs_ctx *c, int64_t lo, int64_t hi)
     }
 }
 
-/* thread t's columns [lo, hi) when threads own columns of row-major A */
-static void split_cols(int64_t d, int t, int T, int64_t *lo, int64_t *hi)
-{
-    smr_k_part_blocks(d, SMR_SKETCH_COL_ALIGN, t, T, lo, hi);
-    *lo *= SMR_SKETCH_COL_ALIGN;
-    *hi = *hi * SMR_SKETCH_COL_ALIGN < d ? *hi * SMR_SKETCH_COL_ALIGN : d;
-}
-
 static void add_part(void *v, int t, int T)
 {
     cs_ctx *c = v;
@@ -231,7 +219,7 @@ static void add_part(void *v, int t, int T)
         add_rows(c, lo, hi, 0, d, t == 0 ? c->SM : c->work + (int64_t)(t - 1) * c->m * d);
         break;
     case CS_SPLIT:
-        split_cols(d, t, T, &lo, &hi);
+        smr_k_part_range(d, SMR_SKETCH_COL_ALIGN, t, T, &lo, &hi); /* whole lines */
         add_rows(c, 0, n, lo, hi, c->SM);
         break;
     case CS_ONE:

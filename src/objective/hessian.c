@@ -31,9 +31,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* F = [f, v] into ws->nk columns 0 and 1; returns kappa.  Column 2 gets
- * e_i, or e_i times the value already there when scale_col2 (for H s). */
-static double middle_terms(const smr_problem *p, smr_ws *ws, bool scale_col2)
+/* Returns kappa; ws->nk column 2 gets e_i, or e_i times the value already
+ * there when scale_col2 (for H s); with fv, columns 0 and 1 get F = [f v]
+ * for [p q] = A^T F by a pass over A (not wanted when the one pass left p
+ * and q, ws->pq_valid: the copy of f was then an n-vector written for
+ * nothing). */
+static double middle_terms(const smr_problem *p, smr_ws *ws, bool scale_col2, bool fv)
 {
     int64_t n = p->n;
     const double *f = ws->f, *b = p->b, *w = p->w;
@@ -48,8 +51,10 @@ static double middle_terms(const smr_problem *p, smr_ws *ws, bool scale_col2)
         double v = f[i] * (2.0 * f[i] - b[i]);
         double ei = v - ws->fc * f[i] + (w ? w[i] * w[i] : 0.0);
         e[i] = scale_col2 ? ei * e[i] : ei;
-        vcol[i] = v;
-        fcol[i] = f[i];
+        if (fv) {
+            vcol[i] = v;
+            fcol[i] = f[i];
+        }
     }
     return kappa;
 }
@@ -123,7 +128,7 @@ double smr_obj_hessian_parts(const smr_problem *p, smr_ws *ws)
 {
     if (!ws->fwd_valid) /* a lean pass left no f (fused.c) */
         return NAN;
-    double kappa = middle_terms(p, ws, false);
+    double kappa = middle_terms(p, ws, false, !ws->pq_valid);
     if (ws->pq_valid) { /* from the one pass at this point (fused.c) */
         memcpy(ws->dk, ws->pred, (size_t)p->d * sizeof(double));
         memcpy(ws->dk + p->d, ws->pred + 2 * p->d, (size_t)p->d * sizeof(double));
@@ -264,7 +269,7 @@ int smr_obj_hessian(const smr_problem *p, smr_ws *ws, double mu, double *H,
     if (!ws->fwd_valid) /* a lean pass left no f (fused.c) */
         return SMR_ERR_BAD_ARGUMENT;
     if (p->d <= SMR_SYRK_SMALL_D) /* [p q] from the assembly's own pass */
-        return assemble(p, ws, middle_terms(p, ws, false), NULL, NULL, 0, mu,
+        return assemble(p, ws, middle_terms(p, ws, false, true), NULL, NULL, 0, mu,
                         H, ldh, true);
     double kappa = smr_obj_hessian_parts(p, ws);
     if (isnan(kappa)) /* (fwd_valid: only the parts' buffers failed) */
@@ -292,7 +297,7 @@ int smr_obj_hessvec(const smr_problem *p, const double *x, const double *s,
     int rc = smr_obj_forward_from_z(p, x, ws);
     if (rc != SMR_OK)
         return rc;
-    double kappa = middle_terms(p, ws, true); /* column 2: e o As */
+    double kappa = middle_terms(p, ws, true, true); /* column 2: e o As */
     rc = smr_obj_mul_t_blocks(ws, 3, ws->nk, ws->dk);
     if (rc != SMR_OK)
         return rc;

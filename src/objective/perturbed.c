@@ -56,15 +56,6 @@ typedef struct {
     double *part; /* T x part_stride */
 } pert_ctx;
 
-static void ranges(int64_t n, int64_t R, int t, int T, int64_t *i0, int64_t *i1)
-{
-    int64_t nblk = (n + R - 1) / R;
-    *i0 = nblk * t / T * R;
-    *i1 = nblk * (t + 1) / T * R;
-    if (*i1 > n)
-        *i1 = n;
-}
-
 static double *part_of(const pert_ctx *c, int t)
 {
     return c->part + t * part_stride(c->k);
@@ -75,7 +66,7 @@ static void base_part(void *v, int t, int T)
 {
     pert_ctx *c = v;
     int64_t i0, i1;
-    ranges(c->p->n, c->R, t, T, &i0, &i1);
+    smr_k_part_range(c->p->n, c->R, t, T, &i0, &i1);
     double *S = part_of(c, t) + 8 * c->kp;
     double mx = i1 > i0 ? smr_k_max(i1 - i0, c->z + i0) : -INFINITY, at = 0.0;
     double u[SMR_LANE_MAX_ROWS];
@@ -96,7 +87,7 @@ static void pert_part(void *vc, int t, int T)
     const smr_problem *p = c->p;
     const smr_mat *A = c->A;
     int64_t n = p->n, d = p->d, i0, i1;
-    ranges(n, c->R, t, T, &i0, &i1);
+    smr_k_part_range(n, c->R, t, T, &i0, &i1);
     double *S = part_of(c, t);
     memset(S, 0, (size_t)(8 * c->kp) * sizeof(double));
     double ez[SMR_LANE_MAX_ROWS];

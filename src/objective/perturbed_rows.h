@@ -8,7 +8,6 @@
 
 #include <stdint.h>
 
-
 /* Over rows 0..m-1 (m >= 0) of one block, A(i, c) at A[i rs + c cs]
  * (row-major: rs = ld, cs = 1; column-major: rs = 1, cs = ld), and the
  * directions j < kp (kp = smr_k_padded(k), kernels.h) held as Zr (d x kp,
