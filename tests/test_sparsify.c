@@ -163,6 +163,91 @@ static void test_leverage_scores(void **state)
     unmake(&f);
 }
 
+/* n <= 8d: exact scores (the sketch would have n rows).  For n <= d a
+ * random M of full row rank scores 1 on every row; a repeated row shares
+ * its 1 with its twin (1/2 each, their D alike), a row with D = 0 scores 0,
+ * and the scores sum to the rank.  For d < n <= 8d, the squared row norms
+ * of Q from the test's own QR of diag(sqrt D) A (n - 2 >= d there, so
+ * that M keeps full column rank with its twins).  Before the exact path:
+ * scores up to 1e26 at n <= 1.2 d, above 1 at n = 2d, and a heap overflow
+ * when n + 33 < d.  Both layouts, padded ld, n = 1, d - 1, d, 8d. */
+static void check_exact(int64_t n, int64_t d, smr_layout layout, int64_t pad, bool twins)
+{
+    bool row = layout == SMR_ROW_MAJOR;
+    int64_t ld = (row ? d : n) + pad;
+    double *A = malloc((size_t)(ld * (row ? n : d)) * sizeof(double));
+    double *D = malloc((size_t)n * sizeof(double)), *sc = malloc((size_t)n * sizeof(double));
+    double *b = calloc((size_t)n, sizeof(double)), *want = malloc((size_t)n * sizeof(double));
+    tu_rng r;
+    tu_seed(&r, (uint64_t)(n * 13 + d));
+    for (int64_t t = 0; t < ld * (row ? n : d); ++t)
+        A[t] = tu_normal(&r);
+    for (int64_t i = 0; i < n; ++i)
+        D[i] = 0.5 + (double)(i % 3);
+    if (twins) { /* row n-1 = row n-2 (D alike), row 0 out */
+        for (int64_t j = 0; j < d; ++j)
+            A[row ? (n - 1) * ld + j : n - 1 + j * ld] = A[row ? (n - 2) * ld + j : n - 2 + j * ld];
+        D[n - 1] = D[n - 2];
+        D[0] = 0;
+    }
+    double rank = (double)(n <= d ? n - (twins ? 2 : 0) : d);
+    if (n <= d) {
+        for (int64_t i = 0; i < n; ++i)
+            want[i] = !twins ? 1.0 : i == 0 ? 0.0 : i >= n - 2 ? 0.5 : 1.0;
+    } else {
+        double *M = malloc((size_t)(n * d) * sizeof(double)), *tau = malloc((size_t)d * sizeof(double));
+        for (int64_t j = 0; j < d; ++j)
+            for (int64_t i = 0; i < n; ++i)
+                M[i + j * n] = sqrt(D[i]) * A[row ? i * ld + j : i + j * ld];
+        assert_int_equal(LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (int)n, (int)d, M, (int)n, tau), 0);
+        assert_int_equal(LAPACKE_dorgqr(LAPACK_COL_MAJOR, (int)n, (int)d, (int)d, M, (int)n, tau), 0);
+        for (int64_t i = 0; i < n; ++i) {
+            want[i] = 0;
+            for (int64_t j = 0; j < d; ++j)
+                want[i] += M[i + j * n] * M[i + j * n];
+        }
+        free(M);
+        free(tau);
+    }
+    smr_problem p = {.n = n, .d = d, .A = A, .b = b, .layout = layout, .lda = ld};
+    for (int64_t i = 0; i < n; ++i)
+        sc[i] = NAN;
+    assert_int_equal(smr_leverage_scores(&p, D, 7, sc), SMR_OK);
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        TU_CHECK(fabs(sc[i] - want[i]) <= 1e-12, "n %lld d %lld row %lld: %.17g, want %.17g",
+                 (long long)n, (long long)d, (long long)i, sc[i], want[i]);
+        sum += sc[i];
+    }
+    TU_CHECK(fabs(sum - rank) <= 1e-11, "sum %.17g, rank %g", sum, rank);
+    free(A);
+    free(D);
+    free(sc);
+    free(b);
+    free(want);
+}
+
+static void test_leverage_exact(void **state)
+{
+    (void)state;
+    check_exact(10, 100, SMR_ROW_MAJOR, 0, false);
+    check_exact(10, 100, SMR_COL_MAJOR, 3, false);
+    check_exact(1, 5, SMR_ROW_MAJOR, 0, false);
+    check_exact(49, 50, SMR_COL_MAJOR, 0, false);
+    check_exact(8, 40, SMR_ROW_MAJOR, 2, true);
+    check_exact(30, 31, SMR_COL_MAJOR, 0, true);
+    check_exact(50, 50, SMR_ROW_MAJOR, 0, false);
+    check_exact(53, 50, SMR_COL_MAJOR, 1, true);
+    check_exact(100, 50, SMR_ROW_MAJOR, 0, false);
+    check_exact(400, 50, SMR_COL_MAJOR, 0, true);
+    /* M = 0: all zero */
+    double A[12] = {0}, D[3] = {1, 1, 1}, b[3] = {0}, sc[3] = {1, 1, 1};
+    smr_problem p = {.n = 3, .d = 4, .A = A, .b = b, .layout = SMR_ROW_MAJOR};
+    assert_int_equal(smr_leverage_scores(&p, D, 1, sc), SMR_OK);
+    for (int i = 0; i < 3; ++i)
+        assert_true(sc[i] == 0.0);
+}
+
 static void test_rule_exact_path_and_bad_input(void **state)
 {
     (void)state;
@@ -225,6 +310,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spectral_bound_100_trials),
         cmocka_unit_test(test_leverage_scores),
+        cmocka_unit_test(test_leverage_exact),
         cmocka_unit_test(test_rule_exact_path_and_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -209,6 +209,14 @@ void smr_k_blas_release(void);
  * triangle (LAPACK dgeqrf); tau (d) work.  Returns LAPACK's info. */
 int smr_k_qr(bool row_major, int64_t m, int64_t d, double *SM, int64_t ld,
              double *tau);
+/* The exact leverage scores of the n x d column-major matrix M (ld n):
+ * out_i = |Q_r(i, :)|^2 for M P = Q R by column-pivoted QR (LAPACK dgeqp3,
+ * dorgqr; O(n d min(n, d))), r the pivots above max(n, d) eps |R_00|: the
+ * diagonal of M M^+, which sums to rank M; all zero for M = 0.  M is
+ * destroyed, tau (min(n, d)) is work.  Returns 0, LAPACK's info, or
+ * SMR_K_NO_MEMORY (its d pivot indices). */
+#define SMR_K_NO_MEMORY (-100000)
+int smr_k_exact_leverage(int64_t n, int64_t d, double *M, double *tau, double *out);
 /* W (d x k, column-major) <- R^{-1} W with R the d x d upper triangle of
  * the QR above (dtrsm). */
 void smr_k_rsolve(bool row_major, int64_t d, const double *R, int64_t ld,

@@ -1,5 +1,7 @@
 /*
- * lapack.c -- Cholesky factorisation and solve through LAPACKE.
+ * lapack.c -- Cholesky factorisation and solve, the sketch's QR and
+ * triangular solve, and the exact leverage scores of a wide matrix,
+ * through LAPACKE.
  *
  * dpotrf factors M = U^T U (upper triangle); its info > 0 means the leading
  * minor of that order is not positive definite, which the objective layer
@@ -12,7 +14,10 @@
 #include "kernels.h"
 
 #include <cblas.h>
+#include <float.h>
 #include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
 
 int smr_k_cholesky_solve(int64_t d, double *M, int64_t ldm, int64_t nrhs,
                          double *B, int64_t ldb)
@@ -47,4 +52,39 @@ void smr_k_rsolve(bool row_major, int64_t d, const double *R, int64_t ld,
                 row_major ? CblasTrans : CblasNoTrans, CblasNonUnit, (blasint)d,
                 (blasint)k, 1.0, R, (blasint)ld, W, (blasint)d);
     smr_k_blas_release();
+}
+
+int smr_k_exact_leverage(int64_t n, int64_t d, double *M, double *tau, double *out)
+{
+    /* M P = Q R (column pivoting: |R_jj| non-increasing); the r columns
+     * whose pivots exceed max(n, d) eps |R_00| span range(M), so the hat
+     * matrix M M^+ = Q_r Q_r^T and its diagonal is the squared row norms
+     * of Q_r */
+    int64_t mn = n < d ? n : d;
+    lapack_int *jpvt = calloc((size_t)d, sizeof(lapack_int));
+    if (!jpvt)
+        return SMR_K_NO_MEMORY;
+    smr_k_blas_hold();
+    lapack_int info = LAPACKE_dgeqp3(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)d, M,
+                                     (lapack_int)n, jpvt, tau);
+    int64_t r = 0;
+    if (info == 0) {
+        double tol = (double)(n > d ? n : d) * DBL_EPSILON * fabs(M[0]);
+        while (r < mn && fabs(M[r + r * n]) > tol)
+            ++r;
+        if (r > 0)
+            info = LAPACKE_dorgqr(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)r,
+                                  (lapack_int)r, M, (lapack_int)n, tau);
+    }
+    smr_k_blas_release();
+    free(jpvt);
+    if (info != 0)
+        return (int)info;
+    for (int64_t i = 0; i < n; ++i) {
+        double s = 0;
+        for (int64_t j = 0; j < r; ++j)
+            s += M[i + j * n] * M[i + j * n];
+        out[i] = s;
+    }
+    return 0;
 }

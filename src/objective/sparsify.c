@@ -8,6 +8,7 @@
  *   3. W = R^{-1} G, G a d x k Gaussian                     (triangular solve)
  *   4. sigma_i = |D_i| |(A W)_i|^2 / k                      (one pass over A,
  *      A W never stored: smr_k_rownorms2)                   (sum ~ rank M <= d)
+ * Where n <= 8d (m = n) the scores are exact instead (exact_scores below).
  * Sampling: s rows i.i.d. with p_i = sigma_i / sum sigma; kept row i gets
  * weight D~_i = D_i count_i / (s p_i), so E[A^T D~ A] = A^T D A.
  * With s = smr_sparsify_sample_size(d, eps, delta) rows,
@@ -78,12 +79,32 @@ void smr_spz_free(smr_spz *z)
     *z = (smr_spz){0};
 }
 
+/* n <= 8d, where the sketch would have as many rows as M (m = n): no
+ * saving, and a poor embedding -- hashing n rows into n buckets leaves
+ * about n/e of them empty, so SM lost rank and its lifted pivots gave
+ * scores up to 1e26 at n <= 1.2 d and above 1 at n = 2d; for n < d the
+ * d x d triangle read past the sketch (a heap overflow at n + 33 < d).
+ * Here M = diag(scale) A fits the sketch's m d doubles: its exact scores
+ * by column-pivoted QR, O(n d min(n, d)), the rank from the pivots. */
+static int exact_scores(smr_spz *z, const smr_mat *A, double *scores)
+{
+    int64_t n = A->n, d = A->d;
+    for (int64_t j = 0; j < d; ++j)
+        for (int64_t i = 0; i < n; ++i)
+            z->SM[i + j * n] = z->scale[i] * (A->row_major ? A->a[i * A->ld + j]
+                                                           : A->a[i + j * A->ld]);
+    int info = smr_k_exact_leverage(n, d, z->SM, z->tau, scores);
+    return info == 0 ? SMR_OK : info == SMR_K_NO_MEMORY ? SMR_ERR_NO_MEMORY : SMR_ERR_LAPACK;
+}
+
 int smr_spz_scores(smr_spz *z, const smr_mat *A, const double *D, uint64_t seed,
                    double *scores)
 {
     int64_t n = A->n, d = A->d, m = z->m, k = z->k, kp = z->kp;
     for (int64_t i = 0; i < n; ++i)
         z->scale[i] = sqrt(fabs(D[i]));
+    if (m == n)
+        return exact_scores(z, A, scores);
     /* the threads' scratch (row-major partial sketches), allocated at the
      * first call that needs it (a solver's first iteration) */
     int64_t need = smr_k_countsketch_work(A, m, SMR_SKETCH_PART_MAX);
