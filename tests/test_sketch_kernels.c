@@ -4,12 +4,14 @@
  * A W against a long-double reference, for both layouts, ragged n (rows
  * past the last vector and row group), several groups of directions, d on
  * both sides of the column-major chunk limit, ld > the minimum; and both
- * kernels' bits at 1, 2 and 3 threads.  Each suite runs at every SIMD
- * level (tests/CMakeLists.txt).
+ * kernels' bits at 1, 2 and 3 threads; and the sketch's R by TSQR
+ * (kernels/qr.c) against LAPACK's, its bits at 1, 2 and 3 threads.  Each
+ * suite runs at every SIMD level (tests/CMakeLists.txt).
  */
 #include "testutil.h"
 #include "kernels/kernels.h"
 
+#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,11 +197,111 @@ static void test_countsketch(void **state)
                                   caps[k]);
 }
 
+/* smr_k_qr_r: R upper with a non-negative diagonal and zeros below it, in
+ * SM's layout; against LAPACK's dgeqrf of the whole SM (rows' signs made
+ * the same) within 1e-13 of |SM|, R^T R = SM^T SM; the same bits at 1, 2
+ * and 3 threads; m not a multiple of the parts, P = 1, 2, 3 (a tree with
+ * an odd block) and 4; a zero column (rank-deficient: R is not unique
+ * there, so only R^T R = SM^T SM and R's zero column are checked); too
+ * little work and m < d refused. */
+static void check_qr(int64_t m, int64_t d, bool row_major, int64_t pad, bool zero_col)
+{
+    int64_t ld = (row_major ? d : m) + pad, len = ld * (row_major ? m : d);
+    double *S0 = malloc((size_t)len * sizeof(double));
+    tu_rng r;
+    tu_seed(&r, (uint64_t)(m * 7 + d));
+    for (int64_t t = 0; t < len; ++t)
+        S0[t] = tu_normal(&r);
+#define AT(S, i, j) (S)[row_major ? (i) * ld + (j) : (i) + (j) * ld]
+    if (zero_col)
+        for (int64_t i = 0; i < m; ++i)
+            AT(S0, i, d / 2) = 0.0;
+    /* reference: dgeqrf of a column-major copy */
+    double *ref = malloc((size_t)(m * d) * sizeof(double)), *tau = malloc((size_t)d * sizeof(double));
+    double norm = 0;
+    for (int64_t j = 0; j < d; ++j)
+        for (int64_t i = 0; i < m; ++i) {
+            ref[i + j * m] = AT(S0, i, j);
+            norm = fmax(norm, fabs(ref[i + j * m]));
+        }
+    norm *= sqrt((double)m);
+    assert_int_equal(LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (int)m, (int)d, ref, (int)m, tau), 0);
+    int64_t nwork = smr_k_qr_work(row_major, m, d);
+    double *work = malloc((size_t)nwork * sizeof(double)), *S[3];
+    const int counts[3] = {1, 2, 3};
+    for (int t = 0; t < 3; ++t) {
+        S[t] = malloc((size_t)len * sizeof(double));
+        memcpy(S[t], S0, (size_t)len * sizeof(double));
+        int old = smr_k_set_threads(counts[t]);
+        assert_int_equal(smr_k_qr_r(row_major, m, d, S[t], ld, work, nwork), 0);
+        smr_k_set_threads(old);
+    }
+    double err = 0, gram = 0;
+    for (int64_t i = 0; i < d; ++i) {
+        double sg = ref[i + i * m] < 0 ? -1.0 : 1.0;
+        TU_CHECK(AT(S[0], i, i) >= 0, "m %lld d %lld: R[%lld][%lld] = %g", (long long)m,
+                 (long long)d, (long long)i, (long long)i, AT(S[0], i, i));
+        for (int64_t j = 0; j < d; ++j) {
+            double want = j >= i ? sg * ref[i + j * m] : 0.0;
+            if (j < i || (zero_col && j == d / 2))
+                TU_CHECK(AT(S[0], i, j) == 0.0, "R[%lld][%lld] = %g", (long long)i, (long long)j,
+                         AT(S[0], i, j));
+            if (!zero_col) /* R is unique only where SM has full rank */
+                err = fmax(err, fabs(AT(S[0], i, j) - want));
+            /* (R^T R)_ij against (SM^T SM)_ij */
+            double g = 0, h = 0;
+            for (int64_t q = 0; q <= (i < j ? i : j); ++q)
+                g += AT(S[0], q, i) * AT(S[0], q, j);
+            for (int64_t q = 0; q < m; ++q)
+                h += AT(S0, q, i) * AT(S0, q, j);
+            gram = fmax(gram, fabs(g - h));
+        }
+    }
+    TU_CHECK(err <= 1e-13 * norm, "m %lld d %lld %s: |R - R_lapack| %.3g, |SM| %.3g", (long long)m,
+             (long long)d, row_major ? "row" : "col", err, norm);
+    TU_CHECK(gram <= 1e-13 * norm * norm, "m %lld d %lld: |R^T R - SM^T SM| %.3g", (long long)m,
+             (long long)d, gram);
+    for (int t = 1; t < 3; ++t)
+        for (int64_t i = 0; i < d; ++i)
+            for (int64_t j = i; j < d; ++j)
+                TU_CHECK(AT(S[t], i, j) == AT(S[0], i, j), "%d threads: R[%lld][%lld] differs",
+                         counts[t], (long long)i, (long long)j);
+#undef AT
+    assert_int_equal(smr_k_qr_r(row_major, m, d, S[0], ld, work, nwork - 1), -1);
+    for (int t = 0; t < 3; ++t)
+        free(S[t]);
+    free(work);
+    free(ref);
+    free(tau);
+    free(S0);
+}
+
+static void test_qr(void **state)
+{
+    (void)state;
+    /* {m, d}: parts 4 (m = 8d, 8d + 3, and m d^2 above the one-thread
+     * limit at d = 100), 3 (7d), 2 (5d), 1 (2d - 1, d) */
+    const int64_t cfg[][2] = {{8, 1},   {24, 3},   {139, 17}, {800, 100},
+                              {350, 50}, {165, 33}, {39, 20},  {12, 12}};
+    assert_int_equal(smr_k_qr_parts(800, 100), 4);
+    assert_int_equal(smr_k_qr_parts(350, 50), 3);
+    assert_int_equal(smr_k_qr_parts(165, 33), 2);
+    assert_int_equal(smr_k_qr_parts(39, 20), 1);
+    for (size_t c = 0; c < sizeof cfg / sizeof *cfg; ++c)
+        for (int lay = 0; lay < 2; ++lay)
+            check_qr(cfg[c][0], cfg[c][1], lay == 0, lay ? 3 : 1, false);
+    check_qr(800, 100, true, 0, true);
+    check_qr(350, 50, false, 0, true);
+    double one = 1, w[64];
+    assert_int_equal(smr_k_qr_r(true, 1, 2, &one, 2, w, 64), -1); /* m < d */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rownorms),
         cmocka_unit_test(test_countsketch),
+        cmocka_unit_test(test_qr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

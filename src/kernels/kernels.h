@@ -205,10 +205,21 @@ void smr_k_parallel(int T, void (*fn)(void *ctx, int t, int T), void *ctx);
 void smr_k_blas_hold(void);
 void smr_k_blas_release(void);
 
-/* QR of the m x d matrix SM (layout row_major, ld) in place, R in its upper
- * triangle (LAPACK dgeqrf); tau (d) work.  Returns LAPACK's info. */
-int smr_k_qr(bool row_major, int64_t m, int64_t d, double *SM, int64_t ld,
-             double *tau);
+/* ---- the sketch's R (qr.c) ----
+ * R of the m x d matrix SM (m >= d; layout row_major, leading dim ld) by
+ * a tall-skinny QR: smr_k_qr_parts(m, d) blocks of rows (at least 2d
+ * each, at most 4) factored by dgeqrf, their triangles merged in pairs up
+ * a tree (dtpqrt), blocks and merges in the library's threads.  The parts
+ * depend on m and d only: the same bits at any thread count.  R (d x d,
+ * upper, diagonal >= 0: unique where SM has full rank) ends in SM's top d
+ * rows in SM's layout, zeros below its diagonal; the rest of SM is
+ * overwritten.
+ * work: smr_k_qr_work(row_major, m, d) doubles.  Returns 0, the first
+ * nonzero LAPACK info, or -1 for m < d, d < 1 or too little work. */
+int smr_k_qr_parts(int64_t m, int64_t d);
+int64_t smr_k_qr_work(bool row_major, int64_t m, int64_t d);
+int smr_k_qr_r(bool row_major, int64_t m, int64_t d, double *SM, int64_t ld,
+               double *work, int64_t nwork);
 /* The exact leverage scores of the n x d column-major matrix M (ld n):
  * out_i = |Q_r(i, :)|^2 for M P = Q R by column-pivoted QR (LAPACK dgeqp3,
  * dorgqr; O(n d min(n, d))), r the pivots above max(n, d) eps |R_00|: the
@@ -218,7 +229,7 @@ int smr_k_qr(bool row_major, int64_t m, int64_t d, double *SM, int64_t ld,
 #define SMR_K_NO_MEMORY (-100000)
 int smr_k_exact_leverage(int64_t n, int64_t d, double *M, double *tau, double *out);
 /* W (d x k, column-major) <- R^{-1} W with R the d x d upper triangle of
- * the QR above (dtrsm). */
+ * smr_k_qr_r's R (dtrsm). */
 void smr_k_rsolve(bool row_major, int64_t d, const double *R, int64_t ld,
                   int64_t k, double *W);
 

@@ -1,6 +1,6 @@
 /*
- * lapack.c -- Cholesky factorisation and solve, the sketch's QR and
- * triangular solve, and the exact leverage scores of a wide matrix,
+ * lapack.c -- Cholesky factorisation and solve, the sketch's triangular
+ * solve (its R: qr.c), and the exact leverage scores of a wide matrix,
  * through LAPACKE.
  *
  * dpotrf factors M = U^T U (upper triangle); its info > 0 means the leading
@@ -31,16 +31,6 @@ int smr_k_cholesky_solve(int64_t d, double *M, int64_t ldm, int64_t nrhs,
                                    (lapack_int)ldb);
     smr_k_blas_release();
     return (int)info;
-}
-
-int smr_k_qr(bool row_major, int64_t m, int64_t d, double *SM, int64_t ld,
-             double *tau)
-{
-    smr_k_blas_hold();
-    int info = (int)LAPACKE_dgeqrf(row_major ? LAPACK_ROW_MAJOR : LAPACK_COL_MAJOR,
-                                   (lapack_int)m, (lapack_int)d, SM, (lapack_int)ld, tau);
-    smr_k_blas_release();
-    return info;
 }
 
 void smr_k_rsolve(bool row_major, int64_t d, const double *R, int64_t ld,

@@ -207,7 +207,7 @@ int smr_obj_hessvec(const smr_problem *prob, const double *x, const double *s,
 /* Work memory of the sparsifier, allocated once (the solver reuses it). */
 typedef struct smr_spz {
     int64_t m, k, kp;      /* sketch rows, JL columns, k padded       */
-    double *SM, *tau;      /* m x d sketch and its QR; d              */
+    double *SM, *tau;      /* m x d sketch, its R on top; d (exact path) */
     double *W, *Wr;        /* d x k R^{-1} G; W as d x kp rows         */
     double *cum, *scale;   /* n each                                  */
     int64_t *idx, *count;  /* n each                                  */

@@ -4,7 +4,7 @@
  *
  * Leverage scores of M = diag(sqrt|D|) A, approximately, in O(nnz(A) k + m d^2):
  *   1. SM = CountSketch of M, m rows                       (one pass over A)
- *   2. SM = QR, keep R                                      (dgeqrf, m d^2)
+ *   2. SM = QR, keep R                           (TSQR in threads, m d^2: qr.c)
  *   3. W = R^{-1} G, G a d x k Gaussian                     (triangular solve)
  *   4. sigma_i = |D_i| |(A W)_i|^2 / k                      (one pass over A,
  *      A W never stored: smr_k_rownorms2)                   (sum ~ rank M <= d)
@@ -105,9 +105,13 @@ int smr_spz_scores(smr_spz *z, const smr_mat *A, const double *D, uint64_t seed,
         z->scale[i] = sqrt(fabs(D[i]));
     if (m == n)
         return exact_scores(z, A, scores);
-    /* the threads' scratch (row-major partial sketches), allocated at the
-     * first call that needs it (a solver's first iteration) */
+    /* the threads' scratch (row-major partial sketches, then the QR's
+     * blocks), allocated at the first call that needs it (a solver's first
+     * iteration) */
     int64_t need = smr_k_countsketch_work(A, m, SMR_SKETCH_PART_MAX);
+    int64_t need_qr = smr_k_qr_work(A->row_major, m, d);
+    if (need_qr > need)
+        need = need_qr;
     if (need > z->nwork) {
         free(z->work);
         z->work = malloc((size_t)need * sizeof(double));
@@ -118,7 +122,7 @@ int smr_spz_scores(smr_spz *z, const smr_mat *A, const double *D, uint64_t seed,
     smr_k_countsketch(A, z->scale, seed, m, SMR_SKETCH_PART_MAX, z->idx, z->cum, z->SM,
                       z->work, z->nwork);
     int64_t ld = A->row_major ? d : m;
-    if (smr_k_qr(A->row_major, m, d, z->SM, ld, z->tau) != 0)
+    if (smr_k_qr_r(A->row_major, m, d, z->SM, ld, z->work, z->nwork) != 0)
         return SMR_ERR_LAPACK;
     /* a rank-deficient M (zero weights, dependent columns) gives zero
      * pivots: lift them to a tiny fraction of the largest, so R^{-1} stays
