@@ -153,20 +153,6 @@ int smr_spz_scores(smr_spz *z, const smr_mat *A, const double *D, uint64_t seed,
     return SMR_OK;
 }
 
-/* binary search: the first i with cum[i] > u */
-static int64_t find(const double *cum, int64_t n, double u)
-{
-    int64_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (cum[mid] > u)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
-}
-
 int smr_spz_sample(smr_spz *z, int64_t n, const double *D, const double *scores,
                    int64_t s, uint64_t seed)
 {
@@ -186,12 +172,40 @@ int smr_spz_sample(smr_spz *z, int64_t n, const double *D, const double *scores,
         z->cum[i] = (total += scores[i]);
     if (!(total > 0) || !isfinite(total))
         return SMR_ERR_OVERFLOW;
+    /* s uniforms in increasing order, walked once against cum: row i
+     * takes the draws in [cum[i-1], cum[i]).  The order statistics of s
+     * uniforms are, exactly in distribution, U_(k) = (E_1 + ... + E_k) /
+     * (E_1 + ... + E_{s+1}) for s + 1 standard exponentials (Devroye 1986,
+     * V.2), drawn from Philox by index: once for their sum, once for the
+     * walk.  O(n + s), where s binary searches over the n sums (a cache
+     * miss for most of their log2 n steps) took most of this function's
+     * time: s = 57 519 draws (d = 400), medians of 9, /tmp driver, both
+     * builds alternated: n = 4*10^5 0.012-0.014 -> 0.0035-0.0039 s,
+     * n = 8*10^5 0.016-0.022 -> 0.0065-0.0076 s. */
     memset(z->count, 0, (size_t)n * sizeof(int64_t));
-    double u[4];
+    double u[4], esum = 0;
+    for (int64_t t = 0; t <= s; t += 4) {
+        smr_k_uniform4(seed, (uint64_t)t, u);
+        for (int h = 0; h < 4 && t + h <= s; ++h)
+            esum -= log(u[h]);
+    }
+    /* the walk stops at the first row whose sum reaches the total: a
+     * target rounded up to the total must not land on a zero-score row
+     * after it (its weight would divide by p = 0) */
+    int64_t last = n - 1;
+    while (last > 0 && z->cum[last - 1] >= total)
+        --last;
+    double part = 0, scale = total / esum;
+    int64_t row = 0;
     for (int64_t t = 0; t < s; t += 4) {
         smr_k_uniform4(seed, (uint64_t)t, u);
-        for (int h = 0; h < 4 && t + h < s; ++h)
-            z->count[find(z->cum, n, u[h] * total)]++;
+        for (int h = 0; h < 4 && t + h < s; ++h) {
+            part -= log(u[h]);
+            double target = part * scale;
+            while (row < last && !(z->cum[row] > target))
+                ++row;
+            z->count[row]++;
+        }
     }
     for (int64_t i = 0; i < n; ++i)
         if (z->count[i]) {
