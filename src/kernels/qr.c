@@ -9,15 +9,17 @@
  * merges pairs up a binary tree (level s merges block i with i + s for i a
  * multiple of 2s), and the last R is an R of SM: SM = diag(Q_p) Q_tree R,
  * a product of orthogonal factors, so R^T R = SM^T SM.  It equals dgeqrf's
- * R of the whole SM up to the signs of its rows (which the scores
- * |A R^{-1} G|^2 do not see) and rounding; backward stable as Householder
- * QR is (Demmel, Grigori, Hoemmen, Langou 2012).
+ * R of the whole SM up to the signs of its rows and rounding, and the
+ * signs are made those of a non-negative diagonal at the end (the scores
+ * use R^{-1} G, where a row's sign would flip a row of the Gaussian G: a
+ * different draw); backward stable as Householder QR is (Demmel, Grigori,
+ * Hoemmen, Langou 2012).
  *
  * Cost: each block 2 (2d) d^2 - 2/3 d^3 = 10/3 d^3 flops, each merge of two
- * triangles 2/3 d^3 (the reflector of column j has j + 2 nonzeros): 16 d^3
- * in all against dgeqrf's 15 1/3 d^3 on one thread; on two threads the
- * blocks run two at a time and the tree's first level in parallel, 8 d^3
- * on the critical path.  P depends on m and d only, never on the thread
+ * triangles 2/3 d^3 (the reflector of column j has j + 2 nonzeros): for
+ * P = 4, 15 1/3 d^3 in all, as dgeqrf's of the whole SM; on two threads
+ * the blocks run two at a time and the tree's first level in parallel,
+ * 8 d^3 on the critical path.  P depends on m and d only, never on the thread
  * count, and each block and merge is one single-threaded LAPACK call, so
  * the bits are the same at any thread count.
  *
@@ -34,7 +36,6 @@
 #include "kernels.h"
 
 #include <lapacke.h>
-#include <string.h>
 
 #define QR_MAX_PARTS 4
 #define QR_TPQRT_NB 32    /* dtpqrt's block size (<= d)              */
@@ -66,8 +67,8 @@ typedef struct {
     int64_t m, d, ld; /* SM's */
     double *SM;
     int P;
-    double *B;       /* the blocks: column-major, block p at rows [r0, r1) */
-    int64_t ldb;     /* of B: m when B is SM, else the block's own rows    */
+    double *B;       /* row-major SM's blocks, column-major: block p (rows
+                      * [r0, r1)) at B + r0 d, leading dim r1 - r0       */
     double *scratch; /* P blocks' scratch                                  */
     int s;           /* the merge level                                    */
     int info[QR_MAX_PARTS];
