@@ -214,14 +214,18 @@ typedef struct smr_spz {
     int64_t *rows;         /* kept rows (capacity min(s_max, n))      */
     double *weights;       /* their weights                           */
     double *work;          /* nwork doubles: the CountSketch threads'
-                            * scratch (smr_k_countsketch_work;
-                            * allocated at first use)                  */
+                            * and the QR's scratch (smr_spz_reserve)   */
     int64_t nwork;
     int64_t kept, samples;
 } smr_spz;
 
 int smr_spz_init(smr_spz *z, int64_t n, int64_t d, int64_t s_max);
 void smr_spz_free(smr_spz *z);
+/* The threads' scratch for scores of A (z->work), allocated if short:
+ * smr_spz_scores calls it, and the sketched solver at its start, so that
+ * running out of memory is the solve's SMR_ERR_NO_MEMORY, not a failed
+ * iteration.  Depends on the thread count in force. */
+int smr_spz_reserve(smr_spz *z, const smr_mat *A);
 /* approximate leverage scores of diag(sqrt|D|) A into scores (n) */
 int smr_spz_scores(smr_spz *z, const smr_mat *A, const double *D, uint64_t seed,
                    double *scores);

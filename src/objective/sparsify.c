@@ -97,6 +97,24 @@ static int exact_scores(smr_spz *z, const smr_mat *A, double *scores)
     return info == 0 ? SMR_OK : info == SMR_K_NO_MEMORY ? SMR_ERR_NO_MEMORY : SMR_ERR_LAPACK;
 }
 
+int smr_spz_reserve(smr_spz *z, const smr_mat *A)
+{
+    /* the threads' scratch: row-major partial sketches, then the QR's
+     * blocks (none for the exact path, m = n) */
+    if (z->m == A->n)
+        return SMR_OK;
+    int64_t need = smr_k_countsketch_work(A, z->m, SMR_SKETCH_PART_MAX);
+    int64_t need_qr = smr_k_qr_work(A->row_major, z->m, A->d);
+    if (need_qr > need)
+        need = need_qr;
+    if (need <= z->nwork)
+        return SMR_OK;
+    free(z->work);
+    z->work = malloc((size_t)need * sizeof(double));
+    z->nwork = z->work ? need : 0;
+    return z->work ? SMR_OK : SMR_ERR_NO_MEMORY;
+}
+
 int smr_spz_scores(smr_spz *z, const smr_mat *A, const double *D, uint64_t seed,
                    double *scores)
 {
@@ -105,20 +123,9 @@ int smr_spz_scores(smr_spz *z, const smr_mat *A, const double *D, uint64_t seed,
         z->scale[i] = sqrt(fabs(D[i]));
     if (m == n)
         return exact_scores(z, A, scores);
-    /* the threads' scratch (row-major partial sketches, then the QR's
-     * blocks), allocated at the first call that needs it (a solver's first
-     * iteration) */
-    int64_t need = smr_k_countsketch_work(A, m, SMR_SKETCH_PART_MAX);
-    int64_t need_qr = smr_k_qr_work(A->row_major, m, d);
-    if (need_qr > need)
-        need = need_qr;
-    if (need > z->nwork) {
-        free(z->work);
-        z->work = malloc((size_t)need * sizeof(double));
-        z->nwork = z->work ? need : 0;
-        if (!z->work)
-            return SMR_ERR_NO_MEMORY;
-    }
+    int rc = smr_spz_reserve(z, A);
+    if (rc != SMR_OK)
+        return rc;
     smr_k_countsketch(A, z->scale, seed, m, SMR_SKETCH_PART_MAX, z->idx, z->cum, z->SM,
                       z->work, z->nwork);
     int64_t ld = A->row_major ? d : m;

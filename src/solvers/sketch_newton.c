@@ -50,6 +50,10 @@ static int sketch_init(smr_solver *sv)
         rc = smr_spz_init(&st->spz, sv->n, sv->d, st->s);
     if (rc == SMR_OK && !(st->scores = malloc((size_t)sv->n * sizeof(double))))
         rc = SMR_ERR_NO_MEMORY;
+    /* the scores' scratch now (threads are set, ws is bound): out of
+     * memory is the solve's error, not an iteration's failure */
+    if (rc == SMR_OK && st->s < sv->n)
+        rc = smr_spz_reserve(&st->spz, &sv->ws.A);
     return rc; /* on error the driver frees the state */
 }
 
