@@ -288,9 +288,10 @@ SMR_API int64_t smr_sparsify_sample_size(int64_t d, double eps, double delta);
  * caller memory); they sum to about rank(diag(sqrt D) A) <= d.  D: n finite
  * entries >= 0 (SMR_ERR_NONFINITE_X / SMR_ERR_BAD_ARGUMENT otherwise).
  * Where n <= 8d (the sketch would have as many rows as A) the scores are
- * exact instead -- the diagonal of M M^+ for M = diag(sqrt D) A, by a
- * column-pivoted QR in O(n d min(n, d)), summing to rank M -- and do not
- * depend on the seed.
+ * exact instead -- the diagonal of M M^+ for M = diag(sqrt D) A, summing
+ * to rank M, by a QR of M in O(n d min(n, d)) (column-pivoted where M is
+ * wide, rank-deficient or ill-conditioned) -- and do not depend on the
+ * seed.
  * A pure function of seed, for a fixed thread count and vector level (a
  * row-major A of d <= 1024 has its sketch summed by threads, added in
  * thread order; other shapes give the same bits at any thread count). */

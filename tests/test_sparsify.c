@@ -171,8 +171,13 @@ static void test_leverage_scores(void **state)
  * of Q from the test's own QR of diag(sqrt D) A (n - 2 >= d there, so
  * that M keeps full column rank with its twins).  Before the exact path:
  * scores up to 1e26 at n <= 1.2 d, above 1 at n = 2d, and a heap overflow
- * when n + 33 < d.  Both layouts, padded ld, n = 1, d - 1, d, 8d. */
-static void check_exact(int64_t n, int64_t d, smr_layout layout, int64_t pad, bool twins)
+ * when n + 33 < d.  Both layouts, padded ld, n = 1, d - 1, d, 8d, sizes
+ * where the QR and the row norms run in threads, and a dependent column
+ * (rank d - 1 for n > d: the reference drops it; the pivoted QR's way,
+ * by R's tiny pivot or by Q = M R^{-1}'s trace -- without both tests the
+ * fast way's scores are wrong here: 0.168 against 0.149 at n = 120). */
+static void check_exact(int64_t n, int64_t d, smr_layout layout, int64_t pad, bool twins,
+                        bool dup)
 {
     bool row = layout == SMR_ROW_MAJOR;
     int64_t ld = (row ? d : n) + pad;
@@ -191,20 +196,26 @@ static void check_exact(int64_t n, int64_t d, smr_layout layout, int64_t pad, bo
         D[n - 1] = D[n - 2];
         D[0] = 0;
     }
-    double rank = (double)(n <= d ? n - (twins ? 2 : 0) : d);
+    if (dup) /* column d-1 = column 0 + column 1 / 3: rank d - 1 (n > d
+              * only), the dependence inexact in floating point */
+        for (int64_t i = 0; i < n; ++i)
+            A[row ? i * ld + d - 1 : i + (d - 1) * ld] =
+                A[row ? i * ld : i] + A[row ? i * ld + 1 : i + ld] / 3.0;
+    int64_t dr = dup ? d - 1 : d; /* the reference's columns */
+    double rank = (double)(n <= d ? n - (twins ? 2 : 0) : dr);
     if (n <= d) {
         for (int64_t i = 0; i < n; ++i)
             want[i] = !twins ? 1.0 : i == 0 ? 0.0 : i >= n - 2 ? 0.5 : 1.0;
     } else {
         double *M = malloc((size_t)(n * d) * sizeof(double)), *tau = malloc((size_t)d * sizeof(double));
-        for (int64_t j = 0; j < d; ++j)
+        for (int64_t j = 0; j < dr; ++j)
             for (int64_t i = 0; i < n; ++i)
                 M[i + j * n] = sqrt(D[i]) * A[row ? i * ld + j : i + j * ld];
-        assert_int_equal(LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (int)n, (int)d, M, (int)n, tau), 0);
-        assert_int_equal(LAPACKE_dorgqr(LAPACK_COL_MAJOR, (int)n, (int)d, (int)d, M, (int)n, tau), 0);
+        assert_int_equal(LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (int)n, (int)dr, M, (int)n, tau), 0);
+        assert_int_equal(LAPACKE_dorgqr(LAPACK_COL_MAJOR, (int)n, (int)dr, (int)dr, M, (int)n, tau), 0);
         for (int64_t i = 0; i < n; ++i) {
             want[i] = 0;
-            for (int64_t j = 0; j < d; ++j)
+            for (int64_t j = 0; j < dr; ++j)
                 want[i] += M[i + j * n] * M[i + j * n];
         }
         free(M);
@@ -231,16 +242,22 @@ static void check_exact(int64_t n, int64_t d, smr_layout layout, int64_t pad, bo
 static void test_leverage_exact(void **state)
 {
     (void)state;
-    check_exact(10, 100, SMR_ROW_MAJOR, 0, false);
-    check_exact(10, 100, SMR_COL_MAJOR, 3, false);
-    check_exact(1, 5, SMR_ROW_MAJOR, 0, false);
-    check_exact(49, 50, SMR_COL_MAJOR, 0, false);
-    check_exact(8, 40, SMR_ROW_MAJOR, 2, true);
-    check_exact(30, 31, SMR_COL_MAJOR, 0, true);
-    check_exact(50, 50, SMR_ROW_MAJOR, 0, false);
-    check_exact(53, 50, SMR_COL_MAJOR, 1, true);
-    check_exact(100, 50, SMR_ROW_MAJOR, 0, false);
-    check_exact(400, 50, SMR_COL_MAJOR, 0, true);
+    check_exact(10, 100, SMR_ROW_MAJOR, 0, false, false);
+    check_exact(10, 100, SMR_COL_MAJOR, 3, false, false);
+    check_exact(1, 5, SMR_ROW_MAJOR, 0, false, false);
+    check_exact(49, 50, SMR_COL_MAJOR, 0, false, false);
+    check_exact(8, 40, SMR_ROW_MAJOR, 2, true, false);
+    check_exact(30, 31, SMR_COL_MAJOR, 0, true, false);
+    check_exact(50, 50, SMR_ROW_MAJOR, 0, false, false);
+    check_exact(53, 50, SMR_COL_MAJOR, 1, true, false);
+    check_exact(100, 50, SMR_ROW_MAJOR, 0, false, false);
+    check_exact(400, 50, SMR_COL_MAJOR, 0, true, false);
+    /* threads in the QR and the row norms (n d^2 >= 2^22) */
+    check_exact(1600, 200, SMR_ROW_MAJOR, 0, false, false);
+    check_exact(1003, 150, SMR_COL_MAJOR, 2, true, false);
+    /* rank-deficient n > d: the pivoted QR's way (R's zero pivot) */
+    check_exact(120, 40, SMR_ROW_MAJOR, 0, false, true);
+    check_exact(290, 37, SMR_COL_MAJOR, 1, false, true);
     /* M = 0: all zero */
     double A[12] = {0}, D[3] = {1, 1, 1}, b[3] = {0}, sc[3] = {1, 1, 1};
     smr_problem p = {.n = 3, .d = 4, .A = A, .b = b, .layout = SMR_ROW_MAJOR};

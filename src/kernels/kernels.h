@@ -220,6 +220,12 @@ int smr_k_qr_parts(int64_t m, int64_t d);
 int64_t smr_k_qr_work(bool row_major, int64_t m, int64_t d);
 int smr_k_qr_r(bool row_major, int64_t m, int64_t d, double *SM, int64_t ld,
                double *work, int64_t nwork);
+/* out_i = |(M R^{-1})_i|^2 for the n x d column-major M (ldm) and an
+ * upper triangular R (d x d, column-major, ldr): M is overwritten by
+ * M R^{-1} (dtrsm on row blocks in the library's threads: the bits are
+ * fixed for a fixed thread count). */
+void smr_k_qr_rownorms(int64_t n, int64_t d, double *M, int64_t ldm, const double *R,
+                       int64_t ldr, double *out);
 /* The exact leverage scores of the n x d column-major matrix M (ld n):
  * out_i = |Q_r(i, :)|^2 for M P = Q R by column-pivoted QR (LAPACK dgeqp3,
  * dorgqr; O(n d min(n, d))), r the pivots above max(n, d) eps |R_00|: the

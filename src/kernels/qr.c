@@ -35,6 +35,7 @@
  */
 #include "kernels.h"
 
+#include <cblas.h>
 #include <lapacke.h>
 
 #define QR_MAX_PARTS 4
@@ -181,4 +182,42 @@ int smr_k_qr_r(bool row_major, int64_t m, int64_t d, double *SM, int64_t ld,
         }
     }
     return 0;
+}
+
+/* ---- squared row norms of M R^{-1} ---- */
+
+typedef struct {
+    int64_t n, d, ldm, ldr;
+    double *M;
+    const double *R;
+    double *out;
+} rn_ctx;
+
+static void rownorms_part(void *v, int t, int T)
+{
+    rn_ctx *c = v;
+    int64_t r0, r1;
+    smr_k_part_range(c->n, 64, t, T, &r0, &r1);
+    if (r1 <= r0)
+        return;
+    cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit,
+                (blasint)(r1 - r0), (blasint)c->d, 1.0, c->R, (blasint)c->ldr,
+                c->M + r0, (blasint)c->ldm);
+    for (int64_t i = r0; i < r1; ++i)
+        c->out[i] = 0;
+    for (int64_t j = 0; j < c->d; ++j) {
+        const double *q = c->M + j * c->ldm;
+        for (int64_t i = r0; i < r1; ++i)
+            c->out[i] += q[i] * q[i];
+    }
+}
+
+void smr_k_qr_rownorms(int64_t n, int64_t d, double *M, int64_t ldm, const double *R,
+                       int64_t ldr, double *out)
+{
+    rn_ctx c = {.n = n, .d = d, .ldm = ldm, .ldr = ldr, .M = M, .R = R, .out = out};
+    int T = smr_k_threads();
+    if (n * d * d < QR_SPLIT_MIN_FLOPS)
+        T = 1;
+    smr_k_parallel(T, rownorms_part, &c);
 }

@@ -84,8 +84,20 @@ void smr_spz_free(smr_spz *z)
  * about n/e of them empty, so SM lost rank and its lifted pivots gave
  * scores up to 1e26 at n <= 1.2 d and above 1 at n = 2d; for n < d the
  * d x d triangle read past the sketch (a heap overflow at n + 33 < d).
- * Here M = diag(scale) A fits the sketch's m d doubles: its exact scores
- * by column-pivoted QR, O(n d min(n, d)), the rank from the pivots. */
+ * Here M = diag(scale) A (it fits the sketch's m d doubles) gets its exact
+ * scores, the diagonal of M M^+:
+ *   - n >= d: R of M by the threaded TSQR (kernels/qr.c) on a copy, then
+ *     the squared row norms of Q = M R^{-1} (threaded dtrsm), O(n d^2)
+ *     at level 3 -- kept where R's diagonal spans less than 1e8 and Q
+ *     is orthonormal to 1e-8 in trace (sum |q_i|^2 = d): M of full rank
+ *     and well enough conditioned;
+ *   - otherwise (n < d, rank-deficient or ill-conditioned M): a
+ *     column-pivoted QR (dgeqp3 + dorgqr), rank from the pivots, half of
+ *     whose flops are level 2 and on one thread.
+ * smr_leverage_scores, the pivoted way only (939b213) against both
+ * (/tmp driver, random A, alternated twice): n = 8d, d = 1000 1.52-1.57
+ * -> 0.38-0.40 s (the sketch's way at n = 8d + 1: 0.31 s), d = 500
+ * 0.150-0.157 -> 0.098-0.104 s; n = 2d, d = 1000 0.24-0.25 -> 0.13 s. */
 static int exact_scores(smr_spz *z, const smr_mat *A, double *scores)
 {
     int64_t n = A->n, d = A->d;
@@ -93,6 +105,44 @@ static int exact_scores(smr_spz *z, const smr_mat *A, double *scores)
         for (int64_t i = 0; i < n; ++i)
             z->SM[i + j * n] = z->scale[i] * (A->row_major ? A->a[i * A->ld + j]
                                                            : A->a[i + j * A->ld]);
+    if (n >= d) {
+        /* work: a copy of M (n d), then the QR's scratch or R (d d) */
+        int64_t nd = n * d, qw = smr_k_qr_work(false, n, d);
+        int64_t need = nd + (qw > d * d ? qw : d * d);
+        if (need > z->nwork) {
+            free(z->work);
+            z->work = malloc((size_t)need * sizeof(double));
+            z->nwork = z->work ? need : 0;
+            if (!z->work)
+                return SMR_ERR_NO_MEMORY;
+        }
+        double *W = z->work, *R = z->work + nd;
+        memcpy(W, z->SM, (size_t)nd * sizeof(double));
+        if (smr_k_qr_r(false, n, d, W, n, R, z->nwork - nd) != 0)
+            return SMR_ERR_LAPACK;
+        /* a dependent column leaves a pivot at rounding level (1.7e-15
+         * and 1.1e-14 against 16 and 22 in test_leverage_exact), and
+         * Q = M R^{-1} is then no orthonormal basis (its trace off by 0.75
+         * and 1.7 there): either test sends such an M the pivoted way,
+         * as an R whose diagonal spans more than 1e8 */
+        double rmin = INFINITY, rmax = 0;
+        for (int64_t j = 0; j < d; ++j) {
+            rmin = fmin(rmin, fabs(W[j + j * n]));
+            rmax = fmax(rmax, fabs(W[j + j * n]));
+        }
+        if (rmin > 1e-8 * rmax) {
+            for (int64_t j = 0; j < d; ++j)
+                for (int64_t i = 0; i < d; ++i)
+                    R[i + j * d] = i <= j ? W[i + j * n] : 0.0;
+            memcpy(W, z->SM, (size_t)nd * sizeof(double));
+            smr_k_qr_rownorms(n, d, W, n, R, d, scores);
+            double tr = 0;
+            for (int64_t i = 0; i < n; ++i)
+                tr += scores[i];
+            if (fabs(tr - (double)d) <= 1e-8 * (double)d)
+                return SMR_OK;
+        }
+    }
     int info = smr_k_exact_leverage(n, d, z->SM, z->tau, scores);
     return info == 0 ? SMR_OK : info == SMR_K_NO_MEMORY ? SMR_ERR_NO_MEMORY : SMR_ERR_LAPACK;
 }
