@@ -106,16 +106,10 @@ static int exact_scores(smr_spz *z, const smr_mat *A, double *scores)
             z->SM[i + j * n] = z->scale[i] * (A->row_major ? A->a[i * A->ld + j]
                                                            : A->a[i + j * A->ld]);
     if (n >= d) {
-        /* work: a copy of M (n d), then the QR's scratch or R (d d) */
-        int64_t nd = n * d, qw = smr_k_qr_work(false, n, d);
-        int64_t need = nd + (qw > d * d ? qw : d * d);
-        if (need > z->nwork) {
-            free(z->work);
-            z->work = malloc((size_t)need * sizeof(double));
-            z->nwork = z->work ? need : 0;
-            if (!z->work)
-                return SMR_ERR_NO_MEMORY;
-        }
+        int rc = smr_spz_reserve(z, A);
+        if (rc != SMR_OK)
+            return rc;
+        int64_t nd = n * d;
         double *W = z->work, *R = z->work + nd;
         memcpy(W, z->SM, (size_t)nd * sizeof(double));
         if (smr_k_qr_r(false, n, d, W, n, R, z->nwork - nd) != 0)
@@ -147,16 +141,24 @@ static int exact_scores(smr_spz *z, const smr_mat *A, double *scores)
     return info == 0 ? SMR_OK : info == SMR_K_NO_MEMORY ? SMR_ERR_NO_MEMORY : SMR_ERR_LAPACK;
 }
 
+/* the scratch scores of A need: the sketch's way, the row-major partial
+ * sketches, then the QR's blocks; the exact way (m = n >= d), a copy of M
+ * (n d), then the QR's scratch or R (d d); nothing for n < d */
+static int64_t work_need(const smr_spz *z, const smr_mat *A)
+{
+    int64_t n = A->n, d = A->d;
+    if (z->m == n) {
+        int64_t qw = smr_k_qr_work(false, n, d);
+        return n < d ? 0 : n * d + (qw > d * d ? qw : d * d);
+    }
+    int64_t need = smr_k_countsketch_work(A, z->m, SMR_SKETCH_PART_MAX);
+    int64_t need_qr = smr_k_qr_work(A->row_major, z->m, d);
+    return need_qr > need ? need_qr : need;
+}
+
 int smr_spz_reserve(smr_spz *z, const smr_mat *A)
 {
-    /* the threads' scratch: row-major partial sketches, then the QR's
-     * blocks (none for the exact path, m = n) */
-    if (z->m == A->n)
-        return SMR_OK;
-    int64_t need = smr_k_countsketch_work(A, z->m, SMR_SKETCH_PART_MAX);
-    int64_t need_qr = smr_k_qr_work(A->row_major, z->m, A->d);
-    if (need_qr > need)
-        need = need_qr;
+    int64_t need = work_need(z, A);
     if (need <= z->nwork)
         return SMR_OK;
     free(z->work);
