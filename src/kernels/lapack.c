@@ -1,7 +1,8 @@
 /*
  * lapack.c -- Cholesky factorisation and solve, the sketch's triangular
- * solve (its R: qr.c), and the exact leverage scores of a wide matrix,
- * through LAPACKE.
+ * solve (its R: qr.c), and exact leverage scores by a column-pivoted QR
+ * (wide, rank-deficient or ill-conditioned M; sparsify.c), through
+ * LAPACKE.
  *
  * dpotrf factors M = U^T U (upper triangle); its info > 0 means the leading
  * minor of that order is not positive definite, which the objective layer

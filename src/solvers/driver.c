@@ -69,7 +69,7 @@ static void keep_best(smr_solver *sv, driver_state *ds)
 {
     if (!sv->loss_exact) /* a minibatch loss: not comparable */
         return;
-    double tol = 8.0 * DBL_EPSILON * fabs(ds->lbest);
+    double tol = SMR_LOSS_TIE_ULPS * DBL_EPSILON * fabs(ds->lbest);
     bool tie_better = sv->loss <= ds->lbest + tol && sv->have_grad &&
                       !(sv->gnorm >= ds->gbest); /* gbest NaN: unknown */
     if (sv->loss < ds->lbest - tol || tie_better || !isfinite(ds->lbest)) {

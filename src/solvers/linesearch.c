@@ -161,11 +161,11 @@ static double ls_shorter(double t, double l0, double gp, double l)
 
 /* Where the loss can no longer tell (the step's decrease is below its
  * rounding), the gradient still can: a step is taken if the loss is equal
- * within keep_best's tie (8 ulps, so the driver keeps the new point) and
- * the gradient norm at least halves -- but only once the solve has made
- * real progress, |g| <= 1e-3 |g0|, so that a start on a saturated plateau
- * (|g| ~ 1e-22 and shrinking along the way out) is still reported as no
- * progress (test_plateau_not_converged).  A method converging linearly
+ * within keep_best's tie (SMR_LOSS_TIE_ULPS, so the driver keeps the new
+ * point) and the gradient norm at least halves -- but only once the solve
+ * has made real progress, |g| <= 1e-3 |g0|, so that a start on a
+ * saturated plateau (|g| ~ 1e-22 and shrinking along the way out) is still
+ * reported as no progress (test_plateau_not_converged).  A method converging linearly
  * (the sketched Newton method, rate ~0.1-0.2) otherwise stopped with its
  * loss at the minimum to rounding and |g| just above the driver's
  * roundoff gate sqrt(gtol_rel) |g0|: "line search failed", not converged,
@@ -176,7 +176,7 @@ static bool slope_accepts(const smr_solver *sv, double l)
 {
     if (sv->probs || !(sv->gnorm <= 1e-3 * sv->gnorm0))
         return false;
-    if (!(l <= sv->loss + 8.0 * DBL_EPSILON * fabs(sv->loss)))
+    if (!(l <= sv->loss + SMR_LOSS_TIE_ULPS * DBL_EPSILON * fabs(sv->loss)))
         return false;
     return smr_norm2(sv->d, sv->gt) <= 0.5 * sv->gnorm;
 }

@@ -114,5 +114,9 @@ extern const smr_method_ops smr_sketch_ops;
 /* fixed steps (GD, SPSA): this many consecutive rises of the loss mean
  * divergence (SMR_STATUS_DIVERGED) */
 #define SMR_SV_RISES 10
+/* Two losses within this many ulps of the larger are a tie: the driver's
+ * best iterate then takes the smaller gradient (keep_best), and the line
+ * search takes a step on the gradient alone (slope_accepts). */
+#define SMR_LOSS_TIE_ULPS 8.0
 
 #endif
