@@ -115,6 +115,11 @@
  *   hessian    the library's dense Hessian, forward pass at x included
  *   hessian_asm  the same from the forward pass a Newton iteration already
  *              has (its loss+gradient at x): the assembly alone
+ *   hessian_paired  (--targets and --case only) the hessian row against
+ *              syrk in rounds of one call each (at least 5 rounds,
+ *              OpenBLAS's workers waited out after each syrk); the ratio
+ *              column is the median of the rounds' hessian / syrk -- the
+ *              Hessian target's figure
  * CSV: kernel,layout,n,d,seconds,rate,unit,limit_seconds,ratio (seconds /
  * limit; 1 is the machine's limit) -- medians of reps after a warm-up.
  */
@@ -320,9 +325,10 @@ static double rounds_ratio_idle(void (*fa)(K *), void (*fb)(K *), K *k, int roun
         for (int hh = 0; hh < 2; ++hh) {
             int h = !idle_b && (r & 1) ? 1 - hh : hh;
             void (*fn)(K *) = h ? fb : fa;
-            /* after the idle (idle_b), a whole run of fa untimed: the
-             * first calls after a sleep ran up to 2x slower here */
-            for (int c = 0; c < (run > 1 ? (h == 0 && idle_b ? run : 1) : 0); ++c)
+            /* after the idle (idle_b), a whole run of fa untimed (one
+             * call where run = 1): the first calls after a sleep ran up
+             * to 2x slower here */
+            for (int c = 0; c < (h == 0 && idle_b ? run : run > 1 ? 1 : 0); ++c)
                 fn(k);
             double t0 = bench_now();
             for (int c = 0; c < run; ++c)
@@ -619,6 +625,15 @@ int main(int argc, char **argv)
                     smr_obj_forward(k.p, k.x, k.ws); /* the state at x */
                     t = med(k_hessian_asm, &k, hr);
                     row(f, "hessian_asm", L, n, d, t, flops / t / 1e9, "GFLOP/s", t_syrk);
+                    if (targets || one_n) {
+                        /* the target's ratio from adjacent calls: the
+                         * hessian row divides two medians taken up to a
+                         * minute apart, and read 1.33-1.75 in noisy
+                         * minutes where the two were even otherwise */
+                        double q = rounds_ratio_idle(k_hessian, k_syrk, &k, hr < 5 ? 5 : hr, 1,
+                                                     true, &t);
+                        row(f, "hessian_paired", L, n, d, t, flops / t / 1e9, "GFLOP/s", t / q);
+                    }
                 }
                 fflush(f);
                 smr_ws_free(&ws);
