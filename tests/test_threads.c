@@ -6,8 +6,9 @@
  * A^T [f v] in its own pass).  For each: the threaded result agrees with
  * one thread to rounding, is bit-identical from run to run at a fixed
  * thread count, and OpenBLAS's thread count is the caller's again after.
- * And the thread pool under concurrent callers.
+ * And the thread pool under concurrent callers, and its calls' protocol.
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include "testutil.h"
 #include "kernels/kernels.h"
 #include "objective/objective.h"
@@ -15,8 +16,10 @@
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define N 60001 /* not a multiple of 8: the last range is short; n d >= 2^20, so
                    * every product is split (blas.c SMR_SPLIT_MIN_WORK) */
@@ -266,6 +269,63 @@ static void test_concurrent_callers(void **state)
     tu_problem_free(&tp);
 }
 
+/* The pool's own protocol (kernels/parallel.c): each part of each call runs
+ * exactly once, in the call, whichever way the call finds the workers --
+ * spinning on the call word (calls back to back), asleep (calls more than
+ * the spin's 50 us apart) -- and whichever way the caller waits (a part
+ * longer than the spin: the caller sleeps until the last part signals),
+ * with part counts that change from call to call, so that a worker is left
+ * out of some calls and must not take part in them. */
+#define POOL_CALLS 3000
+typedef struct {
+    int T;
+    _Atomic int ran[8];
+    _Atomic int wrong_T;
+    double busy; /* seconds part 1 takes */
+} pool_call;
+
+static void pool_part(void *v, int t, int T)
+{
+    pool_call *c = v;
+    if (T != c->T || t < 0 || t >= 8)
+        atomic_fetch_add(&c->wrong_T, 1);
+    else
+        atomic_fetch_add(&c->ran[t], 1);
+    if (t == 1 && c->busy > 0) {
+        double t0 = smr_k_now();
+        while (smr_k_now() - t0 < c->busy)
+            ;
+    }
+}
+
+static void test_pool_calls(void **state)
+{
+    (void)state;
+    static pool_call calls[POOL_CALLS];
+    const int Ts[] = {2, 3, 4, 1, 2, 4, 3, 2};
+    int bad_now = 0;
+    for (int k = 0; k < POOL_CALLS; ++k) {
+        pool_call *c = &calls[k];
+        c->T = Ts[k % 8];
+        c->busy = k % 50 == 7 ? 2e-4 : 0.0;
+        if (k % 10 == 5) { /* let the workers fall asleep */
+            struct timespec ts = {0, 200000};
+            nanosleep(&ts, NULL);
+        }
+        smr_k_parallel(c->T, pool_part, c);
+        for (int t = 0; t < 8; ++t)
+            bad_now += atomic_load(&c->ran[t]) != (t < c->T);
+        bad_now += atomic_load(&c->wrong_T) != 0;
+    }
+    /* and no part of an earlier call ran late */
+    int bad_after = 0;
+    for (int k = 0; k < POOL_CALLS; ++k)
+        for (int t = 0; t < 8; ++t)
+            bad_after += atomic_load(&calls[k].ran[t]) != (t < calls[k].T);
+    TU_CHECK(bad_now == 0 && bad_after == 0,
+             "%d part counts wrong at the calls' return, %d at the end", bad_now, bad_after);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_hessian_threads),
         cmocka_unit_test(test_hessian_small_threads),
         cmocka_unit_test(test_concurrent_callers),
+        cmocka_unit_test(test_pool_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

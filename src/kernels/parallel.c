@@ -15,6 +15,7 @@
 
 #include <cblas.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 /*
@@ -77,26 +78,53 @@ void smr_k_blas_release(void)
  * page faults of a stack that glibc madvises away when the thread exits --
  * several milliseconds per solve on n = 10^4 (strace: 20 clone3 and 20
  * madvise per solve), more than the arithmetic.  So the workers are started
- * once, on first use, and sleep on a condition variable between calls
- * (they never spin: a spinning worker would take a core from OpenBLAS).
- * Worker t runs part t.  One caller at a time uses the pool; a second,
- * concurrent caller (another thread of the program, or a part that itself
- * calls smr_k_parallel) starts its own threads as before.  A child of
- * fork() starts a fresh pool; the workers are stopped and joined when the
- * library is unloaded.
+ * once, on first use.  Worker t runs part t.  One caller at a time uses the
+ * pool; a second, concurrent caller (another thread of the program, or a
+ * part that itself calls smr_k_parallel) starts its own threads as before.
+ * A child of fork() starts a fresh pool; the workers are stopped and joined
+ * when the library is unloaded.
+ *
+ * Between calls a worker first spins for up to SMR_POOL_SPIN_NS, watching
+ * the call counter, and only then sleeps on a condition variable; the
+ * caller likewise spins that long for the parts' end before it sleeps.
+ * Sleeping at once, a call on two threads cost 29-62 us of fork and join
+ * on this VM (an empty part, /tmp driver: the futex wake of a halted vCPU
+ * goes through the hypervisor) -- a third of a pass over A at n = 10^4,
+ * d = 20, and the solvers run several passes per iteration with little
+ * serial work between them.  A spin that caught the next call costs a
+ * cache line's trip between the cores instead.  The spin is bounded so
+ * that a worker idle for longer gives its core back (to OpenBLAS's own
+ * threads, or the program's) within SMR_POOL_SPIN_NS; OpenBLAS's workers,
+ * by contrast, spin ~2^28 cycles, which is why the library holds OpenBLAS
+ * at one thread while its parts run.
+ *
+ * Publication: the caller writes fn, ctx and T, then advances the call
+ * word -- the call's count times 256 plus nrun, the workers taking part --
+ * with release order under the mutex (and broadcasts for sleepers); a
+ * worker that sees a new word by an acquire load, spinning or under the
+ * mutex, takes part if its id is at most the word's nrun and only then
+ * reads fn, ctx and T, which the caller does not touch again before every
+ * worker taking part has counted pending down.  A worker left out of a
+ * call reads nothing but the word (the caller may already be writing the
+ * next call's fields), so it may miss calls it had no part in, never one
+ * it has.  pending (atomic): the worker that takes it to zero signals done
+ * under the mutex, so a caller that checked it under the mutex and went to
+ * sleep is woken.
  */
+#define SMR_POOL_SPIN_NS 50000.0
+
 typedef struct {
     pthread_mutex_t m;
     pthread_cond_t go, done;
     pthread_t th[SMR_MAX_THREADS];
-    unsigned long seen0[SMR_MAX_THREADS]; /* generation at a worker's start */
+    unsigned long seen0[SMR_MAX_THREADS]; /* word at a worker's start      */
     int nworkers;                         /* workers 1..nworkers run       */
-    unsigned long gen;                    /* one per call                  */
-    int pending;                          /* parts still running           */
-    bool quit;
+    _Atomic unsigned long word;           /* call count * 256 + nrun       */
+    _Atomic int pending;                  /* parts still running           */
+    bool quit;                            /* under m                       */
     void (*fn)(void *, int, int);
     void *ctx;
-    int T, nrun; /* the call's part count; workers 1..nrun take part */
+    int T; /* the call's part count */
 } pool_t;
 
 static pool_t pool = {.m = PTHREAD_MUTEX_INITIALIZER,
@@ -105,29 +133,65 @@ static pool_t pool = {.m = PTHREAD_MUTEX_INITIALIZER,
 static pthread_mutex_t pool_user = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 
+static inline void spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* spin until *v (acquire) differs from old, at most SMR_POOL_SPIN_NS;
+ * true if it did */
+static bool spin_ulong(_Atomic unsigned long *v, unsigned long old)
+{
+    double t0 = smr_k_now();
+    for (unsigned i = 1;; ++i) {
+        if (atomic_load_explicit(v, memory_order_acquire) != old)
+            return true;
+        spin_pause();
+        if (i % 64 == 0 && (smr_k_now() - t0) * 1e9 > SMR_POOL_SPIN_NS)
+            return false;
+    }
+}
+
+static bool spin_zero(_Atomic int *v)
+{
+    double t0 = smr_k_now();
+    for (unsigned i = 1;; ++i) {
+        if (atomic_load_explicit(v, memory_order_acquire) == 0)
+            return true;
+        spin_pause();
+        if (i % 64 == 0 && (smr_k_now() - t0) * 1e9 > SMR_POOL_SPIN_NS)
+            return false;
+    }
+}
+
 static void *pool_worker(void *arg)
 {
     int id = (int)(intptr_t)arg;
     pthread_mutex_lock(&pool.m);
     unsigned long seen = pool.seen0[id];
+    pthread_mutex_unlock(&pool.m);
     for (;;) {
-        while (pool.gen == seen && !pool.quit)
-            pthread_cond_wait(&pool.go, &pool.m);
-        if (pool.quit)
-            break;
-        seen = pool.gen;
-        if (id <= pool.nrun) {
-            void (*fn)(void *, int, int) = pool.fn;
-            void *ctx = pool.ctx;
-            int T = pool.T;
-            pthread_mutex_unlock(&pool.m);
-            fn(ctx, id, T);
+        if (!spin_ulong(&pool.word, seen)) {
             pthread_mutex_lock(&pool.m);
-            if (--pool.pending == 0)
+            while (atomic_load_explicit(&pool.word, memory_order_acquire) == seen && !pool.quit)
+                pthread_cond_wait(&pool.go, &pool.m);
+            bool quit = pool.quit;
+            pthread_mutex_unlock(&pool.m);
+            if (quit)
+                break;
+        }
+        seen = atomic_load_explicit(&pool.word, memory_order_acquire);
+        if (id <= (int)(seen % 256)) {
+            pool.fn(pool.ctx, id, pool.T);
+            if (atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel) == 1) {
+                pthread_mutex_lock(&pool.m);
                 pthread_cond_signal(&pool.done);
+                pthread_mutex_unlock(&pool.m);
+            }
         }
     }
-    pthread_mutex_unlock(&pool.m);
     return NULL;
 }
 
@@ -140,7 +204,7 @@ static void pool_after_fork(void)
     pthread_mutex_init(&pool_user, NULL);
     pthread_mutex_init(&hold_m, NULL);
     pool.nworkers = 0;
-    pool.pending = 0;
+    atomic_store(&pool.pending, 0);
 }
 
 static void pool_register(void) { pthread_atfork(NULL, NULL, pool_after_fork); }
@@ -199,7 +263,7 @@ static void run_pooled(int T, void (*fn)(void *, int, int), void *ctx)
     pthread_mutex_lock(&pool.m);
     while (pool.nworkers < T - 1) {
         int id = pool.nworkers + 1;
-        pool.seen0[id] = pool.gen;
+        pool.seen0[id] = atomic_load_explicit(&pool.word, memory_order_relaxed);
         if (pthread_create(&pool.th[id], NULL, pool_worker, (void *)(intptr_t)id) != 0)
             break;
         pool.nworkers = id;
@@ -208,18 +272,22 @@ static void run_pooled(int T, void (*fn)(void *, int, int), void *ctx)
     pool.fn = fn;
     pool.ctx = ctx;
     pool.T = T;
-    pool.nrun = nw; /* parts beyond nw have no worker: the caller runs them */
-    pool.pending = nw;
-    pool.gen++;
+    /* parts beyond nw have no worker: the caller runs them */
+    atomic_store_explicit(&pool.pending, nw, memory_order_relaxed);
+    unsigned long w = atomic_load_explicit(&pool.word, memory_order_relaxed);
+    atomic_store_explicit(&pool.word, (w / 256 + 1) * 256 + (unsigned long)nw,
+                          memory_order_release);
     pthread_cond_broadcast(&pool.go);
     pthread_mutex_unlock(&pool.m);
     fn(ctx, 0, T);
     for (int t = nw + 1; t < T; ++t)
         fn(ctx, t, T);
-    pthread_mutex_lock(&pool.m);
-    while (pool.pending > 0)
-        pthread_cond_wait(&pool.done, &pool.m);
-    pthread_mutex_unlock(&pool.m);
+    if (!spin_zero(&pool.pending)) {
+        pthread_mutex_lock(&pool.m);
+        while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0)
+            pthread_cond_wait(&pool.done, &pool.m);
+        pthread_mutex_unlock(&pool.m);
+    }
 }
 
 void smr_k_parallel(int T, void (*fn)(void *ctx, int t, int T), void *ctx)
