@@ -147,8 +147,11 @@ static inline double *smr_fused_part_s(smr_ws *ws, int t)
 {
     return smr_fused_part_g(ws, t) + 40 * ws->d;
 }
-/* n d below which the blocked passes use one thread */
-#define SMR_FUSED_MIN_WORK (1 << 20)
+/* n d below which the blocked passes use one thread: 2^16 entries (512 KB,
+ * a pass of ~10-40 us on one core) since the pool's workers spin between
+ * calls (kernels/parallel.c); 2^20 before, when each call paid a sleeping
+ * worker's 29-62 us wake (docs/solvers.md, "threads") */
+#define SMR_FUSED_MIN_WORK (1 << 16)
 /* Rows per block of the forward and gradient passes for A of the given
  * layout (and of the one-pass kernel for row-major A): row-major from d
  * and ws->ncap, column-major from ws->n (forward.c). */
