@@ -41,6 +41,7 @@ static long double ref_loss(const smr_problem *p, const double *t)
     return 0.5L * L;
 }
 
+/* eps < 0: eps = -eps / max |a_j|, the moves' largest |eps a| is -eps */
 static void check_point(tu_problem *tp, const double *x, int K, double eps,
                         const char *what, double tol, double tol_diff)
 {
@@ -61,6 +62,12 @@ static void check_point(tu_problem *tp, const double *x, int K, double eps,
         Z[q] = tu_normal(&r);
     smr_k_mul(&A, 1, x, D, z, N);
     smr_k_mul(&A, K, Z, D, AZ, N); /* the reference's a_j, by one dgemm */
+    if (eps < 0) { /* -eps: the largest |eps a| wanted */
+        double amax = 0.0;
+        for (int64_t q = 0; q < N * K; ++q)
+            amax = fmax(amax, fabs(AZ[q]));
+        eps = -eps / amax;
+    }
     int tcap = 3;
     double *scratch = malloc(sizeof(double) * (size_t)smr_obj_perturbed_scratch(K, D, tcap));
     assert_non_null(scratch);
@@ -149,6 +156,11 @@ static void test_perturbed_losses(void **state)
          * and blocks redone with the exponential, in one pass
          * (perturbed_rows.c) */
         check_point(&tp, x, 6, 5e-3, with_w ? "eps 5e-3, w" : "eps 5e-3", 1e-12, 1e-9);
+        /* |eps a| at most 0.9 2^-10 (eps from the data), near the top of
+         * the short series' range: every block by exp_pm_tiny, none redone
+         * (without its x^3 term the loss is 1e-10 off) */
+        check_point(&tp, x, 6, -0.9 * 0x1p-10, with_w ? "|eps a| <= 0.9 2^-10, w"
+                                                       : "|eps a| <= 0.9 2^-10", 1e-14, 1e-9);
         if (!with_w) { /* f = b at xs exactly: the losses are O(eps^2) */
             double xs[D];
             tu_make_realizable(&tp, xs, 0.5, 9);

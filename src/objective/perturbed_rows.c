@@ -60,11 +60,28 @@ void smr_pert_block_v3(int64_t m, int64_t d, const double *A, int64_t rs,
  * in the block is redone with expv and the quotient.  Per 8 (row,
  * direction) pairs it replaced one exp and one division, most of the
  * loop's time: figures in docs/benchmarks.md, section "SPSA step".
+ *
+ * Where every |x| of the group is at most 2^-10 (the rule at the default
+ * eps: 4.3 standard deviations of a move of 1e-4 is 4.3e-4), the same
+ * series stop at q^2: truncation below x^6/6! < 1.3e-21 (relative); the
+ * group is tried so first and redone at the full degree where some |x| is
+ * larger (exp_pm_tiny).  The range is tracked on q = x^2, which both need
+ * anyway (a compare and a blend per vector, where |x| and its maximum
+ * took five operations).
  */
 static inline __attribute__((always_inline)) void
-exp_pm_small(vd x, vd *ep, vd *em)
+exp_pm_tiny(vd x, vd q, vd *ep, vd *em)
 {
-    vd q = x * x;
+    vd E = 1.0 + q * (1.0 / 2 + q * (1.0 / 24));
+    vd O = x * (1.0 + q * (1.0 / 6 + q * (1.0 / 120)));
+    *ep = E + O;
+    *em = E - O;
+}
+#define SMR_PERT_TINY_Q 0x1p-20 /* |x| <= 2^-10 */
+#define SMR_PERT_SMALL_Q 0x1p-8 /* |x| <= 1/16 */
+static inline __attribute__((always_inline)) void
+exp_pm_small(vd x, vd q, vd *ep, vd *em)
+{
     vd E = 1.0 + q * (1.0 / 2 + q * (1.0 / 24 + q * (1.0 / 720 + q * (1.0 / 40320))));
     vd O = x * (1.0 + q * (1.0 / 6 + q * (1.0 / 120 + q * (1.0 / 5040 + q * (1.0 / 362880)))));
     *ep = E + O;
@@ -72,19 +89,23 @@ exp_pm_small(vd x, vd *ep, vd *em)
 }
 
 /* the sums of one row i given its moves a = A_i Zr (nv vectors; scaled by
- * eps here) */
+ * eps here); poly: 2 exp_pm_tiny, 1 exp_pm_small (both keep the largest
+ * x^2 in *qmax), 0 expv or exp and a quotient */
 static inline __attribute__((always_inline)) void
 row_sums(int simd, int poly, int nv, int64_t i, const vd *a, const double *ez,
          const double *b, const double *w, const double *z, double eps,
-         double inv_at, vd S[8][NV], vd *amax)
+         double inv_at, vd S[8][NV], vd *qmax)
 {
     vd e = splatv(ez[i]), bv = splatv(b[i]);
     for (int v = 0; v < nv; ++v) {
         vd av = a[v] * eps, up, um;
         if (poly) {
-            vd ax = selv(av < 0.0, -av, av), ep, em;
-            *amax = selv(ax > *amax, ax, *amax);
-            exp_pm_small(av, &ep, &em);
+            vd q = av * av, ep, em;
+            *qmax = selv(q > *qmax, q, *qmax);
+            if (poly == 2)
+                exp_pm_tiny(av, q, &ep, &em);
+            else
+                exp_pm_small(av, q, &ep, &em);
             up = e * ep;
             um = e * em;
         } else {
@@ -115,33 +136,35 @@ row_sums(int simd, int poly, int nv, int64_t i, const vd *a, const double *ez,
 }
 
 /* One group of nv vectors of directions (Zr at the group's first
- * column) over the block's rows, sums into S[8][NV]; poly: e^(+-a) by
- * exp_pm_small, returning the largest |a| seen (NaN lanes are skipped by
- * the maximum but make the sums NaN, which the caller treats as a loss to
- * recompute); otherwise expv (simd) or exp, and a quotient. */
+ * column) over the block's rows, sums into S[8][NV]; poly 2 or 1: e^(+-a)
+ * by exp_pm_tiny or exp_pm_small, returning the largest a^2 seen (NaN
+ * lanes are skipped by the maximum but make the sums NaN, which the caller
+ * treats as a loss to recompute); poly 0: expv (simd) or exp, and a
+ * quotient. */
 static inline __attribute__((always_inline)) double
 group_loop(int simd, int poly, int nv, int64_t m, int64_t d, const double *A,
            int64_t rs, int64_t cs, const double *Zr, int64_t kp,
            const double *ez, const double *b, const double *w, const double *z,
            double eps, double inv_at, vd S[8][NV])
 {
-    vd amax = {0}, a[RB][NV];
+    vd qmax = {0}, a[RB][NV];
     int64_t i = 0;
     for (; i + RB <= m; i += RB) {
         smr_moves(RB, nv, i, d, A, rs, cs, Zr, kp, a);
         for (int r = 0; r < RB; ++r)
             row_sums(simd, poly, nv, i + r, a[r], ez, b, w, z, eps, inv_at, S,
-                     &amax);
+                     &qmax);
     }
     for (; i < m; ++i) {
         smr_moves(1, nv, i, d, A, rs, cs, Zr, kp, a);
-        row_sums(simd, poly, nv, i, a[0], ez, b, w, z, eps, inv_at, S, &amax);
+        row_sums(simd, poly, nv, i, a[0], ez, b, w, z, eps, inv_at, S, &qmax);
     }
-    return poly ? max_lanes(amax) : 0.0;
+    return poly ? max_lanes(qmax) : 0.0;
 }
 
-/* one group by the polynomial (SIMD levels), redone with the exponential
- * when some |a| exceeds its range; its sums added into S */
+/* one group by the short series (SIMD levels), redone by the longer one
+ * or the exponential when some |a| exceeds its range; its sums added into
+ * S */
 static inline __attribute__((always_inline)) void
 group_body(int simd, int nv, int64_t m, int64_t d, const double *A,
            int64_t rs, int64_t cs, const double *Zr, int64_t kp,
@@ -152,13 +175,22 @@ group_body(int simd, int nv, int64_t m, int64_t d, const double *A,
     for (int q = 0; q < 8; ++q)
         for (int v = 0; v < NV; ++v)
             G[q][v] = (vd){0};
-    if (!simd || group_loop(simd, 1, nv, m, d, A, rs, cs, Zr, kp, ez, b, w, z,
-                            eps, inv_at, G) > 0.0625) {
+    double q2 = simd ? group_loop(simd, 2, nv, m, d, A, rs, cs, Zr, kp, ez, b,
+                                  w, z, eps, inv_at, G)
+                     : INFINITY;
+    if (q2 > SMR_PERT_TINY_Q) {
         for (int q = 0; q < 8; ++q)
             for (int v = 0; v < NV; ++v)
                 G[q][v] = (vd){0};
-        group_loop(simd, 0, nv, m, d, A, rs, cs, Zr, kp, ez, b, w, z, eps,
-                   inv_at, G);
+        if (q2 > SMR_PERT_SMALL_Q ||
+            group_loop(simd, 1, nv, m, d, A, rs, cs, Zr, kp, ez, b, w, z, eps,
+                       inv_at, G) > SMR_PERT_SMALL_Q) {
+            for (int q = 0; q < 8; ++q)
+                for (int v = 0; v < NV; ++v)
+                    G[q][v] = (vd){0};
+            group_loop(simd, 0, nv, m, d, A, rs, cs, Zr, kp, ez, b, w, z, eps,
+                       inv_at, G);
+        }
     }
     for (int q = 0; q < 8; ++q)
         for (int v = 0; v < nv; ++v)
