@@ -120,7 +120,7 @@ typedef struct {
     unsigned long seen0[SMR_MAX_THREADS]; /* word at a worker's start      */
     int nworkers;                         /* workers 1..nworkers run       */
     _Atomic unsigned long word;           /* call count * 256 + nrun       */
-    _Atomic int pending;                  /* parts still running           */
+    _Atomic unsigned long pending;        /* parts still running           */
     bool quit;                            /* under m                       */
     void (*fn)(void *, int, int);
     void *ctx;
@@ -140,25 +140,13 @@ static inline void spin_pause(void)
 #endif
 }
 
-/* spin until *v (acquire) differs from old, at most SMR_POOL_SPIN_NS;
- * true if it did */
-static bool spin_ulong(_Atomic unsigned long *v, unsigned long old)
+/* spin until *v (acquire) equals target (eq) or differs from it (!eq),
+ * at most SMR_POOL_SPIN_NS; true if it did */
+static bool spin_for(_Atomic unsigned long *v, unsigned long target, bool eq)
 {
     double t0 = smr_k_now();
     for (unsigned i = 1;; ++i) {
-        if (atomic_load_explicit(v, memory_order_acquire) != old)
-            return true;
-        spin_pause();
-        if (i % 64 == 0 && (smr_k_now() - t0) * 1e9 > SMR_POOL_SPIN_NS)
-            return false;
-    }
-}
-
-static bool spin_zero(_Atomic int *v)
-{
-    double t0 = smr_k_now();
-    for (unsigned i = 1;; ++i) {
-        if (atomic_load_explicit(v, memory_order_acquire) == 0)
+        if ((atomic_load_explicit(v, memory_order_acquire) == target) == eq)
             return true;
         spin_pause();
         if (i % 64 == 0 && (smr_k_now() - t0) * 1e9 > SMR_POOL_SPIN_NS)
@@ -173,7 +161,7 @@ static void *pool_worker(void *arg)
     unsigned long seen = pool.seen0[id];
     pthread_mutex_unlock(&pool.m);
     for (;;) {
-        if (!spin_ulong(&pool.word, seen)) {
+        if (!spin_for(&pool.word, seen, false)) {
             pthread_mutex_lock(&pool.m);
             while (atomic_load_explicit(&pool.word, memory_order_acquire) == seen && !pool.quit)
                 pthread_cond_wait(&pool.go, &pool.m);
@@ -273,7 +261,7 @@ static void run_pooled(int T, void (*fn)(void *, int, int), void *ctx)
     pool.ctx = ctx;
     pool.T = T;
     /* parts beyond nw have no worker: the caller runs them */
-    atomic_store_explicit(&pool.pending, nw, memory_order_relaxed);
+    atomic_store_explicit(&pool.pending, (unsigned long)nw, memory_order_relaxed);
     unsigned long w = atomic_load_explicit(&pool.word, memory_order_relaxed);
     atomic_store_explicit(&pool.word, (w / 256 + 1) * 256 + (unsigned long)nw,
                           memory_order_release);
@@ -282,7 +270,7 @@ static void run_pooled(int T, void (*fn)(void *, int, int), void *ctx)
     fn(ctx, 0, T);
     for (int t = nw + 1; t < T; ++t)
         fn(ctx, t, T);
-    if (!spin_zero(&pool.pending)) {
+    if (!spin_for(&pool.pending, 0, true)) {
         pthread_mutex_lock(&pool.m);
         while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0)
             pthread_cond_wait(&pool.done, &pool.m);
